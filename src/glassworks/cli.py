@@ -1,0 +1,62 @@
+"""The ``glassworks`` console script (an edge: it reads argv and the working tree).
+
+    glassworks summary      what the pipeline produced, and how to review it
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+
+def summary(root: Path, console: Console) -> int:
+    """Print one table per stage from ``metrics/<stage>/*.json``."""
+    metrics_root = root / "metrics"
+    stages = sorted(p for p in metrics_root.glob("*") if p.is_dir()) if metrics_root.exists() else []
+    if not stages:
+        console.print("[yellow]No metrics yet: run `make run` (or `dvc repro`) first.[/]")
+        return 1
+    for stage_dir in stages:
+        files = sorted(stage_dir.glob("*.json"))
+        if stage_dir.name == "prepare":
+            table = Table(title="prepare: data/prepared/<dataset>/{train,valid,test}.parquet")
+            for col in ("dataset", "train", "valid", "test", "total", "classes", "dropped"):
+                table.add_column(col, justify="left" if col in ("dataset", "dropped") else "right")
+            for f in files:
+                m = json.loads(f.read_text())
+                rows = m["rows"]
+                dropped = ", ".join(f"{k} {v}" for k, v in m.get("dropped", {}).items() if v)
+                table.add_row(f.stem, *(f"{rows[k]:,}" for k in ("train", "valid", "test", "total")),
+                              str(len(m["class_counts"]["train"])), dropped or "-")
+        else:
+            table = Table(title=f"{stage_dir.name}: metrics/{stage_dir.name}/")
+            table.add_column("dataset")
+            table.add_column("metrics")
+            for f in files:
+                table.add_row(f.stem, f.read_text().strip()[:200])
+        console.print(table)
+    console.print("Review runs in MLflow: [bold]make ui[/] then open http://127.0.0.1:5000 "
+                  "· metrics: [bold]dvc metrics show[/]")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``glassworks`` command."""
+    p = argparse.ArgumentParser(prog="glassworks", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("summary", help="tables of what the pipeline produced")
+    s.add_argument("--root", type=Path, default=Path("."))
+    args = p.parse_args(argv)
+    if args.command == "summary":
+        return summary(args.root, Console())
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,151 @@
+"""Typed, frozen parameters parsed from ``params.yaml``.
+
+Every section is a pydantic model with ``extra="forbid"``: an unknown or misspelt key is an error
+that names the key's full path. The library never finds ``params.yaml`` itself; the stages pass the
+path (``load_params(path)``) or the already-parsed section.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from glassworks.errors import ConfigError
+
+AMAZON_CATEGORIES = ("All_Beauty", "AMAZON_FASHION", "Appliances")
+
+
+class Frozen(BaseModel):
+    """Base for every parameter model: immutable, unknown keys rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SplitParams(Frozen):
+    """How every dataset is split (stratified by label)."""
+
+    seed: int = 0
+    test_size: float = Field(0.2, gt=0.0, lt=1.0)
+    valid_size: float = Field(0.1, gt=0.0, lt=1.0)
+
+
+class _DatasetBase(Frozen):
+    undersample: bool = False
+    """Undersample majority classes of the *train* split down to the minority count."""
+
+
+class Sst2Dataset(_DatasetBase):
+    source: Literal["sst2"]
+
+
+class AmazonDataset(_DatasetBase):
+    source: Literal["amazon"]
+    category: Literal["All_Beauty", "AMAZON_FASHION", "Appliances"]
+
+
+class EssaysDataset(_DatasetBase):
+    source: Literal["essays"]
+    n_bins: int = Field(4, ge=2, le=10)
+    binning: Literal["range", "quantile"] = "range"
+    """``range``: equal-width bins over each essay set's official score range (fixed, no data
+    used); ``quantile``: equal-frequency edges from each set's *train* split scores."""
+    essay_sets: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8)
+
+
+class OpenMLDataset(_DatasetBase):
+    source: Literal["openml"]
+    openml_id: int = Field(gt=0)
+    online: bool = False
+    """Fetch through ``openml.datasets.get_dataset`` instead of the DVC-tracked ARFF."""
+
+
+DatasetParams = Annotated[
+    Sst2Dataset | AmazonDataset | EssaysDataset | OpenMLDataset, Field(discriminator="source")
+]
+
+
+class PrepareParams(Frozen):
+    """``prepare`` stage: the shared split and one entry per dataset."""
+
+    split: SplitParams = SplitParams()
+    datasets: dict[str, DatasetParams]
+
+    @model_validator(mode="after")
+    def _names(self) -> PrepareParams:
+        for name in self.datasets:
+            if not name or "/" in name or name.startswith("."):
+                raise ValueError(f"dataset name {name!r} must be a plain file name")
+        return self
+
+    def dataset(self, name: str) -> DatasetParams:
+        """The parameters of one dataset; the error lists the known names."""
+        try:
+            return self.datasets[name]
+        except KeyError:
+            known = ", ".join(sorted(self.datasets))
+            raise ConfigError(
+                f"prepare.datasets: unknown dataset {name!r} (known: {known})"
+            ) from None
+
+
+class Params(Frozen):
+    """The whole ``params.yaml``."""
+
+    prepare: PrepareParams
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _format_validation(error: ValidationError, prefix: str, path: Path) -> ConfigError:
+    lines = []
+    for err in error.errors():
+        loc = ".".join(str(p) for p in (prefix, *err["loc"]) if p != "")
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{loc}: unknown key")
+        else:
+            lines.append(f"{loc}: {err['msg']}")
+    return ConfigError(f"{path}: invalid parameters\n  " + "\n  ".join(lines))
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping; errors name the file."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: parameter file not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def parse_section(data: dict[str, Any], section: str, model: type[M], path: str | Path) -> M:
+    """Validate ``data[section]`` as ``model``; the error names every bad key by its full path."""
+    if section not in data:
+        raise ConfigError(f"{path}: missing section {section!r}")
+    try:
+        return model.model_validate(data[section])
+    except ValidationError as exc:
+        raise _format_validation(exc, section, Path(path)) from None
+
+
+def load_section(path: str | Path, section: str, model: type[M]) -> M:
+    """Load one typed section of a params file (what a stage reads)."""
+    return parse_section(read_yaml(path), section, model, path)
+
+
+def load_params(path: str | Path) -> Params:
+    """Load and validate the whole params file; unknown sections are an error."""
+    data = read_yaml(path)
+    try:
+        return Params.model_validate(data)
+    except ValidationError as exc:
+        raise _format_validation(exc, "", Path(path)) from None

@@ -1,0 +1,241 @@
+"""OpenML tabular datasets (Vanschoren et al. 2013), as in the INN paper's CC18 benchmark.
+
+Two paths give the same frame: *offline* from the DVC-tracked ARFF plus OpenML's own metadata JSON
+(``<id>_<name>.{arff,description.json,features.json}``), *online* through
+``openml.datasets.get_dataset(id)``. Both read the target, ignored and row-id attributes and the
+feature types from OpenML's metadata, and hand raw column values to one builder
+(:func:`build_frame`). Nominal categories and class indices follow :func:`natural_order`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import arff
+import polars as pl
+
+from glassworks.data.read import decode_utf8
+from glassworks.data.schema import Loaded, natural_order
+from glassworks.errors import DataError
+
+
+@dataclass(frozen=True)
+class OpenMLMeta:
+    """What OpenML's metadata says about a dataset."""
+
+    dataset_id: int
+    name: str
+    version: int
+    target: str
+    ignore: tuple[str, ...]
+    row_id: str | None
+    types: dict[str, str]
+    """Feature name -> OpenML data type (``numeric``, ``nominal``, ``string``, ``date``)."""
+    licence: str = ""
+    citation: str = ""
+
+
+def _as_list(value: Any) -> tuple[str, ...]:
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value)
+
+
+def _load_json(path: Path, key: str) -> dict[str, Any]:
+    try:
+        data = json.loads(decode_utf8(path.read_bytes(), path))
+        return data[key]
+    except FileNotFoundError:
+        raise DataError(path, "metadata file not found") from None
+    except json.JSONDecodeError as exc:
+        raise DataError(path, f"invalid JSON: {exc.msg}", line=exc.lineno) from None
+    except (KeyError, TypeError):
+        raise DataError(path, f"not an OpenML answer (no {key!r})") from None
+
+
+def meta_from_json(description_path: Path, features_path: Path) -> OpenMLMeta:
+    """Read OpenML's ``data_set_description`` and ``data_features`` answers."""
+    desc = _load_json(description_path, "data_set_description")
+    feats = _load_json(features_path, "data_features").get("feature", [])
+    target = desc.get("default_target_attribute")
+    if not target:
+        raise DataError(description_path, "no default_target_attribute",
+                        field="default_target_attribute")
+    return OpenMLMeta(
+        dataset_id=int(desc["id"]),
+        name=str(desc["name"]),
+        version=int(desc.get("version", 1)),
+        target=str(target),
+        ignore=_as_list(desc.get("ignore_attribute")),
+        row_id=desc.get("row_id_attribute") or None,
+        types={str(f["name"]): str(f["data_type"]) for f in feats},
+        licence=str(desc.get("licence", "")),
+        citation=str(desc.get("citation", "")),
+    )
+
+
+def find_files(folder: Path, dataset_id: int) -> tuple[Path, Path, Path]:
+    """The ARFF, description and features files of ``dataset_id`` under ``folder``."""
+    arffs = sorted(folder.glob(f"{dataset_id}_*.arff"))
+    if not arffs:
+        known = sorted({p.name.split("_", 1)[0] for p in folder.glob("*.arff")}, key=int)
+        raise DataError(
+            folder,
+            f"unknown OpenML id {dataset_id}: no '{dataset_id}_*.arff' here "
+            f"(available offline: {', '.join(known) or 'none'}); set online: true to download it",
+        )
+    stem = arffs[0].name[: -len(".arff")]
+    return arffs[0], folder / f"{stem}.description.json", folder / f"{stem}.features.json"
+
+
+def read_arff(path: Path) -> tuple[list[str], list[list[Any]]]:
+    """Parse an ARFF file into attribute names and rows; errors name the line."""
+    if not path.is_file():
+        raise DataError(path, "file not found")
+    text = decode_utf8(path.read_bytes(), path)
+    if not text.strip():
+        raise DataError(path, "file is empty")
+    try:
+        parsed = arff.loads(text)
+    except arff.ArffException as exc:
+        raise DataError(path, f"bad ARFF: {exc}", line=getattr(exc, "line", None)) from None
+    names = [name for name, _ in parsed["attributes"]]
+    return names, parsed["data"]
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def build_frame(
+    columns: dict[str, Sequence[Any]], meta: OpenMLMeta, source: str
+) -> tuple[pl.DataFrame, list[str], dict[str, Any]]:
+    """Turn raw column values into the tabular schema: typed features plus ``label``.
+
+    Rows whose target is missing are dropped (counted in the returned info).
+    """
+    for name in meta.types:
+        if name not in columns:
+            raise DataError(source, "attribute listed in OpenML's metadata is missing", field=name)
+    drop = {meta.target, *meta.ignore, *([meta.row_id] if meta.row_id else [])}
+    target_raw = list(columns[meta.target])
+    keep_rows = [i for i, v in enumerate(target_raw) if not _is_missing(v)]
+    out: dict[str, pl.Series] = {}
+    feature_info: dict[str, Any] = {}
+    for name, kind in meta.types.items():
+        if name in drop:
+            continue
+        if name == "label":
+            raise DataError(source, "feature named 'label' clashes with the label column",
+                            field=name)
+        values = [columns[name][i] for i in keep_rows]
+        if kind == "numeric":
+            try:
+                series = pl.Series(name, [None if _is_missing(v) else float(v) for v in values],
+                                   dtype=pl.Float64)
+            except (TypeError, ValueError) as exc:
+                raise DataError(source, f"non-numeric value in a numeric feature: {exc}",
+                                field=name) from None
+            feature_info[name] = {"type": "numeric"}
+        elif kind == "nominal":
+            strings = [None if _is_missing(v) else str(v) for v in values]
+            categories = natural_order(v for v in strings if v is not None)
+            series = pl.Series(name, strings, dtype=pl.Enum(categories))
+            feature_info[name] = {"type": "nominal", "categories": categories}
+        else:
+            series = pl.Series(name, [None if _is_missing(v) else str(v) for v in values],
+                               dtype=pl.String)
+            feature_info[name] = {"type": kind}
+        out[name] = series
+    target_kind = meta.types.get(meta.target)
+    targets = [target_raw[i] for i in keep_rows]
+    if target_kind == "nominal":
+        label_names = natural_order(str(v) for v in targets)
+        index = {name: i for i, name in enumerate(label_names)}
+        out["label"] = pl.Series("label", [index[str(v)] for v in targets], dtype=pl.Int64)
+    else:
+        raise DataError(source, f"target {meta.target!r} is {target_kind}, only nominal "
+                        "(classification) targets are supported", field=meta.target)
+    info = {
+        "openml_id": meta.dataset_id,
+        "openml_name": meta.name,
+        "openml_version": meta.version,
+        "target": meta.target,
+        "features": feature_info,
+        "dropped": {"missing_target": len(target_raw) - len(keep_rows)},
+        "licence": meta.licence,
+        "citation": meta.citation,
+    }
+    return pl.DataFrame(out), label_names, info
+
+
+def load_offline(folder: Path, dataset_id: int) -> tuple[pl.DataFrame, list[str], dict[str, Any]]:
+    """Read ``dataset_id`` from the DVC-tracked ARFF and metadata in ``folder``."""
+    arff_path, desc_path, feat_path = find_files(Path(folder), dataset_id)
+    meta = meta_from_json(desc_path, feat_path)
+    names, rows = read_arff(arff_path)
+    for name in meta.types:
+        if name not in names:
+            raise DataError(arff_path, "attribute in OpenML's metadata is not in the ARFF header",
+                            field=name)
+    columns = {name: [row[j] for row in rows] for j, name in enumerate(names)}
+    frame, labels, info = build_frame(columns, meta, str(arff_path))
+    info["files"] = [f"openml/{p.name}" for p in (arff_path, desc_path, feat_path)]
+    return frame, labels, info
+
+
+def load_online(dataset_id: int) -> tuple[pl.DataFrame, list[str], dict[str, Any]]:
+    """Download ``dataset_id`` through openml-python (needs a network)."""
+    import openml  # imported lazily: slow, and only real users with a network need it
+
+    try:
+        ds = openml.datasets.get_dataset(
+            dataset_id, download_data=True, download_qualities=False,
+            download_features_meta_data=True,
+        )
+    except Exception as exc:  # openml raises server, network and cache errors alike
+        raise DataError(f"openml:{dataset_id}", f"could not fetch OpenML dataset: {exc}") from None
+    meta = OpenMLMeta(
+        dataset_id=int(ds.dataset_id),
+        name=str(ds.name),
+        version=int(ds.version),
+        target=str(ds.default_target_attribute),
+        ignore=_as_list(ds.ignore_attribute),
+        row_id=ds.row_id_attribute or None,
+        types={f.name: f.data_type for f in ds.features.values()},
+        licence=str(ds.licence or ""),
+        citation=str(ds.citation or ""),
+    )
+    df, *_ = ds.get_data(dataset_format="dataframe")
+    columns = {name: df[name].astype(object).where(df[name].notna(), None).tolist()
+               for name in df.columns}
+    frame, labels, info = build_frame(columns, meta, f"openml:{dataset_id}")
+    info["files"] = [f"https://www.openml.org/d/{dataset_id}"]
+    return frame, labels, info
+
+
+def load(raw_dir: Path, dataset_id: int, *, online: bool = False) -> Loaded:
+    """Load an OpenML dataset, offline from ``raw_dir/openml`` unless ``online``."""
+    if online:
+        frame, labels, info = load_online(dataset_id)
+    else:
+        frame, labels, info = load_offline(Path(raw_dir) / "openml", dataset_id)
+    columns = {
+        name: f"OpenML {spec['type']} feature" for name, spec in info["features"].items()
+    }
+    columns["label"] = f"class index of {info['target']!r} (label_names gives the order)"
+    return Loaded(
+        frame=frame,
+        modality="tabular",
+        task="binary" if len(labels) == 2 else "multiclass",
+        label_names=labels,
+        columns=columns,
+        info=info,
+    )

@@ -1,0 +1,76 @@
+"""Load any configured dataset, split it and return a :class:`PreparedDataset`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from glassworks.config import (
+    AmazonDataset,
+    DatasetParams,
+    EssaysDataset,
+    OpenMLDataset,
+    SplitParams,
+    Sst2Dataset,
+)
+from glassworks.data import amazon, essays, openml, sst2
+from glassworks.data.schema import Loaded, PreparedDataset
+from glassworks.data.split import stratified_split, undersample
+
+
+def load_source(params: DatasetParams, raw_dir: Path) -> Loaded:
+    """Read one dataset's raw files (under ``raw_dir/<source>/``)."""
+    match params:
+        case Sst2Dataset():
+            return sst2.load(raw_dir)
+        case AmazonDataset():
+            return amazon.load(raw_dir, params.category)
+        case EssaysDataset():
+            return essays.load(raw_dir, n_bins=params.n_bins, binning=params.binning,
+                               essay_sets=params.essay_sets)
+        case OpenMLDataset():
+            return openml.load(raw_dir, params.openml_id, online=params.online)
+    raise TypeError(f"unknown dataset parameters {type(params).__name__}")
+
+
+def prepare_dataset(
+    name: str, params: DatasetParams, split: SplitParams, raw_dir: Path
+) -> PreparedDataset:
+    """Load, split (stratified, seeded: test, then validation out of train) and undersample."""
+    loaded = load_source(params, Path(raw_dir))
+    if loaded.test is None:
+        rest, test = stratified_split(loaded.frame, loaded.stratify, split.test_size, split.seed)
+    else:
+        rest, test = loaded.frame, loaded.test
+    train, valid = stratified_split(rest, loaded.stratify, split.valid_size, split.seed + 1)
+    splits = {"train": train, "valid": valid, "test": test}
+    info = dict(loaded.info)
+    if loaded.finalize is not None:
+        splits, extra = loaded.finalize(splits)
+        info.update(extra)
+    if params.undersample:
+        before = splits["train"].height
+        splits["train"] = undersample(splits["train"], "label", split.seed + 2)
+        info["dropped"] = {**info.get("dropped", {}),
+                           "undersampled_train": before - splits["train"].height}
+    info["split"] = {**split.model_dump(), "stratify": loaded.stratify,
+                     "undersample_train": params.undersample}
+    return PreparedDataset(
+        name=name,
+        source=params.source,
+        modality=loaded.modality,
+        task=loaded.task,
+        label_names=loaded.label_names,
+        splits=splits,
+        columns=loaded.columns,
+        info=info,
+    )
+
+
+def write_prepared(dataset: PreparedDataset, out_dir: Path) -> None:
+    """Write ``{train,valid,test}.parquet`` and ``schema.json`` into ``out_dir`` atomically."""
+    from glassworks.io import atomic_dir, write_json
+
+    with atomic_dir(out_dir) as tmp:
+        for split_name, frame in dataset.splits.items():
+            frame.write_parquet(tmp / f"{split_name}.parquet")
+        write_json(tmp / "schema.json", dataset.schema())

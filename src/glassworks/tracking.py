@@ -1,0 +1,126 @@
+"""MLflow tracking: the only module that imports mlflow.
+
+Default store: ``sqlite:///<root>/mlruns/mlflow.db`` with artifacts under ``<root>/mlruns/artifacts``;
+``MLFLOW_TRACKING_URI`` (a shared server for a team) overrides it. One run per stage and dataset,
+named ``<stage>@<dataset>`` like DVC's stage address, tagged with provenance (git commit, the
+stage's input hashes as DVC computes them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from mlflow.tracking import MlflowClient
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STORE = "mlruns/mlflow.db"
+_BAD_KEY = re.compile(r"[^A-Za-z0-9_\-. /]")
+
+
+def tracking_uri(root: str | Path = ".") -> str:
+    """``MLFLOW_TRACKING_URI`` if set, else the sqlite store under ``root/mlruns``."""
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    if env:
+        return env
+    db = (Path(root) / DEFAULT_STORE).resolve()
+    db.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{db}"
+
+
+def _artifact_location(uri: str, experiment: str) -> str | None:
+    """Local sqlite stores keep artifacts beside the database; servers choose their own."""
+    if uri.startswith("sqlite:///"):
+        db = Path(uri[len("sqlite:///"):])
+        return (db.parent / "artifacts" / experiment).resolve().as_uri()
+    return None
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``; keys made safe for MLflow."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = _BAD_KEY.sub("_", f"{prefix}{key}")
+        if isinstance(value, Mapping):
+            out.update(flatten(value, f"{name}."))
+        else:
+            out[name] = value
+    return out
+
+
+@dataclass
+class StageRun:
+    """Handle on an active run, passed to the stage body."""
+
+    run_id: str
+    experiment_id: str
+
+    def log_metrics(self, metrics: Mapping[str, Any]) -> None:
+        """Log every numeric leaf of a (nested) metrics mapping."""
+        flat = {k: float(v) for k, v in flatten(metrics).items()
+                if isinstance(v, int | float) and not isinstance(v, bool)}
+        mlflow.log_metrics(flat)
+
+    def log_dict(self, data: Mapping[str, Any], name: str) -> None:
+        """Log a JSON artifact."""
+        mlflow.log_dict(dict(data), name)
+
+    def log_artifact(self, path: str | Path, folder: str | None = None) -> None:
+        """Log a file (HTML, PNG, JSON) as an artifact."""
+        mlflow.log_artifact(str(path), artifact_path=folder)
+
+
+def _experiment_id(client: MlflowClient, name: str, uri: str) -> str:
+    exp = client.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    try:
+        return client.create_experiment(name, artifact_location=_artifact_location(uri, name))
+    except mlflow.exceptions.MlflowException:  # created meanwhile by another process
+        exp = client.get_experiment_by_name(name)
+        if exp is None:
+            raise
+        return exp.experiment_id
+
+
+@contextlib.contextmanager
+def stage_run(
+    stage: str,
+    dataset: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    tags: Mapping[str, str] | None = None,
+    root: str | Path = ".",
+) -> Iterator[StageRun]:
+    """Open one MLflow run for ``stage`` on ``dataset``; it ends FAILED if the body raises."""
+    uri = tracking_uri(root)
+    mlflow.set_tracking_uri(uri)
+    client = MlflowClient(uri)
+    experiment_id = _experiment_id(client, stage, uri)
+    all_tags = {"glassworks.stage": stage, "glassworks.dataset": dataset, **(tags or {})}
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"{stage}@{dataset}",
+                          tags=all_tags) as run:
+        if params:
+            mlflow.log_params({k: str(v) for k, v in flatten(params).items()})
+        log.info("MLflow run %s (%s@%s) in %s", run.info.run_id, stage, dataset, uri)
+        yield StageRun(run_id=run.info.run_id, experiment_id=experiment_id)
+
+
+def find_runs(stage: str, dataset: str | None = None, root: str | Path = ".") -> list[Any]:
+    """Finished runs of a stage (optionally one dataset), newest first."""
+    uri = tracking_uri(root)
+    client = MlflowClient(uri)
+    exp = client.get_experiment_by_name(stage)
+    if exp is None:
+        return []
+    query = f"tags.`glassworks.dataset` = '{dataset}'" if dataset else ""
+    return client.search_runs([exp.experiment_id], filter_string=query,
+                              order_by=["attributes.start_time DESC"])

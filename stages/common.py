@@ -1,0 +1,174 @@
+"""What every stage shares: arguments, logging, error reporting, provenance for MLflow tags.
+
+Stages are the edge of the system: they may read argv, params.yaml, dvc.yaml and git; the library
+(``src/glassworks``) may not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.logging import RichHandler
+
+from glassworks.errors import GlassworksError
+
+log = logging.getLogger("glassworks.stages")
+_VAR = re.compile(r"\$\{\s*([^}]+?)\s*\}")
+
+
+def parser(stage: str, doc: str | None) -> argparse.ArgumentParser:
+    """An argument parser with the options every stage takes."""
+    p = argparse.ArgumentParser(prog=f"python -m stages.{stage}", description=doc)
+    p.add_argument("--dataset", required=True, help="dataset name (a key of params.yaml)")
+    p.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file")
+    p.add_argument("--root", type=Path, default=Path("."), help="repository root")
+    return p
+
+
+def setup_logging() -> None:
+    """Rich log lines on stderr (no-op if logging is already set up)."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(message)s", datefmt="[%X]",
+                            handlers=[RichHandler(show_path=False, rich_tracebacks=True)])
+    for noisy in ("alembic", "mlflow.store", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def run_main(main: Callable[[Sequence[str] | None], None], argv: Sequence[str] | None) -> int:
+    """Run a stage body: bad input ends in one clear error line and exit status 1."""
+    setup_logging()
+    try:
+        main(argv)
+    except GlassworksError as exc:
+        log.error("%s", exc)
+        return 1
+    return 0
+
+
+# ---------------------------------------------------------------------------- provenance
+
+
+def file_md5(path: Path) -> str:
+    """MD5 of a file's bytes (DVC 3's ``md5`` hash)."""
+    h = hashlib.md5()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _ignored(rel: Path) -> bool:
+    return any(part == "__pycache__" for part in rel.parts) or rel.suffix == ".pyc"
+
+
+def dvc_md5(path: Path) -> str:
+    """The hash DVC records in ``dvc.lock`` for a file, or ``<md5>.dir`` for a directory.
+
+    A directory's hash is the MD5 of the JSON list of ``{"md5", "relpath"}`` sorted by path (what
+    ``dvc_data`` computes); ``__pycache__`` is skipped as ``.dvcignore`` tells DVC to.
+    """
+    if path.is_file():
+        return file_md5(path)
+    if not path.is_dir():
+        return "missing"
+    entries = []
+    for root, dirs, files in os.walk(path):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for name in files:
+            full = Path(root) / name
+            rel = full.relative_to(path)
+            if not _ignored(rel):
+                entries.append({"md5": file_md5(full), "relpath": rel.as_posix()})
+    entries.sort(key=lambda e: e["relpath"])
+    return hashlib.md5(json.dumps(entries, sort_keys=True).encode()).hexdigest() + ".dir"
+
+
+def _lookup(expr: str, context: Mapping[str, Any]) -> Any:
+    value: Any = context
+    for part in expr.split("."):
+        if isinstance(value, Mapping) and part in value:
+            value = value[part]
+        else:
+            raise KeyError(expr)
+    return value
+
+
+def _interpolate(obj: Any, context: Mapping[str, Any]) -> Any:
+    if isinstance(obj, str):
+        whole = _VAR.fullmatch(obj)
+        if whole:
+            return _lookup(whole.group(1), context)
+        return _VAR.sub(lambda m: str(_lookup(m.group(1), context)), obj)
+    if isinstance(obj, list):
+        return [_interpolate(v, context) for v in obj]
+    if isinstance(obj, dict):
+        return {_interpolate(k, context): _interpolate(v, context) for k, v in obj.items()}
+    return obj
+
+
+def resolve_stage(root: Path, address: str) -> dict[str, Any]:
+    """The ``dvc.yaml`` definition of ``stage`` or ``stage@key``, with ``${...}`` filled in
+    from params.yaml and the foreach/matrix item (the subset of DVC templating we use)."""
+    dvc_yaml = yaml.safe_load((root / "dvc.yaml").read_text())
+    params_path = root / "params.yaml"
+    params = yaml.safe_load(params_path.read_text()) if params_path.exists() else {}
+    name, _, key = address.partition("@")
+    spec = dvc_yaml["stages"][name]
+    if "foreach" in spec:
+        items = _interpolate(spec["foreach"], params)
+        item = items[key] if isinstance(items, Mapping) else key
+        return _interpolate(spec["do"], {**params, "key": key, "item": item})
+    if "matrix" in spec:
+        axes = list(_interpolate(spec["matrix"], params))
+        values = key.split("-") if len(axes) > 1 else [key]
+        item = dict(zip(axes, values, strict=True))
+        body = {k: v for k, v in spec.items() if k != "matrix"}
+        return _interpolate(body, {**params, "item": item})
+    return _interpolate(spec, params)
+
+
+def _git(root: Path, *args: str) -> str:
+    try:
+        out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                             check=True, timeout=20)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip()
+
+
+def provenance(root: Path, address: str) -> dict[str, str]:
+    """MLflow tags tying a run to its code and inputs: git commit and every dep's DVC hash."""
+    tags = {"dvc.stage": address}
+    commit = _git(root, "rev-parse", "HEAD")
+    if commit:
+        tags["git.commit"] = commit
+        tags["git.dirty"] = str(bool(_git(root, "status", "--porcelain", "--untracked-files=no")))
+    try:
+        spec = resolve_stage(root, address)
+    except (FileNotFoundError, KeyError, TypeError, ValueError) as exc:
+        log.warning("no dvc.yaml entry for %s (%s): input hashes not tagged", address, exc)
+        return tags
+    for dep in spec.get("deps", []):
+        tags[f"dvc.dep.{dep}"] = dvc_md5(root / dep)
+    return tags
+
+
+def stage_address(stage: str, dataset: str) -> str:
+    """DVC's address of this stage run (``DVC_STAGE`` when DVC runs us, else ``stage@dataset``)."""
+    return os.environ.get("DVC_STAGE") or f"{stage}@{dataset}"
+
+
+def exit_with(code: int) -> None:
+    """``sys.exit`` for ``if __name__ == "__main__"`` blocks."""
+    sys.exit(code)
