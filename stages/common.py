@@ -39,8 +39,12 @@ def parser(stage: str, doc: str | None) -> argparse.ArgumentParser:
 def setup_logging() -> None:
     """Rich log lines on stderr (no-op if logging is already set up)."""
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(message)s", datefmt="[%X]",
-                            handlers=[RichHandler(show_path=False, rich_tracebacks=True)])
+        logging.basicConfig(
+            level=logging.INFO,
+            format="%(message)s",
+            datefmt="[%X]",
+            handlers=[RichHandler(show_path=False, rich_tracebacks=True)],
+        )
     for noisy in ("alembic", "mlflow.store", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -140,8 +144,9 @@ def resolve_stage(root: Path, address: str) -> dict[str, Any]:
 
 def _git(root: Path, *args: str) -> str:
     try:
-        out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
-                             check=True, timeout=20)
+        out = subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, check=True, timeout=20
+        )
     except (OSError, subprocess.SubprocessError):
         return ""
     return out.stdout.strip()

@@ -13,13 +13,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from glassworks import tracking
-from glassworks.config import PrepareParams, load_section
+from glassworks.config import DatasetParams, PrepareParams, SplitParams, load_section
 from glassworks.data import prepare_dataset, write_prepared
 from glassworks.io import write_json
 from stages.common import exit_with, parser, provenance, run_main, stage_address
 
 STAGE = "prepare"
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
+
+
+def load_config(params_path: Path, dataset: str) -> tuple[SplitParams, DatasetParams]:
+    """All this stage reads from params.yaml: ``prepare.split``, ``prepare.datasets.<dataset>``."""
+    params = load_section(params_path, STAGE, PrepareParams)
+    return params.split, params.dataset(dataset)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -30,14 +36,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--metrics-dir", type=Path, default=Path("metrics/prepare"))
     args = p.parse_args(argv)
 
-    params = load_section(args.params, STAGE, PrepareParams)
-    dataset = params.dataset(args.dataset)
+    split, dataset = load_config(args.params, args.dataset)
     tags = provenance(args.root, stage_address(STAGE, args.dataset))
-    run_params = {"split": params.split.model_dump(), "dataset": dataset.model_dump()}
+    run_params = {"split": split.model_dump(), "dataset": dataset.model_dump()}
 
-    with tracking.stage_run(STAGE, args.dataset, params=run_params, tags=tags,
-                            root=args.root) as run:
-        prepared = prepare_dataset(args.dataset, dataset, params.split, args.raw_dir)
+    with tracking.stage_run(
+        STAGE, args.dataset, params=run_params, tags=tags, root=args.root
+    ) as run:
+        prepared = prepare_dataset(args.dataset, dataset, split, args.raw_dir)
         out_dir = args.out_dir / args.dataset
         write_prepared(prepared, out_dir)
         metrics = prepared.metrics()

@@ -1,12 +1,13 @@
 """The ``glassworks`` console script (an edge: it reads argv and the working tree).
 
-    glassworks summary      what the pipeline produced, and how to review it
+glassworks summary      what the pipeline produced, and how to review it
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,7 +18,9 @@ from rich.table import Table
 def summary(root: Path, console: Console) -> int:
     """Print one table per stage from ``metrics/<stage>/*.json``."""
     metrics_root = root / "metrics"
-    stages = sorted(p for p in metrics_root.glob("*") if p.is_dir()) if metrics_root.exists() else []
+    stages = (
+        sorted(p for p in metrics_root.glob("*") if p.is_dir()) if metrics_root.exists() else []
+    )
     if not stages:
         console.print("[yellow]No metrics yet: run `make run` (or `dvc repro`) first.[/]")
         return 1
@@ -31,8 +34,12 @@ def summary(root: Path, console: Console) -> int:
                 m = json.loads(f.read_text())
                 rows = m["rows"]
                 dropped = ", ".join(f"{k} {v}" for k, v in m.get("dropped", {}).items() if v)
-                table.add_row(f.stem, *(f"{rows[k]:,}" for k in ("train", "valid", "test", "total")),
-                              str(len(m["class_counts"]["train"])), dropped or "-")
+                table.add_row(
+                    f.stem,
+                    *(f"{rows[k]:,}" for k in ("train", "valid", "test", "total")),
+                    str(len(m["class_counts"]["train"])),
+                    dropped or "-",
+                )
         else:
             table = Table(title=f"{stage_dir.name}: metrics/{stage_dir.name}/")
             table.add_column("dataset")
@@ -40,21 +47,25 @@ def summary(root: Path, console: Console) -> int:
             for f in files:
                 table.add_row(f.stem, f.read_text().strip()[:200])
         console.print(table)
-    console.print("Review runs in MLflow: [bold]make ui[/] then open http://127.0.0.1:5000 "
-                  "· metrics: [bold]dvc metrics show[/]")
+    console.print(
+        "Review runs in MLflow: [bold]make ui[/] then open http://127.0.0.1:5000 "
+        "· metrics: [bold]dvc metrics show[/]"
+    )
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``glassworks`` command."""
-    p = argparse.ArgumentParser(prog="glassworks", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="glassworks", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("summary", help="tables of what the pipeline produced")
     s.add_argument("--root", type=Path, default=Path("."))
     args = p.parse_args(argv)
     if args.command == "summary":
-        return summary(args.root, Console())
+        # a pipe (make, CI logs) gets a readable width instead of rich's 80 columns
+        return summary(args.root, Console(width=None if sys.stdout.isatty() else 120))
     return 2
 
 

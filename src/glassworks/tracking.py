@@ -1,6 +1,6 @@
 """MLflow tracking: the only module that imports mlflow.
 
-Default store: ``sqlite:///<root>/mlruns/mlflow.db`` with artifacts under ``<root>/mlruns/artifacts``;
+Default store: ``sqlite:///<root>/mlruns/mlflow.db``, artifacts under ``<root>/mlruns/artifacts``;
 ``MLFLOW_TRACKING_URI`` (a shared server for a team) overrides it. One run per stage and dataset,
 named ``<stage>@<dataset>`` like DVC's stage address, tagged with provenance (git commit, the
 stage's input hashes as DVC computes them).
@@ -39,7 +39,7 @@ def tracking_uri(root: str | Path = ".") -> str:
 def _artifact_location(uri: str, experiment: str) -> str | None:
     """Local sqlite stores keep artifacts beside the database; servers choose their own."""
     if uri.startswith("sqlite:///"):
-        db = Path(uri[len("sqlite:///"):])
+        db = Path(uri[len("sqlite:///") :])
         return (db.parent / "artifacts" / experiment).resolve().as_uri()
     return None
 
@@ -65,8 +65,11 @@ class StageRun:
 
     def log_metrics(self, metrics: Mapping[str, Any]) -> None:
         """Log every numeric leaf of a (nested) metrics mapping."""
-        flat = {k: float(v) for k, v in flatten(metrics).items()
-                if isinstance(v, int | float) and not isinstance(v, bool)}
+        flat = {
+            k: float(v)
+            for k, v in flatten(metrics).items()
+            if isinstance(v, int | float) and not isinstance(v, bool)
+        }
         mlflow.log_metrics(flat)
 
     def log_dict(self, data: Mapping[str, Any], name: str) -> None:
@@ -106,8 +109,9 @@ def stage_run(
     client = MlflowClient(uri)
     experiment_id = _experiment_id(client, stage, uri)
     all_tags = {"glassworks.stage": stage, "glassworks.dataset": dataset, **(tags or {})}
-    with mlflow.start_run(experiment_id=experiment_id, run_name=f"{stage}@{dataset}",
-                          tags=all_tags) as run:
+    with mlflow.start_run(
+        experiment_id=experiment_id, run_name=f"{stage}@{dataset}", tags=all_tags
+    ) as run:
         if params:
             mlflow.log_params({k: str(v) for k, v in flatten(params).items()})
         log.info("MLflow run %s (%s@%s) in %s", run.info.run_id, stage, dataset, uri)
@@ -122,5 +126,6 @@ def find_runs(stage: str, dataset: str | None = None, root: str | Path = ".") ->
     if exp is None:
         return []
     query = f"tags.`glassworks.dataset` = '{dataset}'" if dataset else ""
-    return client.search_runs([exp.experiment_id], filter_string=query,
-                              order_by=["attributes.start_time DESC"])
+    return client.search_runs(
+        [exp.experiment_id], filter_string=query, order_by=["attributes.start_time DESC"]
+    )

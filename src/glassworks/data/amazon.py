@@ -130,6 +130,7 @@ def load(raw_dir: Path, category: str) -> Loaded:
     return Loaded(
         frame=frame,
         modality="text",
+        group="review_text",
         task="ordinal",
         label_names=LABEL_NAMES,
         columns=COLUMNS,

@@ -13,6 +13,7 @@ for regression. Read with no quoting: essay 10534 opens with an unmatched quote.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -104,7 +105,9 @@ def assign_labels(frame: pl.DataFrame, edges: dict[int, list[float]]) -> pl.Data
     return frame.with_columns(label=pl.Series(labels, dtype=pl.Int64))
 
 
-def _finalize(binning: Literal["range", "quantile"], n_bins: int):  # noqa: ANN202
+def _finalize(
+    binning: Literal["range", "quantile"], n_bins: int
+) -> Callable[[Splits], tuple[Splits, dict[str, Any]]]:
     def finalize(splits: Splits) -> tuple[Splits, dict[str, Any]]:
         edges = bin_edges(splits["train"], binning, n_bins)
         labelled = {name: assign_labels(frame, edges) for name, frame in splits.items()}
@@ -132,6 +135,7 @@ def load(
     return Loaded(
         frame=frame,
         modality="text",
+        group="text",
         task="ordinal",
         label_names=[f"bin {k}" for k in range(n_bins)],
         columns=COLUMNS,

@@ -15,6 +15,7 @@ from glassworks.config import (
 from glassworks.data import amazon, essays, openml, sst2
 from glassworks.data.schema import Loaded, PreparedDataset
 from glassworks.data.split import stratified_split, undersample
+from glassworks.io import atomic_dir, write_json
 
 
 def load_source(params: DatasetParams, raw_dir: Path) -> Loaded:
@@ -38,10 +39,12 @@ def prepare_dataset(
     """Load, split (stratified, seeded: test, then validation out of train) and undersample."""
     loaded = load_source(params, Path(raw_dir))
     if loaded.test is None:
-        rest, test = stratified_split(loaded.frame, loaded.stratify, split.test_size, split.seed)
+        rest, test = stratified_split(loaded.frame, loaded.stratify, split.test_size, split.seed,
+                                      group=loaded.group)
     else:
         rest, test = loaded.frame, loaded.test
-    train, valid = stratified_split(rest, loaded.stratify, split.valid_size, split.seed + 1)
+    train, valid = stratified_split(rest, loaded.stratify, split.valid_size, split.seed + 1,
+                                    group=loaded.group)
     splits = {"train": train, "valid": valid, "test": test}
     info = dict(loaded.info)
     if loaded.finalize is not None:
@@ -53,6 +56,7 @@ def prepare_dataset(
         info["dropped"] = {**info.get("dropped", {}),
                            "undersampled_train": before - splits["train"].height}
     info["split"] = {**split.model_dump(), "stratify": loaded.stratify,
+                     "group": loaded.group,
                      "undersample_train": params.undersample}
     return PreparedDataset(
         name=name,
@@ -68,8 +72,6 @@ def prepare_dataset(
 
 def write_prepared(dataset: PreparedDataset, out_dir: Path) -> None:
     """Write ``{train,valid,test}.parquet`` and ``schema.json`` into ``out_dir`` atomically."""
-    from glassworks.io import atomic_dir, write_json
-
     with atomic_dir(out_dir) as tmp:
         for split_name, frame in dataset.splits.items():
             frame.write_parquet(tmp / f"{split_name}.parquet")

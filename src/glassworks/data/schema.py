@@ -35,6 +35,8 @@ class Loaded:
     info: dict[str, Any] = field(default_factory=dict)
     """Source facts for ``schema.json``: files read, rows dropped and why, feature types."""
     stratify: str = "label"
+    group: str | None = None
+    """Rows sharing this column's value (e.g. identical texts) always go to the same split."""
     test: pl.DataFrame | None = None
     """A fixed test split shipped by the source (SST-2: GLUE dev), or None to draw one."""
     finalize: Callable[[Splits], tuple[Splits, dict[str, Any]]] | None = None

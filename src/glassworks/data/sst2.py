@@ -50,6 +50,7 @@ def load(raw_dir: Path) -> Loaded:
         frame=train,
         test=test,
         modality="text",
+        group="text",
         task="binary",
         label_names=LABEL_NAMES,
         columns=COLUMNS,

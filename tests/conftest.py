@@ -1,0 +1,44 @@
+"""Shared fixtures: real data from ../shared, a temp MLflow store for every test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = (REPO.parent / "shared" / "data").resolve()
+
+
+@pytest.fixture(autouse=True)
+def _mlflow_store(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Point MLflow at a sqlite file under a temp dir in every test (never ./mlruns)."""
+    store = tmp_path_factory.mktemp("mlruns")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store / 'mlflow.db'}")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return store
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real datasets beside the repo (``../shared/data``), as CI has them."""
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"{SHARED_DATA} not found: the tests need ../shared beside the repo")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def raw_dir(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+    """``data/raw`` as ``dvc pull`` lays it out, built from symlinks into ../shared/data."""
+    raw = tmp_path_factory.mktemp("raw")
+    (raw / "sst2").symlink_to(shared_data / "sst2")
+    (raw / "amazon").symlink_to(shared_data / "amazon")
+    (raw / "essays").symlink_to(shared_data / "asap")
+    openml = raw / "openml"
+    openml.mkdir()
+    for sub in ("arff", "metadata"):
+        for f in (shared_data / "openml" / sub).iterdir():
+            (openml / f.name).symlink_to(f)
+    return raw
