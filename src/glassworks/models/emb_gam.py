@@ -1,0 +1,307 @@
+"""Emb-GAM: a linear model over the summed LM embeddings of a text's n-grams.
+
+Singh & Gao, "Emb-GAM: an interpretable and efficient predictor using pre-trained language
+models" (arXiv 2107.09145, 2022); its successor is ``imodelsx`` AugLinear. Because the model is
+linear in the *sum* of n-gram embeddings, each prediction is exactly
+``intercept + sum_g count(g) * (w . emb(g))``: one contribution per n-gram. Standardisation of the
+summed embedding is affine, so it is folded into ``coef_``/``intercept_`` and the decomposition
+stays exact. Unlike the reference, unseen n-grams at predict time are embedded (through the
+embedder's cache), not scored as zero, and ``predict_proba`` keeps the intercept.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any, Literal, Protocol
+
+import numpy as np
+import polars as pl
+import scipy.sparse as sp
+from scipy.special import expit, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV, Ridge, RidgeCV
+from sklearn.utils.validation import check_is_fitted
+
+from glassworks.embed.ngrams import NgramSpec, count_ngrams, frequent
+from glassworks.models.selection import select_on_valid
+
+
+class Embedder(Protocol):
+    """Maps n-grams to vectors (e.g. :class:`glassworks.embed.cache.CachedEmbedder`)."""
+
+    def embed(self, keys: Sequence[str]) -> np.ndarray: ...
+
+
+def _design(
+    counts: Sequence[Counter[str]], index: dict[str, int], allowed: set[str] | None
+) -> tuple[sp.csr_matrix, sp.csr_matrix, list[str]]:
+    """Count matrices over the known vocabulary and over n-grams not in it (new keys)."""
+    new_index: dict[str, int] = {}
+    rows_k, cols_k, vals_k, rows_n, cols_n, vals_n = [], [], [], [], [], []
+    for i, c in enumerate(counts):
+        for g, n in c.items():
+            if allowed is not None and g not in allowed:
+                continue
+            j = index.get(g)
+            if j is not None:
+                rows_k.append(i), cols_k.append(j), vals_k.append(n)
+            else:
+                rows_n.append(i), cols_n.append(new_index.setdefault(g, len(new_index)))
+                vals_n.append(n)
+    known = sp.csr_matrix(
+        (vals_k, (rows_k, cols_k)), shape=(len(counts), len(index)), dtype=np.float64
+    )
+    new = sp.csr_matrix(
+        (vals_n, (rows_n, cols_n)), shape=(len(counts), len(new_index)), dtype=np.float64
+    )
+    return known, new, list(new_index)
+
+
+class _EmbGAM(BaseEstimator):
+    """Shared fitting and decomposition; subclasses choose the linear model."""
+
+    _task: Literal["classification", "regression"]
+
+    def __init__(
+        self,
+        embedder: Embedder | None = None,
+        *,
+        ngram_order: int = 2,
+        ngram_mode: Literal["all", "exact"] = "all",
+        stopwords: bool = False,
+        min_frequency: int = 1,
+        normalize: bool = True,
+        Cs: Sequence[float] = (0.01, 0.1, 1.0, 10.0),  # noqa: N803 - scikit-learn's name
+        max_iter: int = 2000,
+        class_weight: str | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.ngram_order = ngram_order
+        self.ngram_mode = ngram_mode
+        self.stopwords = stopwords
+        self.min_frequency = min_frequency
+        self.normalize = normalize
+        self.Cs = Cs
+        self.max_iter = max_iter
+        self.class_weight = class_weight
+
+    # ------------------------------------------------------------------ features
+    @property
+    def spec(self) -> NgramSpec:
+        """The n-gram rule."""
+        return NgramSpec(
+            order=self.ngram_order,
+            mode=self.ngram_mode,
+            stopwords=self.stopwords,
+            min_frequency=self.min_frequency,
+        )
+
+    def _embedder(self) -> Embedder:
+        if self.embedder is None:
+            raise ValueError("EmbGAM needs an embedder (e.g. CachedEmbedder(Encoder()))")
+        return self.embedder
+
+    def _summed(self, texts: Sequence[str]) -> np.ndarray:
+        """Sum of n-gram embeddings per text (known and unseen n-grams alike)."""
+        counts = count_ngrams(texts, self.spec)
+        known, new, new_keys = _design(counts, self.vocabulary_index_, self.allowed_ngrams_)
+        emb = self._embedder()
+        summed = (
+            known @ self._fit_embeddings
+            if self._fit_embeddings is not None
+            else (known @ emb.embed(self.vocabulary_))
+        )
+        if new_keys:
+            summed = summed + new @ emb.embed(new_keys)
+        return np.asarray(summed)
+
+    def _make(self, c: float) -> Any:
+        raise NotImplementedError
+
+    def _make_cv(self) -> Any:
+        raise NotImplementedError
+
+    def _valid_score(self, model: Any, x: np.ndarray, y: np.ndarray) -> float:
+        return float(model.score(x, y))
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        X: Sequence[str],  # noqa: N803
+        y: Sequence[Any],
+        X_valid: Sequence[str] | None = None,  # noqa: N803
+        y_valid: Sequence[Any] | None = None,
+    ) -> _EmbGAM:
+        """Fit on texts ``X``; choose the regularisation on ``(X_valid, y_valid)`` if given,
+        else by 5-fold cross-validation over ``Cs``."""
+        texts = list(X)
+        y_arr = np.asarray(y)
+        if len(texts) != len(y_arr):
+            raise ValueError(f"X has {len(texts)} texts but y has {len(y_arr)} labels")
+        if not texts:
+            raise ValueError("cannot fit on zero texts")
+        counts = count_ngrams(texts, self.spec)
+        self.allowed_ngrams_ = frequent(counts, self.min_frequency)
+        vocab = sorted(
+            {
+                g
+                for c in counts
+                for g in c
+                if self.allowed_ngrams_ is None or g in self.allowed_ngrams_
+            }
+        )
+        if not vocab:
+            raise ValueError("no n-grams in the training texts (all empty?)")
+        self.vocabulary_ = vocab
+        self.vocabulary_index_ = {g: i for i, g in enumerate(vocab)}
+        embeddings = np.asarray(self._embedder().embed(vocab), dtype=np.float64)
+        self._fit_embeddings = embeddings
+        known, _, _ = _design(counts, self.vocabulary_index_, self.allowed_ngrams_)
+        summed = np.asarray(known @ embeddings)
+        if self.normalize:
+            mu = summed.mean(axis=0)
+            sigma = summed.std(axis=0)
+            sigma[sigma == 0] = 1.0
+        else:
+            mu, sigma = np.zeros(summed.shape[1]), np.ones(summed.shape[1])
+        x = (summed - mu) / sigma
+        if X_valid is not None and y_valid is not None:
+            xv = (self._summed(list(X_valid)) - mu) / sigma
+            yv = np.asarray(y_valid)
+            model, self.C_, self.valid_scores_ = select_on_valid(
+                self._make,
+                list(self.Cs),
+                lambda m: m.fit(x, y_arr),
+                lambda m: self._valid_score(m, xv, yv),
+            )
+        elif len(self.Cs) > 1:
+            model = self._make_cv().fit(x, y_arr)
+            self.C_ = float(np.atleast_1d(getattr(model, "C_", getattr(model, "alpha_", 0)))[0])
+            self.valid_scores_ = {}
+        else:
+            self.C_ = float(self.Cs[0])
+            model = self._make(self.C_).fit(x, y_arr)
+            self.valid_scores_ = {}
+        w = np.atleast_2d(model.coef_)
+        self.coef_ = w / sigma
+        self.intercept_ = np.atleast_1d(model.intercept_) - self.coef_ @ mu
+        if hasattr(model, "classes_"):
+            self.classes_ = model.classes_
+        self.ngram_contributions_ = embeddings @ self.coef_.T
+        self.n_features_in_ = embeddings.shape[1]
+        self._fit_embeddings = None  # not kept: the contributions are all predict needs
+        return self
+
+    # ------------------------------------------------------------------ decomposition
+    def _raw(self, texts: Sequence[str]) -> np.ndarray:
+        check_is_fitted(self, "ngram_contributions_")
+        counts = count_ngrams(texts, self.spec)
+        known, new, new_keys = _design(counts, self.vocabulary_index_, self.allowed_ngrams_)
+        z = known @ self.ngram_contributions_
+        if new_keys:
+            z = z + new @ (np.asarray(self._embedder().embed(new_keys), np.float64) @ self.coef_.T)
+        return np.asarray(z) + self.intercept_
+
+    def decision_function_embeddings(self, X: Sequence[str]) -> np.ndarray:  # noqa: N803
+        """The linear model applied to the summed embeddings (the slow path, for checking)."""
+        check_is_fitted(self, "coef_")
+        z = self._summed(list(X)) @ self.coef_.T + self.intercept_
+        return z[:, 0] if z.shape[1] == 1 else z
+
+    def explain(self, text: str) -> pl.DataFrame:
+        """Each n-gram of ``text`` with its count and contribution (one column per output).
+
+        The contributions plus ``intercept_`` sum exactly to the decision function.
+        """
+        check_is_fitted(self, "ngram_contributions_")
+        counts = count_ngrams([text], self.spec)[0]
+        keys = [g for g in counts if self.allowed_ngrams_ is None or g in self.allowed_ngrams_]
+        unseen = [g for g in keys if g not in self.vocabulary_index_]
+        per_unit = {
+            g: self.ngram_contributions_[self.vocabulary_index_[g]]
+            for g in keys
+            if g in self.vocabulary_index_
+        }
+        if unseen:
+            vecs = np.asarray(self._embedder().embed(unseen), np.float64) @ self.coef_.T
+            per_unit.update(zip(unseen, vecs, strict=True))
+        outputs = self._output_names()
+        data: dict[str, Any] = {
+            "ngram": keys,
+            "count": [counts[g] for g in keys],
+            "seen_in_training": [g in self.vocabulary_index_ for g in keys],
+        }
+        for j, name in enumerate(outputs):
+            data[name] = [counts[g] * float(per_unit[g][j]) for g in keys]
+        return pl.DataFrame(data)
+
+    def top_ngrams(self, k: int = 20, output: int = 0) -> pl.DataFrame:
+        """The training n-grams with the largest and smallest contribution per occurrence."""
+        check_is_fitted(self, "ngram_contributions_")
+        col = self.ngram_contributions_[:, output]
+        order = np.argsort(col)
+        idx = np.concatenate([order[::-1][:k], order[:k]])
+        return pl.DataFrame(
+            {
+                "ngram": [self.vocabulary_[i] for i in idx],
+                "contribution": col[idx],
+                "direction": ["positive"] * min(k, len(col)) + ["negative"] * min(k, len(col)),
+            }
+        )
+
+    def _output_names(self) -> list[str]:
+        return ["contribution"]
+
+
+class EmbGAMClassifier(ClassifierMixin, _EmbGAM):
+    """Emb-GAM with (multinomial) logistic regression; ``C`` chosen from ``Cs``."""
+
+    _task = "classification"
+
+    def _make(self, c: float) -> LogisticRegression:
+        return LogisticRegression(C=c, max_iter=self.max_iter, class_weight=self.class_weight)
+
+    def _make_cv(self) -> LogisticRegressionCV:
+        return LogisticRegressionCV(
+            Cs=list(self.Cs), cv=5, max_iter=self.max_iter, class_weight=self.class_weight
+        )
+
+    def _output_names(self) -> list[str]:
+        if len(self.classes_) == 2:
+            return [f"contribution_{self.classes_[1]}"]
+        return [f"contribution_{c}" for c in self.classes_]
+
+    def decision_function(self, X: Sequence[str]) -> np.ndarray:  # noqa: N803
+        """Logits from the n-gram decomposition (shape (n,) for two classes)."""
+        z = self._raw(list(X))
+        return z[:, 0] if z.shape[1] == 1 else z
+
+    def predict_proba(self, X: Sequence[str]) -> np.ndarray:  # noqa: N803
+        """Class probabilities, intercept included."""
+        z = self.decision_function(X)
+        if z.ndim == 1:
+            p = expit(z)
+            return np.column_stack([1 - p, p])
+        return softmax(z, axis=1)
+
+    def predict(self, X: Sequence[str]) -> np.ndarray:  # noqa: N803
+        """Most probable class."""
+        check_is_fitted(self, "classes_")
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class EmbGAMRegressor(RegressorMixin, _EmbGAM):
+    """Emb-GAM with ridge regression; ``Cs`` are ridge ``alpha`` values here."""
+
+    _task = "regression"
+
+    def _make(self, c: float) -> Ridge:
+        return Ridge(alpha=c)
+
+    def _make_cv(self) -> RidgeCV:
+        return RidgeCV(alphas=list(self.Cs))
+
+    def predict(self, X: Sequence[str]) -> np.ndarray:  # noqa: N803
+        """Predicted value from the n-gram decomposition."""
+        return self._raw(list(X))[:, 0]

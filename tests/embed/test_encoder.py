@@ -1,0 +1,48 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from glassworks.embed.encoder import Encoder
+from glassworks.errors import ConfigError
+
+
+def test_missing_model_path(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"embed.model: .*nope does not exist"):
+        Encoder(model=str(tmp_path / "nope")).encode(["a"])
+
+
+def test_folder_that_is_not_a_model(tmp_path: Path) -> None:
+    (tmp_path / "weights.txt").write_text("hello")
+    with pytest.raises(ConfigError, match="no config.json"):
+        Encoder(model=str(tmp_path)).encode(["a"])
+
+
+def test_bad_params() -> None:
+    with pytest.raises(ConfigError, match="pooling"):
+        Encoder(pooling="max")  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
+def test_real_minilm_matches_manual_mean_pooling() -> None:
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    enc = Encoder(batch_size=2, max_length=8)
+    texts = ["good movie", "a", "the worst film i have seen in years , truly awful", "fun"]
+    out = enc.encode(texts)
+    assert out.shape == (4, 384)
+    assert enc.n_truncated == 1
+    tok = AutoTokenizer.from_pretrained(enc.path)
+    model = AutoModel.from_pretrained(enc.path).eval()
+    with torch.inference_mode():
+        for i, t in enumerate(texts):
+            batch = tok([t], return_tensors="pt", truncation=True, max_length=8)
+            hidden = model(**batch).last_hidden_state[0]
+            np.testing.assert_allclose(out[i], hidden.mean(0).numpy(), atol=2e-5)
+    # order and batching do not change a text's vector
+    np.testing.assert_allclose(enc.encode(texts[::-1])[::-1], out, atol=2e-5)
+    assert enc.identity == Encoder(max_length=8).identity
+    assert enc.identity != Encoder(max_length=8, pooling="cls").identity
+    cls = Encoder(pooling="cls", layer=3).encode(["good movie"])
+    assert cls.shape == (1, 384) and not np.allclose(cls[0], out[0])

@@ -1,0 +1,111 @@
+import pickle
+
+import numpy as np
+import pytest
+
+from glassworks.embed.cache import CachedEmbedder
+from glassworks.models.emb_gam import EmbGAMClassifier, EmbGAMRegressor
+from tests.fakes import HashEncoder
+
+POS = ["good", "great", "fun", "superb", "lovely"]
+NEG = ["bad", "awful", "dull", "boring", "poor"]
+FILL = ["the", "movie", "plot", "acting", "was", "a", "film", "story"]
+
+
+def _texts(n: int, seed: int, classes: int = 2) -> tuple[list[str], np.ndarray]:
+    rng = np.random.default_rng(seed)
+    texts, labels = [], []
+    for _ in range(n):
+        y = int(rng.integers(classes))
+        words = list(rng.choice(FILL, 4))
+        if classes == 2:
+            words += list(rng.choice(POS if y else NEG, 2))
+        else:
+            words += [["bad", "awful"], ["okay", "fine"], ["great", "superb"]][y]
+        rng.shuffle(words)
+        texts.append(" ".join(words))
+        labels.append(y)
+    return texts, np.array(labels)
+
+
+@pytest.fixture
+def embedder(tmp_path) -> CachedEmbedder:  # noqa: ANN001
+    return CachedEmbedder(HashEncoder(dim=32), tmp_path / "cache")
+
+
+def test_decomposition_is_exact_binary(embedder: CachedEmbedder) -> None:
+    x, y = _texts(200, 0)
+    xv, yv = _texts(60, 1)
+    model = EmbGAMClassifier(embedder, ngram_order=2, Cs=(0.1, 1.0)).fit(x, y, xv, yv)
+    xt, yt = _texts(80, 2)
+    xt.append("never seen words here zzz qqq")  # unseen n-grams are embedded, not dropped
+    fast = model.decision_function(xt)
+    slow = model.decision_function_embeddings(xt)
+    np.testing.assert_allclose(fast, slow, rtol=1e-9, atol=1e-9)
+    assert model.score(xt[:-1], yt) > 0.9
+    assert model.C_ in (0.1, 1.0) and set(model.valid_scores_) == {0.1, 1.0}
+    # per-text explanation sums to the logit, intercept included
+    table = model.explain(xt[0])
+    total = table["contribution_1"].sum() + model.intercept_[0]
+    assert total == pytest.approx(fast[0], abs=1e-9)
+    unseen = model.explain(xt[-1])
+    assert not unseen["seen_in_training"].any()
+    assert (unseen["contribution_1"] != 0).any()
+
+
+def test_predict_proba_uses_intercept(embedder: CachedEmbedder) -> None:
+    x, y = _texts(200, 3)
+    model = EmbGAMClassifier(embedder, Cs=(1.0,)).fit(x, y)
+    z = model.decision_function(x[:5])
+    p = model.predict_proba(x[:5])
+    np.testing.assert_allclose(p[:, 1], 1 / (1 + np.exp(-z)))
+    np.testing.assert_allclose(p.sum(1), 1.0)
+    # an empty text is all intercept
+    assert model.decision_function([""])[0] == pytest.approx(model.intercept_[0])
+
+
+def test_multiclass_and_pickle(embedder: CachedEmbedder) -> None:
+    x, y = _texts(300, 4, classes=3)
+    model = EmbGAMClassifier(embedder, Cs=(1.0,)).fit(x, y)
+    xt, yt = _texts(90, 5, classes=3)
+    z = model.decision_function(xt)
+    assert z.shape == (90, 3)
+    np.testing.assert_allclose(z, model.decision_function_embeddings(xt), atol=1e-9)
+    assert model.score(xt, yt) > 0.9
+    clone = pickle.loads(pickle.dumps(model))
+    np.testing.assert_allclose(clone.predict_proba(xt), model.predict_proba(xt), atol=1e-12)
+    table = model.explain(xt[0])
+    assert [c for c in table.columns if c.startswith("contribution")] == [
+        "contribution_0",
+        "contribution_1",
+        "contribution_2",
+    ]
+
+
+def test_regressor_decomposition(embedder: CachedEmbedder) -> None:
+    x, y = _texts(200, 6, classes=3)
+    model = EmbGAMRegressor(embedder, Cs=(1.0, 10.0)).fit(x, y.astype(float))
+    np.testing.assert_allclose(model.predict(x), model.decision_function_embeddings(x), atol=1e-9)
+    assert model.score(x, y) > 0.8
+
+
+def test_min_frequency_prunes_consistently(embedder: CachedEmbedder) -> None:
+    x, y = _texts(100, 7)
+    model = EmbGAMClassifier(embedder, min_frequency=3, Cs=(1.0,)).fit(x, y)
+    np.testing.assert_allclose(
+        model.decision_function(x + ["zzz good"]),
+        model.decision_function_embeddings(x + ["zzz good"]),
+        atol=1e-9,
+    )
+    assert "zzz" not in model.explain("zzz good")["ngram"].to_list()
+
+
+def test_bad_input(embedder: CachedEmbedder) -> None:
+    with pytest.raises(ValueError, match="3 texts but y has 2"):
+        EmbGAMClassifier(embedder).fit(["a", "b", "c"], [0, 1])
+    with pytest.raises(ValueError, match="no n-grams"):
+        EmbGAMClassifier(embedder).fit(["", "  "], [0, 1])
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        EmbGAMClassifier(embedder).predict(["a"])
