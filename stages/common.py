@@ -7,6 +7,7 @@ Stages are the edge of the system: they may read argv, params.yaml, dvc.yaml and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import logging
@@ -14,12 +15,15 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
+from rich.console import Console
 from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from glassworks.errors import GlassworksError
 
@@ -177,3 +181,26 @@ def stage_address(stage: str, dataset: str) -> str:
 def exit_with(code: int) -> None:
     """``sys.exit`` for ``if __name__ == "__main__"`` blocks."""
     sys.exit(code)
+
+
+@contextlib.contextmanager
+def progress_bar(total: int, description: str) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar on stderr; yields ``advance(n)`` for library callbacks."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
+        task = progress.add_task(description, total=total, rate="")
+        start = time.perf_counter()
+
+        def advance(n: int) -> None:
+            progress.advance(task, n)
+            done = progress.tasks[0].completed
+            rate = done / max(time.perf_counter() - start, 1e-9)
+            progress.update(task, rate=f"{rate:,.0f}/s")
+
+        yield advance

@@ -42,3 +42,31 @@ def raw_dir(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path
         for f in (shared_data / "openml" / sub).iterdir():
             (openml / f.name).symlink_to(f)
     return raw
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised 1-layer BERT (hidden 16) with MiniLM's tokenizer, saved to disk."""
+    import shutil
+
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from glassworks.embed.encoder import default_model_path
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    src = Path(default_model_path())
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
+        if (src / name).exists():
+            shutil.copy(src / name, folder / name)
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=30522,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+    )
+    BertModel(config).save_pretrained(folder)
+    return folder

@@ -91,10 +91,66 @@ class PrepareParams(Frozen):
             ) from None
 
 
+class EmbedDataset(Frozen):
+    """Per-dataset n-gram rule for Emb-GAM (Singh & Gao 2022)."""
+
+    ngram_order: int = Field(2, ge=1, le=7)
+    ngram_mode: Literal["all", "exact"] = "all"
+    stopwords: bool = False
+    min_frequency: int = Field(1, ge=1)
+    train_subsample: int | None = Field(None, ge=1)
+    """Use at most this many train texts (seeded), to fit the CPU time budget; None = all."""
+
+
+class EncoderParams(Frozen):
+    """The pretrained LM that embeds n-grams (any Hugging Face model name or folder)."""
+
+    model: str = "default"
+    """``default`` = the offline all-MiniLM-L6-v2; a fine-tuned checkpoint folder works too."""
+    pooling: Literal["mean", "cls", "pooler"] = "mean"
+    layer: int = -1
+    max_length: int = Field(32, ge=2)
+    batch_size: int = Field(256, ge=1)
+    device: str = "auto"
+    dtype: Literal["float32", "float16", "bfloat16"] = "float32"
+
+
+class EmbedParams(Frozen):
+    """``embed`` stage: the encoder (shared by all datasets) and each dataset's n-grams."""
+
+    encoder: EncoderParams = EncoderParams()
+    cache_dir: str = ".cache/embeddings"
+    seed: int = 0
+    datasets: dict[str, EmbedDataset]
+
+    def dataset(self, name: str) -> EmbedDataset:
+        """One dataset's n-gram rule; the error lists the known names."""
+        if name not in self.datasets:
+            known = ", ".join(sorted(self.datasets))
+            raise ConfigError(f"embed.datasets: unknown dataset {name!r} (known: {known})")
+        return self.datasets[name]
+
+
+class TrainEmbGAMParams(Frozen):
+    """``train_embgam`` stage: the linear model and the baselines."""
+
+    normalize: bool = True
+    Cs: tuple[float, ...] = (0.001, 0.01, 0.1, 1.0, 10.0)
+    max_iter: int = Field(2000, ge=10)
+    class_weight: Literal["balanced"] | None = None
+    baseline_Cs: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0)
+    n_explain: int = Field(20, ge=0)
+    """Test texts explained n-gram by n-gram in the HTML report."""
+    top_k: int = Field(20, ge=1)
+    seed: int = 0
+
+
 class Params(Frozen):
     """The whole ``params.yaml``."""
 
     prepare: PrepareParams
+    embed: EmbedParams
+    train_embgam: TrainEmbGAMParams
 
 
 M = TypeVar("M", bound=BaseModel)

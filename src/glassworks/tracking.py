@@ -118,6 +118,55 @@ def stage_run(
         yield StageRun(run_id=run.info.run_id, experiment_id=experiment_id)
 
 
+class PickledTextModel(mlflow.pyfunc.PythonModel):
+    """MLflow pyfunc over a pickled glassworks text model: raw texts in, class probabilities out.
+
+    Input: a DataFrame with a ``text`` column (or a list of strings).
+    """
+
+    def load_context(self, context):  # noqa: ANN001, ANN201 - MLflow inspects these hints
+        import pickle
+
+        with open(context.artifacts["model"], "rb") as f:
+            self.model = pickle.load(f)  # noqa: S301 - our own artifact
+
+    def predict(self, context, model_input, params=None):  # noqa: ANN001, ANN201
+        import pandas as pd
+
+        texts = (
+            model_input["text"].tolist()
+            if isinstance(model_input, pd.DataFrame)
+            else list(model_input)
+        )
+        proba = self.model.predict_proba(texts)
+        names = [f"p_{c}" for c in self.model.classes_]  # one column per class
+        return pd.DataFrame(proba, columns=names)
+
+
+def log_text_model(pickle_path: str | Path, example_texts: list[str], name: str = "model") -> str:
+    """Log a pickled text model as a pyfunc with a signature and an input example."""
+    import pickle
+
+    import pandas as pd
+    from mlflow.models import infer_signature
+
+    with open(pickle_path, "rb") as f:
+        model = pickle.load(f)  # noqa: S301 - written by this run
+    example = pd.DataFrame({"text": example_texts})
+    wrapper = PickledTextModel()
+    wrapper.model = model
+    output = wrapper.predict(None, example)
+    info = mlflow.pyfunc.log_model(
+        name=name,
+        python_model=PickledTextModel(),
+        artifacts={"model": str(pickle_path)},
+        signature=infer_signature(example, output),
+        input_example=example,
+        pip_requirements=["glassworks"],
+    )
+    return info.model_uri
+
+
 def find_runs(stage: str, dataset: str | None = None, root: str | Path = ".") -> list[Any]:
     """Finished runs of a stage (optionally one dataset), newest first."""
     uri = tracking_uri(root)

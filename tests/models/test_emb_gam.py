@@ -43,7 +43,8 @@ def test_decomposition_is_exact_binary(embedder: CachedEmbedder) -> None:
     slow = model.decision_function_embeddings(xt)
     np.testing.assert_allclose(fast, slow, rtol=1e-9, atol=1e-9)
     assert model.score(xt[:-1], yt) > 0.9
-    assert model.C_ in (0.1, 1.0) and set(model.valid_scores_) == {0.1, 1.0}
+    assert model.C_ in (0.1, 1.0)
+    assert set(model.valid_scores_) == {0.1, 1.0}
     # per-text explanation sums to the logit, intercept included
     table = model.explain(xt[0])
     total = table["contribution_1"].sum() + model.intercept_[0]
@@ -109,3 +110,12 @@ def test_bad_input(embedder: CachedEmbedder) -> None:
 
     with pytest.raises(NotFittedError):
         EmbGAMClassifier(embedder).predict(["a"])
+
+
+def test_token_scores_sum_to_logit(embedder: CachedEmbedder) -> None:
+    x, y = _texts(200, 8)
+    model = EmbGAMClassifier(embedder, ngram_order=3, Cs=(1.0,)).fit(x, y)
+    text = x[0] + " " + x[0].split()[0] + " unseenword"
+    tokens, scores = model.token_scores(text)
+    assert tokens == text.split()
+    assert sum(scores) + model.intercept_[0] == pytest.approx(model.decision_function([text])[0])

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import polars as pl
 
 from glassworks.config import (
     AmazonDataset,
@@ -13,8 +16,9 @@ from glassworks.config import (
     Sst2Dataset,
 )
 from glassworks.data import amazon, essays, openml, sst2
-from glassworks.data.schema import Loaded, PreparedDataset
+from glassworks.data.schema import SPLITS, Loaded, PreparedDataset
 from glassworks.data.split import stratified_split, undersample
+from glassworks.errors import DataError
 from glassworks.io import atomic_dir, write_json
 
 
@@ -76,3 +80,25 @@ def write_prepared(dataset: PreparedDataset, out_dir: Path) -> None:
         for split_name, frame in dataset.splits.items():
             frame.write_parquet(tmp / f"{split_name}.parquet")
         write_json(tmp / "schema.json", dataset.schema())
+
+
+def read_prepared(folder: Path) -> PreparedDataset:
+    """Read what :func:`write_prepared` wrote (a ``prepare`` stage output)."""
+    folder = Path(folder)
+    schema_path = folder / "schema.json"
+    if not schema_path.is_file():
+        raise DataError(folder, "no schema.json: run the prepare stage first (dvc repro prepare)")
+    schema = json.loads(schema_path.read_text())
+    splits = {name: pl.read_parquet(folder / f"{name}.parquet") for name in SPLITS}
+    known = {"name", "source", "modality", "task", "label", "label_names", "n_classes",
+             "columns", "splits"}
+    return PreparedDataset(
+        name=schema["name"],
+        source=schema["source"],
+        modality=schema["modality"],
+        task=schema["task"],
+        label_names=schema["label_names"],
+        splits=splits,
+        columns={k: v["description"] for k, v in schema["columns"].items()},
+        info={k: v for k, v in schema.items() if k not in known},
+    )

@@ -51,3 +51,13 @@ def undersample(frame: pl.DataFrame, by: str, seed: int) -> pl.DataFrame:
         idx = np.flatnonzero(keys == value)
         keep[rng.choice(idx, size=n_min, replace=False)] = True
     return frame.filter(pl.Series(keep))
+
+
+def subsample(frame: pl.DataFrame, n: int | None, seed: int) -> pl.DataFrame:
+    """At most ``n`` rows drawn without replacement (seeded), in the frame's original order."""
+    if n is None or n >= frame.height:
+        return frame
+    rng = np.random.default_rng(seed)
+    keep = np.zeros(frame.height, dtype=bool)
+    keep[rng.choice(frame.height, size=n, replace=False)] = True
+    return frame.filter(pl.Series(keep))

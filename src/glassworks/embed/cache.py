@@ -130,9 +130,8 @@ class EmbeddingCache:
             return
         self._ensure_dir()
         name = f"{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        with atomic_path(self.dir / f"{name}.npy") as tmp:
-            with tmp.open("wb") as f:
-                np.save(f, np.ascontiguousarray(vectors, dtype=np.float32))
+        with atomic_path(self.dir / f"{name}.npy") as tmp, tmp.open("wb") as f:
+            np.save(f, np.ascontiguousarray(vectors, dtype=np.float32))
         with atomic_path(self.dir / f"{name}.keys.parquet") as tmp:
             pl.DataFrame({"key": list(keys)}, schema={"key": pl.String}).write_parquet(tmp)
         self.refresh()

@@ -23,7 +23,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV, Ridge, RidgeCV
 from sklearn.utils.validation import check_is_fitted
 
-from glassworks.embed.ngrams import NgramSpec, count_ngrams, frequent
+from glassworks.embed.ngrams import NgramSpec, count_ngrams, frequent, tokenize
 from glassworks.models.selection import select_on_valid
 
 
@@ -235,6 +235,28 @@ class _EmbGAM(BaseEstimator):
         for j, name in enumerate(outputs):
             data[name] = [counts[g] * float(per_unit[g][j]) for g in keys]
         return pl.DataFrame(data)
+
+    def token_scores(self, text: str, output: int = 0) -> tuple[list[str], list[float]]:
+        """Word tokens of ``text`` with each n-gram's contribution shared equally by its words.
+
+        The scores sum to the decision function minus the intercept (for ``output``).
+        """
+        table = self.explain(text)
+        col = table.columns[3 + output]
+        per_unit = {
+            g: v / n for g, n, v in zip(table["ngram"], table["count"], table[col], strict=True)
+        }
+        tokens = tokenize(text)
+        scores = [0.0] * len(tokens)
+        spec = self.spec
+        orders = range(1, spec.order + 1) if spec.mode == "all" else (spec.order,)
+        for n in orders:
+            for i in range(len(tokens) - n + 1):
+                value = per_unit.get(" ".join(tokens[i : i + n]))
+                if value is not None:
+                    for j in range(i, i + n):
+                        scores[j] += value / n
+        return tokens, scores
 
     def top_ngrams(self, k: int = 20, output: int = 0) -> pl.DataFrame:
         """The training n-grams with the largest and smallest contribution per occurrence."""

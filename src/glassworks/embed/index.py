@@ -1,0 +1,75 @@
+"""A dataset's n-gram index and its embedding matrix (the ``embed`` stage output).
+
+``<dir>/ngrams.parquet`` (``ngram``, ``count`` over the texts used), ``<dir>/embeddings.npy``
+(float32, one row per n-gram, memory-mappable), ``<dir>/texts.parquet`` (``id, split`` of the texts
+used) and ``<dir>/embed.json`` (encoder identity, n-gram rule, cache reference). Written to a temp
+directory and renamed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from glassworks.embed.ngrams import NgramSpec, count_ngrams
+from glassworks.errors import DataError
+from glassworks.io import atomic_dir
+
+
+def ngram_table(texts: Sequence[str], spec: NgramSpec) -> pl.DataFrame:
+    """Every distinct n-gram of ``texts`` with its total count, most frequent first."""
+    total: Counter[str] = Counter()
+    for c in count_ngrams(texts, spec):
+        total.update(c)
+    if spec.min_frequency > 1:
+        total = Counter({g: n for g, n in total.items() if n >= spec.min_frequency})
+    frame = pl.DataFrame(
+        {"ngram": list(total), "count": list(total.values())},
+        schema={"ngram": pl.String, "count": pl.Int64},
+    )
+    return frame.sort(["count", "ngram"], descending=[True, False])
+
+
+def write_index(
+    out_dir: Path,
+    table: pl.DataFrame,
+    vectors: np.ndarray,
+    texts: pl.DataFrame,
+    meta: dict[str, Any],
+) -> None:
+    """Write the n-gram index, its embeddings and metadata atomically."""
+    if len(table) != len(vectors):
+        raise ValueError("n-gram table and embeddings differ in length")
+    with atomic_dir(out_dir) as tmp:
+        table.write_parquet(tmp / "ngrams.parquet")
+        np.save(tmp / "embeddings.npy", np.ascontiguousarray(vectors, dtype=np.float32))
+        texts.write_parquet(tmp / "texts.parquet")
+        (tmp / "embed.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+
+
+def read_index(folder: Path) -> tuple[list[str], np.ndarray, pl.DataFrame, dict[str, Any]]:
+    """N-grams, their (memory-mapped) embeddings, the texts used and the metadata."""
+    folder = Path(folder)
+    if not (folder / "embed.json").is_file():
+        raise DataError(folder, "no embed.json: run the embed stage first (dvc repro embed)")
+    keys = pl.read_parquet(folder / "ngrams.parquet").get_column("ngram").to_list()
+    vectors = np.load(folder / "embeddings.npy", mmap_mode="r")
+    meta = json.loads((folder / "embed.json").read_text())
+    if vectors.shape[0] != len(keys):
+        raise DataError(
+            folder / "embeddings.npy", f"{vectors.shape[0]} rows for {len(keys)} n-grams"
+        )
+    texts = pl.read_parquet(folder / "texts.parquet")
+    return keys, vectors, texts, meta
+
+
+def spec_dict(spec: NgramSpec) -> dict[str, Any]:
+    """The n-gram rule as JSON."""
+    return asdict(spec)

@@ -1,0 +1,1 @@
+"""Explanation reports: HTML token highlights, matplotlib plots, tables."""

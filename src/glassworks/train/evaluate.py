@@ -1,0 +1,29 @@
+"""Test-split metrics shared by every model stage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score
+
+
+def classification_metrics(
+    y_true: Sequence[int], y_pred: Sequence[int], task: str, label_names: Sequence[str]
+) -> dict[str, Any]:
+    """Accuracy, macro-F1, per-class F1 and, for ordinal tasks, quadratic weighted kappa."""
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(y_pred)
+    labels = list(range(len(label_names)))
+    out: dict[str, Any] = {
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "macro_f1": float(
+            f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)
+        ),
+    }
+    if task == "ordinal":
+        out["qwk"] = float(cohen_kappa_score(y_true, y_pred, labels=labels, weights="quadratic"))
+    per_class = f1_score(y_true, y_pred, labels=labels, average=None, zero_division=0)
+    out["f1_per_class"] = {name: float(v) for name, v in zip(label_names, per_class, strict=True)}
+    return out
