@@ -30,3 +30,21 @@ def test_summary_without_metrics(tmp_path: Path) -> None:
     console = Console(record=True)
     assert cli.summary(tmp_path, console) == 1
     assert "make run" in console.export_text()
+
+
+def test_summary_model_tables(tmp_path: Path) -> None:
+    d = tmp_path / "metrics" / "train_embgam"
+    d.mkdir(parents=True)
+    acc = {"accuracy": 0.8, "macro_f1": 0.7}
+    (d / "sst2.json").write_text(json.dumps({
+        "embgam": {**acc, "qwk": 0.5}, "bag_of_ngrams": acc, "majority": acc}))
+    e = tmp_path / "metrics" / "embed"
+    e.mkdir()
+    (e / "sst2.json").write_text(json.dumps({"ngrams_total": 1000, "ngrams_unique": 100,
+                                             "newly_embedded": 10, "cache_hits": 90,
+                                             "ngrams_per_second": 1234.5}))
+    console = Console(record=True, width=200)
+    assert cli.summary(tmp_path, console) == 0
+    text = console.export_text()
+    for expected in ("0.800 (0.700)", "0.500", "1,000", "1,234"):
+        assert expected in text

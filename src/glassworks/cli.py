@@ -15,6 +15,16 @@ from rich.console import Console
 from rich.table import Table
 
 
+def _fmt(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.3f}" if value < 100 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
 def summary(root: Path, console: Console) -> int:
     """Print one table per stage from ``metrics/<stage>/*.json``."""
     metrics_root = root / "metrics"
@@ -40,6 +50,35 @@ def summary(root: Path, console: Console) -> int:
                     str(len(m["class_counts"]["train"])),
                     dropped or "-",
                 )
+        elif stage_dir.name == "embed":
+            table = Table(
+                title="embed: data/embeddings/<dataset>/ (n-grams embedded via the cache)"
+            )
+            cols = (
+                "ngrams_total",
+                "ngrams_unique",
+                "newly_embedded",
+                "cache_hits",
+                "ngrams_per_second",
+            )
+            table.add_column("dataset")
+            for col in cols:
+                table.add_column(col.replace("ngrams_", "").replace("_", " "), justify="right")
+            for f in files:
+                m = json.loads(f.read_text())
+                table.add_row(f.stem, *(_fmt(m.get(c)) for c in cols))
+        elif stage_dir.name == "train_embgam":
+            table = Table(title="train_embgam: test accuracy (macro-F1) · data/models/embgam/")
+            table.add_column("dataset")
+            for col in ("Emb-GAM", "bag-of-n-grams", "majority", "Emb-GAM QWK"):
+                table.add_column(col, justify="right")
+            for f in files:
+                m = json.loads(f.read_text())
+                cells = [
+                    f"{m[k]['accuracy']:.3f} ({m[k]['macro_f1']:.3f})"
+                    for k in ("embgam", "bag_of_ngrams", "majority")
+                ]
+                table.add_row(f.stem, *cells, _fmt(m["embgam"].get("qwk")))
         else:
             table = Table(title=f"{stage_dir.name}: metrics/{stage_dir.name}/")
             table.add_column("dataset")
