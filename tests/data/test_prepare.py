@@ -79,3 +79,17 @@ def test_tabular_parquet_roundtrip_keeps_types(raw_dir: Path, tmp_path: Path) ->
     back = pl.read_parquet(tmp_path / "c" / "test.parquet")
     assert back.equals(ds.splits["test"])
     assert back.schema == ds.splits["test"].schema
+
+
+def test_read_prepared_roundtrip(raw_dir: Path, tmp_path: Path) -> None:
+    from glassworks.data import read_prepared
+    from glassworks.errors import DataError
+
+    ds = prepare_dataset("app", AmazonDataset(source="amazon", category="Appliances"), SPLIT,
+                         raw_dir)
+    write_prepared(ds, tmp_path / "app")
+    back = read_prepared(tmp_path / "app")
+    assert back.schema() == ds.schema()
+    assert back.metrics() == ds.metrics()
+    with pytest.raises(DataError, match="no schema.json"):
+        read_prepared(tmp_path / "missing")

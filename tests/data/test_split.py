@@ -55,3 +55,15 @@ def test_undersample_balances() -> None:
     assert out["label"].value_counts().sort("label")["count"].to_list() == [7, 7, 7]
     assert set(out["id"]) <= set(frame["id"])
     assert out.equals(undersample(frame, "label", 3))
+
+
+def test_subsample_keeps_order_and_is_seeded() -> None:
+    from glassworks.data.split import subsample
+
+    frame = _frame(list(range(100)))
+    a = subsample(frame, 10, 0)
+    assert a.height == 10
+    assert a["label"].is_sorted()
+    assert a.equals(subsample(frame, 10, 0))
+    assert subsample(frame, None, 0).equals(frame)
+    assert subsample(frame, 1000, 0).equals(frame)
