@@ -36,13 +36,22 @@ def test_summary_model_tables(tmp_path: Path) -> None:
     d = tmp_path / "metrics" / "train_embgam"
     d.mkdir(parents=True)
     acc = {"accuracy": 0.8, "macro_f1": 0.7}
-    (d / "sst2.json").write_text(json.dumps({
-        "embgam": {**acc, "qwk": 0.5}, "bag_of_ngrams": acc, "majority": acc}))
+    (d / "sst2.json").write_text(
+        json.dumps({"embgam": {**acc, "qwk": 0.5}, "bag_of_ngrams": acc, "majority": acc})
+    )
     e = tmp_path / "metrics" / "embed"
     e.mkdir()
-    (e / "sst2.json").write_text(json.dumps({"ngrams_total": 1000, "ngrams_unique": 100,
-                                             "newly_embedded": 10, "cache_hits": 90,
-                                             "ngrams_per_second": 1234.5}))
+    (e / "sst2.json").write_text(
+        json.dumps(
+            {
+                "ngrams_total": 1000,
+                "ngrams_unique": 100,
+                "newly_embedded": 10,
+                "cache_hits": 90,
+                "ngrams_per_second": 1234.5,
+            }
+        )
+    )
     console = Console(record=True, width=200)
     assert cli.summary(tmp_path, console) == 0
     text = console.export_text()

@@ -47,3 +47,28 @@ def test_real_minilm_matches_manual_mean_pooling() -> None:
     cls = Encoder(pooling="cls", layer=3).encode(["good movie"])
     assert cls.shape == (1, 384)
     assert not np.allclose(cls[0], out[0])
+
+
+def test_fine_tuned_classifier_checkpoint_works_unchanged(tmp_path: Path, tiny_bert: Path) -> None:
+    """A BertForSequenceClassification folder (a fine-tuned encoder) loads as the encoder."""
+    import shutil
+
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    config = BertConfig.from_pretrained(tiny_bert)
+    config.num_labels = 2
+    torch.manual_seed(1)
+    clf = BertForSequenceClassification(config).eval()
+    clf.save_pretrained(tmp_path)
+    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt"):
+        if (tiny_bert / name).exists():
+            shutil.copy(tiny_bert / name, tmp_path / name)
+    enc = Encoder(model=str(tmp_path), pooling="cls")
+    out = enc.encode(["good movie", "bad"])
+    assert out.shape == (2, 16)
+    with torch.inference_mode():
+        ids = enc._loaded[0](["good movie"], return_tensors="pt")
+        ref = clf.bert(**ids).last_hidden_state[0, 0].numpy()
+    np.testing.assert_allclose(out[0], ref, atol=1e-5)
+    assert enc.identity != Encoder(model=str(tiny_bert), pooling="cls").identity
