@@ -18,6 +18,11 @@ def test_folder_that_is_not_a_model(tmp_path: Path) -> None:
         Encoder(model=str(tmp_path)).encode(["a"])
 
 
+def test_layer_out_of_range(tiny_bert: Path) -> None:
+    with pytest.raises(ConfigError, match="layer: 2 is out of range .* 1 layers"):
+        Encoder(model=str(tiny_bert), layer=2).encode(["a"])
+
+
 def test_bad_params() -> None:
     with pytest.raises(ConfigError, match="pooling"):
         Encoder(pooling="max")  # type: ignore[arg-type]

@@ -20,6 +20,7 @@ DS = "amazon-fashion"
 def workspace(tmp_path: Path, raw_dir: Path, tiny_bert: Path) -> Path:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     params["embed"]["encoder"]["model"] = str(tiny_bert)
+    params["embed"]["encoder"]["layer"] = -1
     params["embed"]["cache_dir"] = str(tmp_path / "cache")
     params["train_embgam"]["Cs"] = [0.1, 1.0]
     params["train_embgam"]["n_explain"] = 5

@@ -110,6 +110,12 @@ class Encoder:
             ) from None
         if not hasattr(model, "embeddings") and not hasattr(model.config, "hidden_size"):
             raise ConfigError(f"embed.model: {path!r} is not a text encoder")
+        n_layers = getattr(model.config, "num_hidden_layers", None)
+        if n_layers is not None and not -(n_layers + 1) <= self.layer <= n_layers:
+            raise ConfigError(
+                f"embed.encoder.layer: {self.layer} is out of range for {path!r}, which has "
+                f"{n_layers} layers (0 = embeddings, -1 = last)"
+            )
         if self.pooling == "pooler" and getattr(model, "pooler", None) is None:
             raise ConfigError(f"embed.pooling: {path!r} has no pooler layer")
         device = resolve_device(self.device)

@@ -1,0 +1,1 @@
+"""Path attributions and interactions (Integrated/Expected Gradients and Hessians)."""

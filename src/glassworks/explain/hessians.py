@@ -1,0 +1,184 @@
+"""Integrated and Expected Hessians: pairwise feature interactions (Janizek, Sturmfels & Lee,
+"Explaining explanations: axiomatic feature interactions for deep networks", JMLR 2021).
+
+``Gamma_ij = (x_i - x'_i)(x_j - x'_j) iint a*b * d_i d_j f(x' + ab(x - x')) da db`` for i != j,
+plus the main-effect term ``(x_i - x'_i) iint d_i f(...)`` on the diagonal. The path enters only
+through ``t = a*b`` and ``iint h(ab) da db = int h(t)(-ln t) dt``, so one Gauss rule for the weight
+``-ln t`` (:func:`~glassworks.explain.quadrature.log_weight_rule`) replaces the paper's double
+Riemann sum: 8-16 nodes reach ~1e-7 where the double grid needs thousands of points. Hessian
+columns come from batched Hessian-vector products (one vectorised backward per chunk of rows).
+Certificates: each row sums to the Integrated Gradients attribution and the total to
+``f(x) - f(x')``; both errors are returned.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from glassworks.explain.paths import (
+    Model,
+    _baselines,
+    _expand_target,
+    _outputs,
+    integrated_gradients,
+    select_output,
+)
+from glassworks.explain.quadrature import log_weight_rule
+
+
+@dataclass(frozen=True)
+class Interactions:
+    """``interactions[b, i, j]`` (j over ``features``), IG reference and certificate errors."""
+
+    interactions: torch.Tensor
+    features: torch.Tensor
+    """Column indices the interaction matrix covers (all features by default)."""
+    ig: torch.Tensor
+    row_error: torch.Tensor
+    """Per example: max_i |sum_j Gamma_ij - IG_i| (only when all features are covered)."""
+    total_error: torch.Tensor
+    """Per example: |sum_ij Gamma_ij - (f(x) - f(x'))| (only when all features are covered)."""
+    n_steps: int
+
+
+def softplus_model(model: nn.Module, beta: float = 10.0) -> nn.Module:
+    """A copy of ``model`` with every ``nn.ReLU`` replaced by ``nn.Softplus(beta)`` (a ReLU
+    network's Hessian is zero almost everywhere). Functional ``relu`` calls are not replaced."""
+    clone = copy.deepcopy(model)
+    for name, module in list(clone.named_modules()):
+        for child_name, child in list(module.named_children()):
+            if isinstance(child, nn.ReLU):
+                setattr(module, child_name, nn.Softplus(beta=beta))
+        del name
+    return clone
+
+
+def _hvp_columns(g: torch.Tensor, x: torch.Tensor, vecs: torch.Tensor) -> torch.Tensor:
+    """``vecs`` (m, R, d) -> (m, R, d): Hessian-vector products, vectorised when autograd can."""
+    try:
+        (out,) = torch.autograd.grad(
+            g, x, grad_outputs=vecs, is_grads_batched=True, retain_graph=True
+        )
+        return out
+    except RuntimeError:  # an op without a batching rule: one backward per vector
+        return torch.stack(
+            [torch.autograd.grad(g, x, grad_outputs=v, retain_graph=True)[0] for v in vecs]
+        )
+
+
+def integrated_hessians(
+    model: Model,
+    inputs: torch.Tensor,
+    baselines: torch.Tensor | float | None = None,
+    target: int | torch.Tensor | None = None,
+    n_steps: int = 16,
+    batch_size: int = 256,
+    features: Sequence[int] | None = None,
+    interaction_index: int | None = None,
+    forward_kwargs: dict[str, Any] | None = None,
+) -> Interactions:
+    """Integrated Hessians of ``model`` at ``inputs`` (shape ``(B, d)``) from ``baselines``.
+
+    ``features`` restricts the columns j of the matrix (``interaction_index`` = one column), for
+    large d; rows always cover every feature. ``batch_size`` = path points per pass.
+    """
+    if inputs.ndim != 2:
+        raise ValueError(f"inputs must be (batch, features), got shape {tuple(inputs.shape)}")
+    b, d = inputs.shape
+    base = _baselines(inputs, baselines)
+    cols = (
+        torch.arange(d)
+        if features is None and interaction_index is None
+        else torch.tensor(
+            [interaction_index] if interaction_index is not None else list(features or [])
+        )
+    )
+    nodes, weights = log_weight_rule(n_steps)
+    t_all = torch.tensor(nodes, dtype=inputs.dtype)
+    w_all = torch.tensor(weights, dtype=inputs.dtype)
+    n = len(nodes)
+    delta_x = inputs - base
+    gamma = torch.zeros(b, d, len(cols), dtype=inputs.dtype, device=inputs.device)
+    flat_ex = torch.arange(b).repeat_interleave(n)
+    flat_k = torch.arange(n).repeat(b)
+    eye = torch.eye(d, dtype=inputs.dtype, device=inputs.device)[cols]  # (m, d)
+    for lo in range(0, b * n, batch_size):
+        ex = flat_ex[lo : lo + batch_size]
+        k = flat_k[lo : lo + batch_size]
+        t = t_all[k].to(inputs.device).unsqueeze(1)
+        w = w_all[k].to(inputs.device).unsqueeze(1)
+        dx = delta_x[ex]
+        x = (base[ex] + t * dx).detach().requires_grad_(True)
+        kwargs = {
+            kk: v[ex] if torch.is_tensor(v) and v.shape[:1] == (b,) else v
+            for kk, v in (forward_kwargs or {}).items()
+        }
+        with torch.enable_grad():
+            y = select_output(model(x, **kwargs), _expand_target(target, ex))
+            (g,) = torch.autograd.grad(y.sum(), x, create_graph=True)
+            # vecs[j, r] = dx[r, j] e_j  ->  hv[j, r, i] = dx[r, j] H_r[i, j]
+            vecs = eye.unsqueeze(1) * dx[:, cols].T.unsqueeze(2)
+            hv = _hvp_columns(g, x, vecs)
+        second = (w * t).unsqueeze(2) * dx.unsqueeze(2) * hv.permute(1, 2, 0)  # (R, d, m)
+        gamma.index_add_(0, ex.to(inputs.device), second.detach())
+        main = w * dx * g.detach()  # diagonal term, (R, d)
+        for c, j in enumerate(cols.tolist()):
+            gamma[:, j, c].index_add_(0, ex.to(inputs.device), main[:, j])
+    ig = integrated_gradients(
+        model,
+        inputs,
+        base,
+        target,
+        n_steps=max(n_steps, 16),
+        batch_size=batch_size,
+        forward_kwargs=forward_kwargs,
+    )
+    if len(cols) == d:
+        gap = _outputs(model, inputs, target, forward_kwargs, batch_size) - _outputs(
+            model, base, target, forward_kwargs, batch_size
+        )
+        row_error = (gamma.sum(2) - ig.attributions).abs().amax(1)
+        total_error = (gamma.sum((1, 2)) - gap).abs()
+    else:
+        row_error = total_error = torch.full((b,), float("nan"))
+    return Interactions(gamma, cols, ig.attributions, row_error, total_error, n_steps)
+
+
+def expected_hessians(
+    model: Model,
+    inputs: torch.Tensor,
+    background: torch.Tensor,
+    target: int | torch.Tensor | None = None,
+    n_baselines: int = 8,
+    n_steps: int = 8,
+    seed: int = 0,
+    batch_size: int = 256,
+    features: Sequence[int] | None = None,
+) -> Interactions:
+    """Expected Hessians: Integrated Hessians averaged over baselines drawn from ``background``.
+
+    Each drawn baseline gets the deterministic log-weight rule (``n_steps`` nodes) instead of
+    the paper's random path points, so the only Monte Carlo error left is over baselines.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    b = inputs.shape[0]
+    idx = torch.randint(background.shape[0], (b, n_baselines), generator=gen)
+    flat_in = inputs.repeat_interleave(n_baselines, 0)
+    flat_base = background.to(inputs)[idx.reshape(-1)]
+    flat_target = target.repeat_interleave(n_baselines) if torch.is_tensor(target) else target
+    res = integrated_hessians(model, flat_in, flat_base, flat_target, n_steps, batch_size, features)
+    shape = (b, n_baselines)
+    return Interactions(
+        res.interactions.reshape(*shape, *res.interactions.shape[1:]).mean(1),
+        res.features,
+        res.ig.reshape(*shape, -1).mean(1),
+        res.row_error.reshape(shape).amax(1),
+        res.total_error.reshape(shape).amax(1),
+        n_steps,
+    )
