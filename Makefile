@@ -9,11 +9,13 @@ export HF_HUB_OFFLINE ?= 1
 .PHONY: install run test test-fast lint ui clean
 
 # torch goes in first and pinned: an unpinned torch pulls a multi-GB CUDA build.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# reference implementation for the interaction tests; --no-deps: it would pull TensorFlow
+	$(BIN)/python -m pip install --quiet --no-deps path-explain==0.0.7
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -162,7 +162,10 @@ def provenance(root: Path, address: str) -> dict[str, str]:
     commit = _git(root, "rev-parse", "HEAD")
     if commit:
         tags["git.commit"] = commit
-        tags["git.dirty"] = str(bool(_git(root, "status", "--porcelain", "--untracked-files=no")))
+        # pipeline outputs git tracks (dvc.lock, metrics/) change during `dvc repro`: not "dirty"
+        changed = _git(root, "status", "--porcelain", "--untracked-files=no", "--", ".",
+                       ":(exclude)dvc.lock", ":(exclude)metrics")
+        tags["git.dirty"] = str(bool(changed))
     try:
         spec = resolve_stage(root, address)
     except (FileNotFoundError, KeyError, TypeError, ValueError) as exc:

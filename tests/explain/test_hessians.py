@@ -96,3 +96,35 @@ def test_expected_hessians_single_baseline_equals_ih() -> None:
 def test_rejects_non_tabular_inputs() -> None:
     with pytest.raises(ValueError, match=r"\(batch, features\)"):
         integrated_hessians(closed_form, torch.randn(2, 3, 4))
+
+
+def _path_explain_torch():  # noqa: ANN202
+    """path_explain's torch explainer, loaded by file path (its package __init__ needs TF)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("path_explain")
+    if spec is None or spec.origin is None:
+        pytest.skip("path-explain is not installed")
+    path = Path(spec.origin).parent / "explainers" / "path_explainer_torch.py"
+    module_spec = importlib.util.spec_from_file_location("path_explainer_torch", path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module.PathExplainerTorch
+
+
+def test_agrees_with_path_explain_on_its_grid() -> None:
+    explainer_cls = _path_explain_torch()
+    torch.manual_seed(3)
+    model = softplus_model(mlp(6), beta=1.0).float()
+    x = torch.randn(4, 6, dtype=torch.float32).requires_grad_(True)  # path_explain's typo:
+    base = torch.zeros(1, 6, dtype=torch.float32)  # it sets .requires_grad_ = True
+    target = torch.tensor([0, 1, 1, 0])
+    ref = explainer_cls(model).interactions(x, base, num_samples=25, use_expectation=False,
+                                            output_indices=target, verbose=False)
+    import copy
+
+    ours = integrated_hessians(copy.deepcopy(model).double(), x.detach().double(), target=target,
+                               n_steps=25,
+                               method="path_explain_grid")
+    torch.testing.assert_close(ours.interactions, ref.double(), atol=1e-5, rtol=0)

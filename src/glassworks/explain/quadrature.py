@@ -91,3 +91,16 @@ def log_weight_rule(n: int) -> tuple[np.ndarray, np.ndarray]:
     """Gauss nodes/weights for ``int_0^1 h(t) (-ln t) dt`` (weights sum to 1)."""
     a, w = _log_rule(n)
     return np.array(a), np.array(w)
+
+
+def double_grid_rule(n_samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """path_explain's Integrated Hessians grid as a rule in ``t = alpha * beta``.
+
+    ``k = round(sqrt(n_samples))`` points ``i / (k - 1)`` for both alpha and beta, equal weights
+    (``PathExplainerTorch.interactions`` with ``use_expectation=False``).
+    """
+    k = int(round(np.sqrt(n_samples)))
+    if k < 2:
+        raise ValueError(f"the double grid needs n_samples >= 3, got {n_samples}")
+    a = np.arange(k, dtype=np.float64) / (k - 1)
+    return np.outer(a, a).reshape(-1), np.full(k * k, 1.0 / (k * k))
