@@ -163,8 +163,16 @@ def provenance(root: Path, address: str) -> dict[str, str]:
     if commit:
         tags["git.commit"] = commit
         # pipeline outputs git tracks (dvc.lock, metrics/) change during `dvc repro`: not "dirty"
-        changed = _git(root, "status", "--porcelain", "--untracked-files=no", "--", ".",
-                       ":(exclude)dvc.lock", ":(exclude)metrics")
+        changed = _git(
+            root,
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--",
+            ".",
+            ":(exclude)dvc.lock",
+            ":(exclude)metrics",
+        )
         tags["git.dirty"] = str(bool(changed))
     try:
         spec = resolve_stage(root, address)

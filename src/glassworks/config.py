@@ -145,12 +145,60 @@ class TrainEmbGAMParams(Frozen):
     seed: int = 0
 
 
+class TrainMLPParams(Frozen):
+    """``train_mlp`` stage: a small softplus MLP on tabular datasets (explainer target)."""
+
+    hidden: tuple[int, ...] = (64, 64)
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(1e-4, ge=0)
+    epochs: int = Field(200, ge=1)
+    batch_size: int = Field(128, ge=1)
+    patience: int = Field(20, ge=1)
+    seed: int = 0
+    datasets: tuple[str, ...] = ("openml-31",)
+
+
+class ExplainSettings(Frozen):
+    """How many examples and quadrature points every explanation uses."""
+
+    n_examples: int = Field(50, ge=1)
+    n_steps: int = Field(32, ge=2)
+    ih_steps: int = Field(16, ge=2)
+    eg_samples: int = Field(64, ge=1)
+    background: int = Field(200, ge=1)
+    seed: int = 0
+
+
+class ExplainModel(Frozen):
+    """One model to explain: its stage output folder and the dataset it was trained on."""
+
+    kind: Literal["mlp", "embgam"]
+    model: str
+    dataset: str
+
+
+class ExplainParams(Frozen):
+    """``explain`` stage."""
+
+    settings: ExplainSettings = ExplainSettings()
+    models: dict[str, ExplainModel]
+
+    def target(self, name: str) -> ExplainModel:
+        """One entry of ``explain.models``; the error lists the known names."""
+        if name not in self.models:
+            known = ", ".join(sorted(self.models))
+            raise ConfigError(f"explain.models: unknown model {name!r} (known: {known})")
+        return self.models[name]
+
+
 class Params(Frozen):
     """The whole ``params.yaml``."""
 
     prepare: PrepareParams
     embed: EmbedParams
     train_embgam: TrainEmbGAMParams
+    train_mlp: TrainMLPParams
+    explain: ExplainParams
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -2,7 +2,12 @@ import pytest
 import torch
 from torch import nn
 
-from glassworks.explain.hessians import expected_hessians, integrated_hessians, softplus_model
+from glassworks.explain.hessians import (
+    expected_hessians,
+    grouped_integrated_hessians,
+    integrated_hessians,
+    softplus_model,
+)
 
 torch.set_default_dtype(torch.float64)
 
@@ -120,11 +125,47 @@ def test_agrees_with_path_explain_on_its_grid() -> None:
     x = torch.randn(4, 6, dtype=torch.float32).requires_grad_(True)  # path_explain's typo:
     base = torch.zeros(1, 6, dtype=torch.float32)  # it sets .requires_grad_ = True
     target = torch.tensor([0, 1, 1, 0])
-    ref = explainer_cls(model).interactions(x, base, num_samples=25, use_expectation=False,
-                                            output_indices=target, verbose=False)
+    ref = explainer_cls(model).interactions(
+        x, base, num_samples=25, use_expectation=False, output_indices=target, verbose=False
+    )
     import copy
 
-    ours = integrated_hessians(copy.deepcopy(model).double(), x.detach().double(), target=target,
-                               n_steps=25,
-                               method="path_explain_grid")
+    ours = integrated_hessians(
+        copy.deepcopy(model).double(),
+        x.detach().double(),
+        target=target,
+        n_steps=25,
+        method="path_explain_grid",
+    )
     torch.testing.assert_close(ours.interactions, ref.double(), atol=1e-5, rtol=0)
+
+
+def test_grouped_equals_summed_full_matrix() -> None:
+    model = softplus_model(mlp(8), beta=1.0)
+    x = torch.randn(3, 8)
+    groups = torch.tensor([0, 0, 1, 1, 1, 2, 2, -1])
+    full = integrated_hessians(model, x, target=1, n_steps=8).interactions
+    grouped = grouped_integrated_hessians(
+        model, x.reshape(3, 8), groups, 3, target=1, n_steps=8, batch_size=7
+    )
+    member = torch.nn.functional.one_hot(groups.clamp_min(0), 3).double()
+    member[groups < 0] = 0
+    expected = torch.einsum("bij,ip,jq->bpq", full, member, member)
+    torch.testing.assert_close(grouped.interactions, expected)
+    assert torch.isnan(grouped.row_error).all()  # a position is left out (-1)
+
+
+def test_grouped_certificates_on_sequences() -> None:
+    torch.manual_seed(5)
+    lin = nn.Linear(4, 1).double()
+
+    def seq_model(e: torch.Tensor) -> torch.Tensor:  # (B, L, D) -> (B,)
+        return torch.tanh(lin(e)).sum((1, 2)) + (e[:, 0] * e[:, 2]).sum(1)
+
+    x = torch.randn(2, 3, 4)
+    groups = torch.arange(3).reshape(3, 1).expand(3, 4)
+    res = grouped_integrated_hessians(seq_model, x, groups, 3, n_steps=16)
+    assert res.interactions.shape == (2, 3, 3)
+    gap = seq_model(x) - seq_model(torch.zeros_like(x))
+    assert (res.total_error / gap.abs() < 1e-6).all()
+    assert res.interactions[:, 0, 2].abs().min() > 1e-3  # the x0*x2 term shows up

@@ -60,3 +60,13 @@ def highlight_page(title: str, items: Sequence[Highlighted], note: str = "") -> 
         )
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def text_plot(tokens: Sequence[str], scores: Sequence[float], title: str, caption: str = "") -> str:
+    """path_explain's ``text_plot`` as a self-contained HTML page: tokens highlighted by signed
+    score, colour centred at zero, with a legend."""
+    note = (
+        "Legend: blue = raises the explained output, red = lowers it; stronger colour = "
+        "larger |score| (hover a token for its value)."
+    )
+    return highlight_page(title, [Highlighted(tokens, scores, caption)], note)

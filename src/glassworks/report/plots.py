@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
 from glassworks.io import atomic_path  # noqa: E402
@@ -23,7 +24,105 @@ def contribution_bars(table: pl.DataFrame, title: str, path: Path, xlabel: str) 
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel(xlabel)
     ax.set_title(title)
+    _save(fig, path)
+
+
+def _save(fig: plt.Figure, path: Path) -> None:
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)
+
+
+def matrix_interaction_plot(
+    interactions: np.ndarray, labels: list[str], path: Path, title: str = "interactions"
+) -> None:
+    """Heat map of an interaction matrix (path_explain's ``matrix_interaction_plot``); the
+    colour scale is centred at zero and the diagonal (main effects) is hidden."""
+    m = np.array(interactions, dtype=float)
+    np.fill_diagonal(m, np.nan)
+    lim = np.nanmax(np.abs(m)) if np.isfinite(m).any() else 1.0
+    size = max(4.0, 0.35 * len(labels) + 2)
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    im = ax.imshow(m, cmap="RdBu_r", vmin=-lim, vmax=lim)
+    ax.set_xticks(range(len(labels)), labels, rotation=90)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_title(title)
+    fig.colorbar(im, ax=ax, shrink=0.8, label="interaction")
+    _save(fig, path)
+
+
+def bar_interaction_plot(
+    interactions: np.ndarray,
+    labels: list[str],
+    path: Path,
+    top_k: int = 10,
+    title: str = "strongest interactions",
+) -> None:
+    """Top-k pairs by |interaction| (both orderings summed), as horizontal bars."""
+    m = np.array(interactions, dtype=float)
+    sym = m + m.T
+    iu = np.triu_indices(len(labels), k=1)
+    vals = sym[iu]
+    order = np.argsort(-np.abs(vals))[:top_k]
+    table = pl.DataFrame(
+        {
+            "ngram": [f"{labels[iu[0][k]]} × {labels[iu[1][k]]}" for k in order],
+            "contribution": vals[order],
+        }
+    )
+    contribution_bars(table, title, path, "interaction (pair total)")
+
+
+def summary_plot(
+    attributions: np.ndarray,
+    values: np.ndarray,
+    names: list[str],
+    path: Path,
+    max_features: int = 15,
+    title: str = "attributions",
+) -> None:
+    """Beeswarm-style summary: one row per feature (largest mean |attribution| first), a dot per
+    example at its attribution, coloured by the feature's (rank-scaled) value."""
+    a = np.asarray(attributions, float)
+    v = np.asarray(values, float)
+    order = np.argsort(-np.abs(a).mean(0))[:max_features][::-1]
+    fig, ax = plt.subplots(figsize=(7, 0.4 * len(order) + 1.5))
+    rng = np.random.default_rng(0)
+    for row, j in enumerate(order):
+        col = v[:, j]
+        finite = np.isfinite(col)
+        ranks = np.zeros_like(col)
+        if finite.any():
+            ranks[finite] = col[finite].argsort().argsort() / max(finite.sum() - 1, 1)
+        jitter = rng.uniform(-0.25, 0.25, len(col))
+        sc = ax.scatter(a[:, j], row + jitter, c=ranks, cmap="coolwarm", s=8, vmin=0, vmax=1)
+    ax.set_yticks(range(len(order)), [names[j] for j in order])
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel("attribution")
+    ax.set_title(title)
+    fig.colorbar(sc, ax=ax, label="feature value (low → high)")
+    _save(fig, path)
+
+
+def scatter_plot(
+    attributions: np.ndarray,
+    values: np.ndarray,
+    names: list[str],
+    feature: int,
+    path: Path,
+    color_by: int | None = None,
+) -> None:
+    """Attribution of one feature against its value, coloured by an interacting feature."""
+    a = np.asarray(attributions, float)
+    v = np.asarray(values, float)
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    if color_by is None:
+        ax.scatter(v[:, feature], a[:, feature], s=10)
+    else:
+        sc = ax.scatter(v[:, feature], a[:, feature], c=v[:, color_by], cmap="coolwarm", s=10)
+        fig.colorbar(sc, ax=ax, label=names[color_by])
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xlabel(f"{names[feature]} (value)")
+    ax.set_ylabel(f"attribution of {names[feature]}")
+    _save(fig, path)
