@@ -158,12 +158,60 @@ def transformer_rows(repeats: int, pe_cls: type, scale: int) -> list[tuple[str, 
     return rows
 
 
+def memory_probe(batch_size: int) -> None:
+    """Child process: IG on the seq-64 transformer, 16 examples x 128 steps; prints the peak RSS
+    growth in MB over the process before the call (``VmHWM``: ``ru_maxrss`` survives exec, so a
+    child would inherit the parent's peak)."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    def peak_kb() -> int:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+        return 0
+
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    model = TinyTransformer().eval()
+    e = torch.randn(16, 64, 128) * 0.5
+    base = torch.randn(1, 64, 128) * 0.5
+    with sdpa_kernel(SDPBackend.MATH):
+        integrated_gradients(model, e[:1], base, target=0, n_steps=2)  # warm up
+        before = peak_kb()
+        integrated_gradients(model, e, base, target=0, n_steps=128, batch_size=batch_size)
+        after = peak_kb()
+    print((after - before) / 1024)
+
+
+def memory_rows() -> dict[str, float]:
+    """Peak memory growth of IG vs rows per pass (``batch_size``), each in a fresh process."""
+    import subprocess
+    import sys
+
+    out = {}
+    for bs in (128, 512, 2048):
+        res = subprocess.run(
+            [sys.executable, __file__, "--memory-probe", str(bs)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        out[f"IG seq64 transformer, 16 ex x 128 steps, batch_size {bs}: peak +MB"] = float(
+            res.stdout.strip().splitlines()[-1]
+        )
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--n", type=int, default=100)
     ap.add_argument("--skip-transformer", action="store_true")
+    ap.add_argument("--memory-probe", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.memory_probe:
+        memory_probe(args.memory_probe)
+        return
     torch.set_num_threads(2)
     torch.manual_seed(0)
     d = 30
@@ -292,6 +340,9 @@ def main() -> None:
         )
     for k, v in ratios.items():
         print(f"{k}: {v:.3f}")
+    memory = {} if args.skip_transformer else memory_rows()
+    for k, v in memory.items():
+        print(f"{k}: {v:.0f}")
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(
         json.dumps({"rows": table, "ratios": ratios, "n_examples": args.n, "threads": 2}, indent=2)
