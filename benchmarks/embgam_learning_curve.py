@@ -49,17 +49,17 @@ def main() -> None:
     for size in args.sizes:
         train = subsample(prepared.splits["train"], size or None, params.seed)
         x, y = train["text"].to_list(), train["label"].to_numpy()
-        gam = EmbGAMClassifier(
+        gam = EmbGAMClassifier.from_spec(
             embedder,
-            ngram_order=spec.order,
-            ngram_mode=spec.mode,
-            stopwords=spec.stopwords,
-            min_frequency=spec.min_frequency,
+            spec,
             normalize=params.normalize,
             Cs=params.Cs,
             max_iter=params.max_iter,
+            class_weight=params.class_weight,
         ).fit(x, y, xv, yv)
-        bag, _ = bag_of_ngrams(spec, (x, y), (xv, yv), params.baseline_Cs, params.max_iter)
+        bag, _ = bag_of_ngrams(
+            spec, (x, y), (xv, yv), params.baseline_Cs, params.max_iter, params.class_weight
+        )
         a, b = gam.score(xt, yt), bag.score(xt, yt)
         print(f"{len(x):>10,}  {a:>8.4f}  {b:>14.4f}  {100 * (a - b):>+9.1f}pt", flush=True)
 

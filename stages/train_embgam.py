@@ -127,12 +127,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             for n, f in splits.items()
         }
 
-        model = EmbGAMClassifier(
+        model = EmbGAMClassifier.from_spec(
             embedder,
-            ngram_order=spec.order,
-            ngram_mode=spec.mode,
-            stopwords=spec.stopwords,
-            min_frequency=spec.min_frequency,
+            spec,
             normalize=params.normalize,
             Cs=params.Cs,
             max_iter=params.max_iter,

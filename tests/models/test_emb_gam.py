@@ -119,3 +119,12 @@ def test_token_scores_sum_to_logit(embedder: CachedEmbedder) -> None:
     tokens, scores = model.token_scores(text)
     assert tokens == text.split()
     assert sum(scores) + model.intercept_[0] == pytest.approx(model.decision_function([text])[0])
+
+
+def test_from_spec_copies_the_ngram_rule(embedder: CachedEmbedder) -> None:
+    from glassworks.embed.ngrams import NgramSpec
+
+    spec = NgramSpec(order=3, mode="exact", stopwords=True, min_frequency=2)
+    model = EmbGAMClassifier.from_spec(embedder, spec, Cs=(0.5,))
+    assert model.spec == spec
+    assert model.Cs == (0.5,)

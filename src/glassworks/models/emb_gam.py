@@ -86,6 +86,19 @@ class _EmbGAM(BaseEstimator):
         self.max_iter = max_iter
         self.class_weight = class_weight
 
+    @classmethod
+    def from_spec(cls, embedder: Embedder, spec: NgramSpec, **params: Any) -> _EmbGAM:
+        """An estimator whose n-gram hyperparameters come from ``spec`` (e.g. the ``embed``
+        stage's ``embed.json``), so fitting uses the n-grams that were embedded."""
+        return cls(
+            embedder,
+            ngram_order=spec.order,
+            ngram_mode=spec.mode,
+            stopwords=spec.stopwords,
+            min_frequency=spec.min_frequency,
+            **params,
+        )
+
     # ------------------------------------------------------------------ features
     @property
     def spec(self) -> NgramSpec:
