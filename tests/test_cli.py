@@ -57,3 +57,20 @@ def test_summary_model_tables(tmp_path: Path) -> None:
     text = console.export_text()
     for expected in ("0.800 (0.700)", "0.500", "1,000", "1,234"):
         assert expected in text
+
+
+def test_summary_explain_and_generic_tables(tmp_path: Path) -> None:
+    d = tmp_path / "metrics" / "explain"
+    d.mkdir(parents=True)
+    (d / "mlp-x.json").write_text(json.dumps({
+        "ig_completeness_relative": {"max": 2.5e-7, "median": 1e-9},
+        "eg_completeness_relative": {"median": 0.02}}))
+    g = tmp_path / "metrics" / "train_mlp"
+    g.mkdir()
+    (g / "x.json").write_text(json.dumps({"accuracy": 0.75, "f1_per_class": {"a": 1.0}}))
+    console = Console(record=True, width=220)
+    assert cli.summary(tmp_path, console) == 0
+    text = console.export_text()
+    for expected in ("mlp-x", "2.5e-07", "0.020", "0.750"):
+        assert expected in text
+    assert "f1 per class" not in text

@@ -15,10 +15,22 @@ from rich.console import Console
 from rich.table import Table
 
 
+def _flatten(data: dict, prefix: str = "") -> dict[str, object]:
+    out: dict[str, object] = {}
+    for k, v in data.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
 def _fmt(value: object) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
+        if value != 0 and abs(value) < 1e-3:
+            return f"{value:.1e}"
         return f"{value:,.3f}" if value < 100 else f"{value:,.0f}"
     if isinstance(value, int):
         return f"{value:,}"
@@ -79,12 +91,37 @@ def summary(root: Path, console: Console) -> int:
                     for k in ("embgam", "bag_of_ngrams", "majority")
                 ]
                 table.add_row(f.stem, *cells, _fmt(m["embgam"].get("qwk")))
+        elif stage_dir.name == "explain":
+            table = Table(title="explain: completeness of attributions · data/explanations/")
+            cols = {
+                "IG rel. delta (max)": "ig_completeness_relative.max",
+                "EG rel. delta (median)": "eg_completeness_relative.median",
+                "IH total rel. err (max)": "ih_total_relative.max",
+                "IH rows vs IG (max)": "ih_rows_vs_ig_relative.max",
+                "Emb-GAM: IG vs exact (max abs)": "ig_vs_exact_max_abs",
+            }
+            table.add_column("model")
+            for title in cols:
+                table.add_column(title, justify="right")
+            for f in files:
+                m = _flatten(json.loads(f.read_text()))
+                table.add_row(f.stem, *(_fmt(m.get(k)) for k in cols.values()))
         else:
+            flat = {f.stem: _flatten(json.loads(f.read_text())) for f in files}
+            keys = sorted(
+                {
+                    k
+                    for m in flat.values()
+                    for k, v in m.items()
+                    if isinstance(v, int | float) and "per_class" not in k
+                }
+            )[:8]
             table = Table(title=f"{stage_dir.name}: metrics/{stage_dir.name}/")
             table.add_column("dataset")
-            table.add_column("metrics")
-            for f in files:
-                table.add_row(f.stem, f.read_text().strip()[:200])
+            for k in keys:
+                table.add_column(k.replace("_", " "), justify="right")
+            for name, m in flat.items():
+                table.add_row(name, *(_fmt(m.get(k)) for k in keys))
         console.print(table)
     console.print(
         "Review runs in MLflow: [bold]make ui[/] then open http://127.0.0.1:5000 "
