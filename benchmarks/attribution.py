@@ -186,7 +186,12 @@ def memory_probe(batch_size: int) -> None:
     with sdpa_kernel(SDPBackend.MATH):
         integrated_gradients(model, e[:1], base, target=0, n_steps=2)  # warm up
         before = peak_kb()
-        integrated_gradients(model, e, base, target=0, n_steps=128, batch_size=batch_size)
+        if batch_size > 0:
+            integrated_gradients(model, e, base, target=0, n_steps=128, batch_size=batch_size)
+        else:  # a negative value is a memory budget in MB
+            integrated_gradients(
+                model, e, base, target=0, n_steps=128, memory_budget_mb=-batch_size
+            )
         after = peak_kb()
     print((after - before) / 1024)
 
@@ -197,14 +202,15 @@ def memory_rows() -> dict[str, float]:
     import sys
 
     out = {}
-    for bs in (128, 512, 2048):
+    for bs in (128, 512, 2048, -300, -1000):
         res = subprocess.run(
             [sys.executable, __file__, "--memory-probe", str(bs)],
             capture_output=True,
             text=True,
             check=True,
         )
-        out[f"IG seq64 transformer, 16 ex x 128 steps, batch_size {bs}: peak +MB"] = float(
+        what = f"batch_size {bs}" if bs > 0 else f"memory_budget_mb {-bs}"
+        out[f"IG seq64 transformer, 16 ex x 128 steps, {what}: peak +MB"] = float(
             res.stdout.strip().splitlines()[-1]
         )
     return out

@@ -110,3 +110,17 @@ def test_needs_target_for_multi_output() -> None:
     with pytest.raises(ValueError, match="give target"):
         integrated_gradients(mlp(), torch.randn(2, 6))
     assert np.isfinite(integrated_gradients(mlp(classes=1), torch.randn(2, 6)).delta).all()
+
+
+def test_memory_budget_sizes_the_chunks() -> None:
+    from glassworks.explain.paths import activation_bytes_per_row, rows_for_budget
+
+    model = mlp(d=6)
+    x = torch.randn(5, 6)
+    per_row = activation_bytes_per_row(model, x, target=0)
+    # two hidden layers of 16 (pre- and post-activation) and the input, float64
+    assert 6 * 8 <= per_row < 2000
+    assert rows_for_budget(per_row, 1.0) > rows_for_budget(per_row, 0.01) >= 1
+    tight = integrated_gradients(model, x, target=0, n_steps=16, memory_budget_mb=0.001)
+    loose = integrated_gradients(model, x, target=0, n_steps=16)
+    torch.testing.assert_close(tight.attributions, loose.attributions)
