@@ -62,9 +62,14 @@ def test_summary_model_tables(tmp_path: Path) -> None:
 def test_summary_explain_and_generic_tables(tmp_path: Path) -> None:
     d = tmp_path / "metrics" / "explain"
     d.mkdir(parents=True)
-    (d / "mlp-x.json").write_text(json.dumps({
-        "ig_completeness_relative": {"max": 2.5e-7, "median": 1e-9},
-        "eg_completeness_relative": {"median": 0.02}}))
+    (d / "mlp-x.json").write_text(
+        json.dumps(
+            {
+                "ig_completeness_relative": {"max": 2.5e-7, "median": 1e-9},
+                "eg_completeness_relative": {"median": 0.02},
+            }
+        )
+    )
     g = tmp_path / "metrics" / "train_mlp"
     g.mkdir()
     (g / "x.json").write_text(json.dumps({"accuracy": 0.75, "f1_per_class": {"a": 1.0}}))

@@ -169,3 +169,15 @@ def test_grouped_certificates_on_sequences() -> None:
     gap = seq_model(x) - seq_model(torch.zeros_like(x))
     assert (res.total_error / gap.abs() < 1e-6).all()
     assert res.interactions[:, 0, 2].abs().min() > 1e-3  # the x0*x2 term shows up
+
+
+def test_memory_budget_gives_the_same_interactions() -> None:
+    model = softplus_model(mlp(), beta=1.0)
+    x = torch.randn(3, 8)
+    free = integrated_hessians(model, x, target=0, n_steps=8)
+    tight = integrated_hessians(model, x, target=0, n_steps=8, memory_budget_mb=0.01)
+    torch.testing.assert_close(tight.interactions, free.interactions)
+    groups = torch.tensor([0, 0, 1, 1, 2, 2, 3, 3])
+    a = grouped_integrated_hessians(model, x, groups, 4, target=0, n_steps=8)
+    b = grouped_integrated_hessians(model, x, groups, 4, target=0, n_steps=8, memory_budget_mb=0.01)
+    torch.testing.assert_close(a.interactions, b.interactions)

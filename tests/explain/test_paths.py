@@ -124,3 +124,11 @@ def test_memory_budget_sizes_the_chunks() -> None:
     tight = integrated_gradients(model, x, target=0, n_steps=16, memory_budget_mb=0.001)
     loose = integrated_gradients(model, x, target=0, n_steps=16)
     torch.testing.assert_close(tight.attributions, loose.attributions)
+
+
+def test_expected_gradients_memory_budget() -> None:
+    model = mlp()
+    x, bg = torch.randn(3, 6), torch.randn(10, 6)
+    a = expected_gradients(model, x, bg, target=0, n_samples=12)
+    b = expected_gradients(model, x, bg, target=0, n_samples=12, memory_budget_mb=0.001)
+    torch.testing.assert_close(a.attributions, b.attributions)

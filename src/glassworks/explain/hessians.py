@@ -26,10 +26,15 @@ from glassworks.explain.paths import (
     _baselines,
     _expand_target,
     _outputs,
+    activation_bytes_per_row,
     integrated_gradients,
+    rows_for_budget,
     select_output,
 )
 from glassworks.explain.quadrature import double_grid_rule, log_weight_rule
+
+HESSIAN_MEMORY_FACTOR = 8.0
+"""Peak memory / saved activations for a pass with Hessian-vector products (double backward)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,7 @@ def integrated_hessians(
     interaction_index: int | None = None,
     forward_kwargs: dict[str, Any] | None = None,
     method: str = "log_gauss",
+    memory_budget_mb: float | None = None,
 ) -> Interactions:
     """Integrated Hessians of ``model`` at ``inputs`` (shape ``(B, d)``) from ``baselines``.
 
@@ -97,6 +103,9 @@ def integrated_hessians(
         raise ValueError(f"inputs must be (batch, features), got shape {tuple(inputs.shape)}")
     b, d = inputs.shape
     base = _baselines(inputs, baselines)
+    if memory_budget_mb is not None:
+        per_row = activation_bytes_per_row(model, inputs, target, forward_kwargs)
+        batch_size = rows_for_budget(per_row, memory_budget_mb, HESSIAN_MEMORY_FACTOR)
     cols = (
         torch.arange(d)
         if features is None and interaction_index is None
@@ -204,6 +213,7 @@ def grouped_integrated_hessians(
     n_steps: int = 16,
     batch_size: int = 256,
     forward_kwargs: dict[str, Any] | None = None,
+    memory_budget_mb: float | None = None,
 ) -> Interactions:
     """Integrated Hessians summed over groups of input positions (e.g. the embedding dims of a
     token): ``Gamma[p, q] = sum_{i in p, j in q} Gamma_ij`` for inputs of any shape.
@@ -215,6 +225,9 @@ def grouped_integrated_hessians(
     """
     b = inputs.shape[0]
     base = _baselines(inputs, baselines)
+    if memory_budget_mb is not None:
+        per_row = activation_bytes_per_row(model, inputs, target, forward_kwargs)
+        batch_size = rows_for_budget(per_row, memory_budget_mb, HESSIAN_MEMORY_FACTOR)
     ids = groups.to(inputs.device).expand_as(inputs).reshape(b, -1).long()
     nodes, weights = log_weight_rule(n_steps)
     t_all = torch.tensor(nodes, dtype=inputs.dtype)
