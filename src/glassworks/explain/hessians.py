@@ -14,7 +14,7 @@ Certificates: each row sums to the Integrated Gradients attribution and the tota
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +79,77 @@ def _hvp_columns(g: torch.Tensor, x: torch.Tensor, vecs: torch.Tensor) -> torch.
     return torch.stack(cols)
 
 
+@dataclass(frozen=True)
+class _Chunk:
+    """Path points of one pass: example index, node, weight, x - x', the point, the gradient
+    there (its graph kept for Hessian-vector products)."""
+
+    ex: torch.Tensor
+    t: torch.Tensor
+    w: torch.Tensor
+    dx: torch.Tensor
+    x: torch.Tensor
+    g: torch.Tensor
+
+
+def _chunks(
+    model: Model,
+    inputs: torch.Tensor,
+    base: torch.Tensor,
+    nodes: Sequence[float],
+    weights: Sequence[float],
+    target: int | torch.Tensor | None,
+    batch_size: int,
+    forward_kwargs: dict[str, Any] | None,
+) -> Iterator[_Chunk]:
+    """All (example, node) path points, ``batch_size`` rows per forward/backward pass."""
+    b, n = inputs.shape[0], len(nodes)
+    t_all = torch.tensor(nodes, dtype=inputs.dtype, device=inputs.device)
+    w_all = torch.tensor(weights, dtype=inputs.dtype, device=inputs.device)
+    flat_ex = torch.arange(b, device=inputs.device).repeat_interleave(n)
+    flat_k = torch.arange(n, device=inputs.device).repeat(b)
+    shape = (-1,) + (1,) * (inputs.ndim - 1)
+    for lo in range(0, b * n, batch_size):
+        ex = flat_ex[lo : lo + batch_size]
+        k = flat_k[lo : lo + batch_size]
+        t, w = t_all[k].reshape(shape), w_all[k].reshape(shape)
+        dx = inputs[ex] - base[ex]
+        x = (base[ex] + t * dx).detach().requires_grad_(True)
+        kwargs = {
+            kk: v[ex] if torch.is_tensor(v) and v.shape[:1] == (b,) else v
+            for kk, v in (forward_kwargs or {}).items()
+        }
+        with torch.enable_grad():
+            y = select_output(model(x, **kwargs), _expand_target(target, ex))
+            (g,) = torch.autograd.grad(y.sum(), x, create_graph=True)
+        yield _Chunk(ex, t, w, dx, x, g)
+
+
+def _ig_and_gap(
+    model: Model,
+    inputs: torch.Tensor,
+    base: torch.Tensor,
+    target: int | torch.Tensor | None,
+    n_steps: int,
+    batch_size: int,
+    forward_kwargs: dict[str, Any] | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Integrated Gradients and ``f(x) - f(x')``: what the interaction certificates check."""
+    ig = integrated_gradients(
+        model,
+        inputs,
+        base,
+        target,
+        n_steps=max(n_steps, 16),
+        batch_size=batch_size,
+        forward_kwargs=forward_kwargs,
+    )
+    gap = _outputs(model, inputs, target, forward_kwargs, batch_size) - _outputs(
+        model, base, target, forward_kwargs, batch_size
+    )
+    return ig.attributions, gap
+
+
 def integrated_hessians(
     model: Model,
     inputs: torch.Tensor,
@@ -119,54 +190,24 @@ def integrated_hessians(
         nodes, weights = double_grid_rule(n_steps)
     else:
         raise ValueError(f"unknown Integrated Hessians method {method!r}")
-    t_all = torch.tensor(nodes, dtype=inputs.dtype)
-    w_all = torch.tensor(weights, dtype=inputs.dtype)
-    n = len(nodes)
-    delta_x = inputs - base
     gamma = torch.zeros(b, d, len(cols), dtype=inputs.dtype, device=inputs.device)
-    flat_ex = torch.arange(b).repeat_interleave(n)
-    flat_k = torch.arange(n).repeat(b)
     eye = torch.eye(d, dtype=inputs.dtype, device=inputs.device)[cols]  # (m, d)
-    for lo in range(0, b * n, batch_size):
-        ex = flat_ex[lo : lo + batch_size]
-        k = flat_k[lo : lo + batch_size]
-        t = t_all[k].to(inputs.device).unsqueeze(1)
-        w = w_all[k].to(inputs.device).unsqueeze(1)
-        dx = delta_x[ex]
-        x = (base[ex] + t * dx).detach().requires_grad_(True)
-        kwargs = {
-            kk: v[ex] if torch.is_tensor(v) and v.shape[:1] == (b,) else v
-            for kk, v in (forward_kwargs or {}).items()
-        }
-        with torch.enable_grad():
-            y = select_output(model(x, **kwargs), _expand_target(target, ex))
-            (g,) = torch.autograd.grad(y.sum(), x, create_graph=True)
-            # vecs[j, r] = dx[r, j] e_j  ->  hv[j, r, i] = dx[r, j] H_r[i, j]
-            vecs = eye.unsqueeze(1) * dx[:, cols].T.unsqueeze(2)
-            hv = _hvp_columns(g, x, vecs)
-        second = (w * t).unsqueeze(2) * dx.unsqueeze(2) * hv.permute(1, 2, 0)  # (R, d, m)
-        gamma.index_add_(0, ex.to(inputs.device), second.detach())
-        main = w * dx * g.detach()  # diagonal term, (R, d)
-        for c, j in enumerate(cols.tolist()):
-            gamma[:, j, c].index_add_(0, ex.to(inputs.device), main[:, j])
-    ig = integrated_gradients(
-        model,
-        inputs,
-        base,
-        target,
-        n_steps=max(n_steps, 16),
-        batch_size=batch_size,
-        forward_kwargs=forward_kwargs,
-    )
+    for c in _chunks(model, inputs, base, nodes, weights, target, batch_size, forward_kwargs):
+        # vecs[j, r] = dx[r, j] e_j  ->  hv[j, r, i] = dx[r, j] H_r[i, j]
+        vecs = eye.unsqueeze(1) * c.dx[:, cols].T.unsqueeze(2)
+        hv = _hvp_columns(c.g, c.x, vecs)
+        second = (c.w * c.t).unsqueeze(2) * c.dx.unsqueeze(2) * hv.permute(1, 2, 0)  # (R, d, m)
+        gamma.index_add_(0, c.ex, second.detach())
+        main = c.w * c.dx * c.g.detach()  # diagonal term, (R, d)
+        for col, j in enumerate(cols.tolist()):
+            gamma[:, j, col].index_add_(0, c.ex, main[:, j])
+    ig, gap = _ig_and_gap(model, inputs, base, target, n_steps, batch_size, forward_kwargs)
     if len(cols) == d:
-        gap = _outputs(model, inputs, target, forward_kwargs, batch_size) - _outputs(
-            model, base, target, forward_kwargs, batch_size
-        )
-        row_error = (gamma.sum(2) - ig.attributions).abs().amax(1)
+        row_error = (gamma.sum(2) - ig).abs().amax(1)
         total_error = (gamma.sum((1, 2)) - gap).abs()
     else:
         row_error = total_error = torch.full((b,), float("nan"))
-    return Interactions(gamma, cols, ig.attributions, row_error, total_error, n_steps)
+    return Interactions(gamma, cols, ig, row_error, total_error, n_steps)
 
 
 def expected_hessians(
@@ -230,14 +271,7 @@ def grouped_integrated_hessians(
         batch_size = rows_for_budget(per_row, memory_budget_mb, HESSIAN_MEMORY_FACTOR)
     ids = groups.to(inputs.device).expand_as(inputs).reshape(b, -1).long()
     nodes, weights = log_weight_rule(n_steps)
-    t_all = torch.tensor(nodes, dtype=inputs.dtype)
-    w_all = torch.tensor(weights, dtype=inputs.dtype)
-    n = len(nodes)
-    delta_x = inputs - base
     gamma = torch.zeros(b, n_groups, n_groups, dtype=inputs.dtype, device=inputs.device)
-    flat_ex = torch.arange(b).repeat_interleave(n)
-    flat_k = torch.arange(n).repeat(b)
-    shape = (-1,) + (1,) * (inputs.ndim - 1)
     valid = ids >= 0
     safe_ids = ids.clamp_min(0)
 
@@ -247,39 +281,16 @@ def grouped_integrated_hessians(
         out = torch.zeros(values.shape[0], n_groups, dtype=values.dtype, device=values.device)
         return out.scatter_add_(1, safe_ids[rows], flat)
 
-    for lo in range(0, b * n, batch_size):
-        ex = flat_ex[lo : lo + batch_size].to(inputs.device)
-        k = flat_k[lo : lo + batch_size]
-        t = t_all[k].to(inputs.device).reshape(shape)
-        w = w_all[k].to(inputs.device).reshape(shape)
-        dx = delta_x[ex]
-        x = (base[ex] + t * dx).detach().requires_grad_(True)
-        kwargs = {
-            kk: v[ex] if torch.is_tensor(v) and v.shape[:1] == (b,) else v
-            for kk, v in (forward_kwargs or {}).items()
-        }
-        with torch.enable_grad():
-            y = select_output(model(x, **kwargs), _expand_target(target, ex))
-            (g,) = torch.autograd.grad(y.sum(), x, create_graph=True)
-            member = ids[ex].reshape(dx.shape)
-            for q in range(n_groups):
-                hv = _hvp_columns(g, x, (dx * (member == q)).unsqueeze(0))[0]
-                gamma[:, :, q].index_add_(0, ex, by_group((w * t) * dx * hv.detach(), ex))
-        main = by_group(w * dx * g.detach(), ex)
-        gamma.diagonal(dim1=1, dim2=2).index_add_(0, ex, main)
-    ig = integrated_gradients(
-        model,
-        inputs,
-        base,
-        target,
-        n_steps=max(n_steps, 16),
-        batch_size=batch_size,
-        forward_kwargs=forward_kwargs,
-    )
-    ig_groups = by_group(ig.attributions, torch.arange(b, device=inputs.device))
-    gap = _outputs(model, inputs, target, forward_kwargs, batch_size) - _outputs(
-        model, base, target, forward_kwargs, batch_size
-    )
+    for c in _chunks(model, inputs, base, nodes, weights, target, batch_size, forward_kwargs):
+        member = ids[c.ex].reshape(c.dx.shape)
+        for q in range(n_groups):
+            hv = _hvp_columns(c.g, c.x, (c.dx * (member == q)).unsqueeze(0))[0]
+            gamma[:, :, q].index_add_(0, c.ex, by_group((c.w * c.t) * c.dx * hv.detach(), c.ex))
+        gamma.diagonal(dim1=1, dim2=2).index_add_(
+            0, c.ex, by_group(c.w * c.dx * c.g.detach(), c.ex)
+        )
+    ig, gap = _ig_and_gap(model, inputs, base, target, n_steps, batch_size, forward_kwargs)
+    ig_groups = by_group(ig, torch.arange(b, device=inputs.device))
     row_error = (gamma.sum(2) - ig_groups).abs().amax(1)
     total_error = (gamma.sum((1, 2)) - gap).abs()
     if not bool(valid.all()):  # positions left out: the certificates do not apply
