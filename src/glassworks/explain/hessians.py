@@ -28,6 +28,7 @@ from glassworks.explain.paths import (
     _outputs,
     activation_bytes_per_row,
     integrated_gradients,
+    per_example,
     rows_for_budget,
     select_output,
 )
@@ -115,10 +116,7 @@ def _chunks(
         t, w = t_all[k].reshape(shape), w_all[k].reshape(shape)
         dx = inputs[ex] - base[ex]
         x = (base[ex] + t * dx).detach().requires_grad_(True)
-        kwargs = {
-            kk: v[ex] if torch.is_tensor(v) and v.shape[:1] == (b,) else v
-            for kk, v in (forward_kwargs or {}).items()
-        }
+        kwargs = per_example(forward_kwargs, b, lambda v, ex=ex: v[ex])
         with torch.enable_grad():
             y = select_output(model(x, **kwargs), _expand_target(target, ex))
             (g,) = torch.autograd.grad(y.sum(), x, create_graph=True)

@@ -53,6 +53,17 @@ def _expand_target(target: int | torch.Tensor | None, rows: torch.Tensor) -> Any
     return target[rows]
 
 
+def per_example(
+    kwargs: dict[str, Any] | None, batch: int, take: Callable[[torch.Tensor], torch.Tensor]
+) -> dict[str, Any]:
+    """Forward kwargs for a set of rows: ``take`` applies to every tensor with one row per
+    example (e.g. an attention mask); anything else is passed unchanged."""
+    return {
+        k: take(v) if torch.is_tensor(v) and v.shape[:1] == (batch,) else v
+        for k, v in (kwargs or {}).items()
+    }
+
+
 def _baselines(inputs: torch.Tensor, baselines: torch.Tensor | float | None) -> torch.Tensor:
     if baselines is None:
         return torch.zeros_like(inputs)
@@ -88,10 +99,7 @@ def path_gradients(
         ex = flat_ex[lo : lo + batch_size]
         a = flat_a[lo : lo + batch_size].reshape(shape)
         x = (starts[ex] + a * (ends[ex] - starts[ex])).detach().requires_grad_(True)
-        kwargs = {
-            k: v[ex] if torch.is_tensor(v) and v.shape[:1] == (b,) else v
-            for k, v in (forward_kwargs or {}).items()
-        }
+        kwargs = per_example(forward_kwargs, b, lambda v, ex=ex: v[ex])
         with torch.enable_grad():
             y = select_output(model(x, **kwargs), _expand_target(target, ex))
             (g,) = torch.autograd.grad(y.sum(), x)
@@ -121,12 +129,9 @@ def activation_bytes_per_row(
             return t
 
         x = example[:1].expand(rows, *example.shape[1:]).clone().requires_grad_(True)
-        kwargs = {
-            k: v[:1].expand(rows, *v.shape[1:])
-            if torch.is_tensor(v) and v.shape[:1] == example.shape[:1]
-            else v
-            for k, v in (forward_kwargs or {}).items()
-        }
+        kwargs = per_example(
+            forward_kwargs, example.shape[0], lambda v, rows=rows: v[:1].expand(rows, *v.shape[1:])
+        )
         tgt = target[:1].expand(rows) if torch.is_tensor(target) else target
         with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
             select_output(model(x, **kwargs), tgt)
@@ -149,10 +154,7 @@ def _outputs(
     with torch.no_grad():
         for lo in range(0, x.shape[0], batch_size):
             rows = torch.arange(lo, min(lo + batch_size, x.shape[0]), device=x.device)
-            kw = {
-                k: v[rows] if torch.is_tensor(v) and v.shape[:1] == x.shape[:1] else v
-                for k, v in (kwargs or {}).items()
-            }
+            kw = per_example(kwargs, x.shape[0], lambda v, rows=rows: v[rows])
             outs.append(select_output(model(x[rows], **kw), _expand_target(target, rows)))
     return torch.cat(outs)
 
@@ -233,10 +235,7 @@ def expected_gradients(
     flat_in = inputs.repeat_interleave(n_samples, 0)
     flat_base = background.to(inputs)[idx.reshape(-1)]
     flat_target = target.repeat_interleave(n_samples) if torch.is_tensor(target) else target
-    kwargs = {
-        k: v.repeat_interleave(n_samples, 0) if torch.is_tensor(v) and v.shape[:1] == (b,) else v
-        for k, v in (forward_kwargs or {}).items()
-    }
+    kwargs = per_example(forward_kwargs, b, lambda v: v.repeat_interleave(n_samples, 0))
     ones = torch.ones(b * n_samples, 1, dtype=torch.float64)
     grads = path_gradients(
         model, flat_base, flat_in, alphas.reshape(-1, 1), ones, flat_target, batch_size, kwargs

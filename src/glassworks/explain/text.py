@@ -127,9 +127,7 @@ def explain_texts(
             )
             inter = res.interactions
     with torch.no_grad():
-        gap = forward(embeds, mask).gather(1, tgt.view(-1, 1)).squeeze(1) - forward(
-            base, mask
-        ).gather(1, tgt.view(-1, 1)).squeeze(1)
+        gap = (logits - forward(base, mask)).gather(1, tgt.view(-1, 1)).squeeze(1)
     token_scores = ig.attributions.sum(-1)
     lengths = mask.sum(1).tolist()
     tokens = [
