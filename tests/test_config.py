@@ -71,5 +71,5 @@ def test_frozen_and_unknown_dataset() -> None:
     params = PrepareParams.model_validate({"datasets": {"s": {"source": "sst2"}}})
     with pytest.raises(ValidationError):
         params.split.seed = 3  # type: ignore[misc]
-    with pytest.raises(ConfigError, match="unknown dataset 'nope' .known: s"):
+    with pytest.raises(ConfigError, match="prepare.datasets: unknown entry 'nope' .known: s"):
         params.dataset("nope")

@@ -24,6 +24,17 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+V = TypeVar("V")
+
+
+def entry(mapping: dict[str, V], name: str, where: str) -> V:
+    """``mapping[name]``; an unknown name is a ConfigError naming ``where`` and the known keys."""
+    if name not in mapping:
+        known = ", ".join(sorted(mapping))
+        raise ConfigError(f"{where}: unknown entry {name!r} (known: {known})")
+    return mapping[name]
+
+
 class SplitParams(Frozen):
     """How every dataset is split (stratified by label)."""
 
@@ -82,13 +93,7 @@ class PrepareParams(Frozen):
 
     def dataset(self, name: str) -> DatasetParams:
         """The parameters of one dataset; the error lists the known names."""
-        try:
-            return self.datasets[name]
-        except KeyError:
-            known = ", ".join(sorted(self.datasets))
-            raise ConfigError(
-                f"prepare.datasets: unknown dataset {name!r} (known: {known})"
-            ) from None
+        return entry(self.datasets, name, "prepare.datasets")
 
 
 class EmbedDataset(Frozen):
@@ -125,10 +130,7 @@ class EmbedParams(Frozen):
 
     def dataset(self, name: str) -> EmbedDataset:
         """One dataset's n-gram rule; the error lists the known names."""
-        if name not in self.datasets:
-            known = ", ".join(sorted(self.datasets))
-            raise ConfigError(f"embed.datasets: unknown dataset {name!r} (known: {known})")
-        return self.datasets[name]
+        return entry(self.datasets, name, "embed.datasets")
 
 
 class TrainEmbGAMParams(Frozen):
@@ -185,10 +187,7 @@ class ExplainParams(Frozen):
 
     def target(self, name: str) -> ExplainModel:
         """One entry of ``explain.models``; the error lists the known names."""
-        if name not in self.models:
-            known = ", ".join(sorted(self.models))
-            raise ConfigError(f"explain.models: unknown model {name!r} (known: {known})")
-        return self.models[name]
+        return entry(self.models, name, "explain.models")
 
 
 class Params(Frozen):

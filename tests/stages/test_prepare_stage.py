@@ -77,7 +77,7 @@ def test_unknown_dataset_and_bad_param(
     tmp_path: Path, raw_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     assert run_main(prepare.main, _argv(tmp_path, raw_dir, "nope", REPO / "params.yaml")) == 1
-    assert "unknown dataset 'nope'" in caplog.text
+    assert "prepare.datasets: unknown entry 'nope'" in caplog.text
     params = tmp_path / "params.yaml"
     params.write_text("prepare:\n  split: {seed: 0, test_sise: 0.3}\n  datasets: {}\n")
     assert run_main(prepare.main, _argv(tmp_path, raw_dir, "x", params)) == 1
