@@ -190,6 +190,122 @@ class ExplainParams(Frozen):
         return entry(self.models, name, "explain.models")
 
 
+class TextModelParams(Frozen):
+    """A text-classifier recipe (``train_text.models.<name>``); see ``TextClassifier``."""
+
+    backbone: str = "small"
+    """``small`` (the nlp-lime-ig transformer), ``default`` (offline MiniLM), an HF name/folder."""
+    vocab_size: int = Field(5000, ge=100)
+    max_length: int = Field(256, ge=8, le=4096)
+    d_model: int = Field(128, ge=8)
+    n_heads: int = Field(2, ge=1)
+    d_ff: int = Field(512, ge=8)
+    n_layers: int = Field(2, ge=1)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.01, ge=0)
+    epochs: int = Field(10, ge=1)
+    batch_size: int = Field(32, ge=1)
+    warmup: float = Field(0.1, ge=0, le=1)
+    patience: int = Field(3, ge=1)
+
+    @model_validator(mode="after")
+    def _heads(self) -> TextModelParams:
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model {self.d_model} is not divisible by n_heads {self.n_heads}")
+        return self
+
+
+class TextRun(Frozen):
+    """One trained text model: a dataset, a recipe and what differs for this dataset."""
+
+    dataset: str
+    model: str
+    loss: Literal["ce", "weighted_ce", "ordinal"] = "ce"
+    select_on: Literal["macro_f1", "accuracy", "qwk", "loss"] = "macro_f1"
+    max_train: int | None = Field(None, ge=10)
+    """Stratified subsample of the train split (None = all of it)."""
+    max_length: int | None = Field(None, ge=8, le=4096)
+    epochs: int | None = Field(None, ge=1)
+
+
+class TrainTextParams(Frozen):
+    """``train_text`` stage: recipes and the runs (dataset x recipe) that use them."""
+
+    models: dict[str, TextModelParams]
+    runs: dict[str, TextRun]
+    seed: int = 0
+    device: str = "auto"
+
+    @model_validator(mode="after")
+    def _known_models(self) -> TrainTextParams:
+        for name, run in self.runs.items():
+            entry(self.models, run.model, f"train_text.runs.{name}.model")
+            if run.loss == "ordinal" and self.models[run.model].backbone != "small":
+                raise ValueError(f"train_text.runs.{name}: loss 'ordinal' needs a small backbone")
+        return self
+
+    def run(self, name: str) -> TextRun:
+        """One entry of ``train_text.runs``; the error lists the known names."""
+        return entry(self.runs, name, "train_text.runs")
+
+    def estimator_params(self, name: str) -> dict[str, Any]:
+        """Keyword arguments of ``TextClassifier`` for run ``name``."""
+        run = self.run(name)
+        out = self.models[run.model].model_dump()
+        out.update(loss=run.loss, select_on=run.select_on, seed=self.seed, device=self.device)
+        if run.max_length is not None:
+            out["max_length"] = run.max_length
+        if run.epochs is not None:
+            out["epochs"] = run.epochs
+        return out
+
+
+class ExplainTextSettings(Frozen):
+    """``explain_text`` settings shared by every text model."""
+
+    n_texts: int = Field(20, ge=1)
+    """Test texts explained per model (a fixed, seeded sample)."""
+    methods: tuple[Literal["ig", "eg", "lime", "kernel_shap", "occlusion", "random"], ...] = (
+        "ig",
+        "eg",
+        "lime",
+        "occlusion",
+        "random",
+    )
+    baseline: Literal["pad", "mask", "zeros"] = "pad"
+    n_steps: int = Field(32, ge=2)
+    eg_samples: int = Field(64, ge=1)
+    lime_samples: int = Field(200, ge=10)
+    max_length: int = Field(128, ge=8)
+    n_interactions: int = Field(3, ge=0)
+    """Texts (the shortest of the sample) that also get token x token Integrated Hessians."""
+    ih_steps: int = Field(16, ge=2)
+    ks: tuple[float, ...] = (0.1, 0.2, 0.5)
+    seed: int = 0
+
+
+class ExplainTextParams(Frozen):
+    """``explain_text`` stage: which ``train_text`` runs to explain, and how."""
+
+    settings: ExplainTextSettings = ExplainTextSettings()
+    runs: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """Per-run overrides of ``settings`` (e.g. ``n_interactions: 0`` for long essays)."""
+
+    @model_validator(mode="after")
+    def _overrides(self) -> ExplainTextParams:
+        for name in self.runs:
+            try:
+                self.for_run(name)
+            except ValidationError as exc:
+                raise ValueError(f"explain_text.runs.{name}: {exc}") from None
+        return self
+
+    def for_run(self, name: str) -> ExplainTextSettings:
+        """Settings for one run, with its overrides applied (validated)."""
+        return ExplainTextSettings(**{**self.settings.model_dump(), **self.runs.get(name, {})})
+
+
 class Params(Frozen):
     """The whole ``params.yaml``."""
 
@@ -198,6 +314,8 @@ class Params(Frozen):
     train_embgam: TrainEmbGAMParams
     train_mlp: TrainMLPParams
     explain: ExplainParams
+    train_text: TrainTextParams
+    explain_text: ExplainTextParams
 
 
 M = TypeVar("M", bound=BaseModel)

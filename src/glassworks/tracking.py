@@ -127,7 +127,13 @@ class PickledTextModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context):  # noqa: ANN001, ANN201 - MLflow inspects these hints
         import pickle
 
-        with open(context.artifacts["model"], "rb") as f:
+        path = Path(context.artifacts["model"])
+        if path.is_dir():  # a model folder written by TextClassifier.save
+            from glassworks.models.text_classifier import TextClassifier
+
+            self.model = TextClassifier.load(path)
+            return
+        with path.open("rb") as f:
             self.model = pickle.load(f)  # noqa: S301 - our own artifact
 
     def predict(self, context, model_input, params=None):  # noqa: ANN001, ANN201
@@ -144,14 +150,20 @@ class PickledTextModel(mlflow.pyfunc.PythonModel):
 
 
 def log_text_model(pickle_path: str | Path, example_texts: list[str], name: str = "model") -> str:
-    """Log a pickled text model as a pyfunc with a signature and an input example."""
+    """Log a text model (a pickle, or a ``TextClassifier`` folder) as a pyfunc with a signature
+    and an input example."""
     import pickle
 
     import pandas as pd
     from mlflow.models import infer_signature
 
-    with open(pickle_path, "rb") as f:
-        model = pickle.load(f)  # noqa: S301 - written by this run
+    if Path(pickle_path).is_dir():
+        from glassworks.models.text_classifier import TextClassifier
+
+        model = TextClassifier.load(pickle_path)
+    else:
+        with open(pickle_path, "rb") as f:
+            model = pickle.load(f)  # noqa: S301 - written by this run
     example = pd.DataFrame({"text": example_texts})
     wrapper = PickledTextModel()
     wrapper.model = model

@@ -223,17 +223,25 @@ def expected_gradients(
     ``alpha ~ U(0, 1)``; attributions average ``(x - x') * grad f(x' + alpha (x - x'))``.
 
     The delta compares ``sum(attr)`` with ``f(x) - mean_s f(x'_s)`` over the drawn baselines
-    (completeness holds in expectation; it shrinks as ``n_samples`` grows).
+    (completeness holds in expectation; it shrinks as ``n_samples`` grows). ``background`` is
+    ``(M, *shape)`` shared by all inputs or ``(B, M, *shape)``, one set per input (e.g. random
+    token sequences that keep each text's special tokens).
     """
     if memory_budget_mb is not None:
         per_row = activation_bytes_per_row(model, inputs, target, forward_kwargs)
         batch_size = rows_for_budget(per_row, memory_budget_mb)
     gen = torch.Generator().manual_seed(seed)
     b = inputs.shape[0]
-    idx = torch.randint(background.shape[0], (b, n_samples), generator=gen)
+    per_input = background.ndim == inputs.ndim + 1
+    m = background.shape[1] if per_input else background.shape[0]
+    idx = torch.randint(m, (b, n_samples), generator=gen)
     alphas = torch.rand(b, n_samples, generator=gen, dtype=torch.float64)
     flat_in = inputs.repeat_interleave(n_samples, 0)
-    flat_base = background.to(inputs)[idx.reshape(-1)]
+    if per_input:
+        rows = torch.arange(b).repeat_interleave(n_samples)
+        flat_base = background.to(inputs)[rows, idx.reshape(-1)]
+    else:
+        flat_base = background.to(inputs)[idx.reshape(-1)]
     flat_target = target.repeat_interleave(n_samples) if torch.is_tensor(target) else target
     kwargs = per_example(forward_kwargs, b, lambda v: v.repeat_interleave(n_samples, 0))
     ones = torch.ones(b * n_samples, 1, dtype=torch.float64)

@@ -5,6 +5,7 @@ Used by the ``explain`` stage; pure (arrays and models in, arrays and numbers ou
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,7 +14,16 @@ import numpy as np
 import torch
 
 from glassworks.explain.hessians import integrated_hessians
+from glassworks.explain.metrics import Faithfulness, faithfulness, summarize
 from glassworks.explain.paths import expected_gradients, integrated_gradients
+from glassworks.explain.perturbation import perturbation_tokens
+from glassworks.explain.text import (
+    EncodedTexts,
+    encode_texts,
+    expected_gradients_tokens,
+    integrated_gradients_tokens,
+    integrated_hessians_tokens,
+)
 
 
 @dataclass
@@ -131,3 +141,145 @@ def explain_embgam(model: Any, texts: Sequence[str], n_steps: int = 8) -> dict[s
             ).max()
         ),
     }
+
+
+@dataclass
+class TextComparison:
+    """Token scores of several explainers on the same texts, with their faithfulness.
+
+    ``scores[m]`` is ``(B, L)`` (zero on padding and special tokens); ``faithfulness[m]`` one
+    :class:`~glassworks.explain.metrics.Faithfulness` per text; ``interactions`` holds token x
+    token Integrated Hessians for the first texts of ``interaction_rows``.
+    """
+
+    enc: EncodedTexts
+    target: torch.Tensor
+    probability: torch.Tensor
+    scores: dict[str, torch.Tensor]
+    deltas: dict[str, torch.Tensor]
+    seconds: dict[str, float]
+    faithfulness: dict[str, list[Faithfulness]]
+    interaction_rows: list[int] = field(default_factory=list)
+    interactions: list[torch.Tensor] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        """Per explainer: faithfulness means, seconds per text, completeness (path methods)."""
+        out: dict[str, Any] = {}
+        n = len(self.enc.tokens)
+        for m, results in self.faithfulness.items():
+            row: dict[str, Any] = summarize(results)
+            row["seconds_per_text"] = self.seconds[m] / n
+            if m in self.deltas:
+                gap = self.output_gap if m == "ig" else None
+                row["completeness_abs_max"] = float(self.deltas[m].abs().max())
+                if gap is not None:
+                    row["completeness_rel_max"] = _rel(self.deltas[m], gap)["max"]
+            out[m] = row
+        if self.interactions:
+            errs = [
+                float((ih.sum(-1) - self.scores["ig"][i, : ih.shape[0]]).abs().max())
+                for i, ih in zip(self.interaction_rows, self.interactions, strict=True)
+            ]
+            out["ih"] = {
+                "n_texts": len(self.interactions),
+                "rows_vs_ig_abs_max": max(errs),
+                "seconds_per_text": self.seconds["ih"] / len(self.interactions),
+            }
+        return out
+
+    @property
+    def output_gap(self) -> torch.Tensor:
+        """``f(x) - f(x')`` of the target logit per text (what IG must add up to)."""
+        with torch.no_grad():
+            full = self.enc.forward(self.enc.embeds, self.enc.attention_mask)
+            base = self.enc.forward(self.enc.baseline, self.enc.attention_mask)
+        idx = self.target.view(-1, 1)
+        return (full.gather(1, idx) - base.gather(1, idx)).squeeze(1)
+
+
+def compare_text_explainers(
+    module: torch.nn.Module,
+    tokenizer: Any,
+    texts: Sequence[str],
+    methods: Sequence[str] = ("ig", "eg", "lime", "occlusion", "random"),
+    baseline: str = "pad",
+    max_length: int = 128,
+    n_steps: int = 32,
+    eg_samples: int = 64,
+    lime_samples: int = 200,
+    n_interactions: int = 0,
+    ih_steps: int = 16,
+    ks: Sequence[float] = (0.1, 0.2, 0.5),
+    seed: int = 0,
+) -> TextComparison:
+    """Explain the predicted class of ``texts`` with each of ``methods`` (``ig``, ``eg``,
+    ``lime``, ``kernel_shap``, ``occlusion``, ``random``) and score each explainer's faithfulness
+    on every text; token x token IH for the ``n_interactions`` shortest texts."""
+    enc = encode_texts(module, tokenizer, texts, baseline, max_length)  # type: ignore[arg-type]
+    logits = enc.logits()
+    target = logits.argmax(-1)
+    probability = torch.softmax(logits.double(), -1).gather(1, target.view(-1, 1)).squeeze(1)
+    scores: dict[str, torch.Tensor] = {}
+    deltas: dict[str, torch.Tensor] = {}
+    seconds: dict[str, float] = {}
+    n_special = len(set(tokenizer.all_special_ids))
+    gen = torch.Generator().manual_seed(seed)
+    for m in methods:
+        start = time.perf_counter()
+        if m == "ig":
+            scores[m], deltas[m] = integrated_gradients_tokens(enc, target, n_steps)
+        elif m == "eg":
+            scores[m], deltas[m] = expected_gradients_tokens(
+                module, enc, target, eg_samples, seed, n_special=n_special
+            )
+        elif m in ("lime", "kernel_shap", "occlusion"):
+            scores[m] = perturbation_tokens(enc, target, m, lime_samples, seed)  # type: ignore[arg-type]
+        elif m == "random":
+            noise = torch.rand(enc.input_ids.shape, generator=gen, dtype=torch.float64)
+            scores[m] = torch.where(enc.candidates.cpu(), noise, 0.0).to(enc.embeds)
+        else:
+            raise ValueError(f"unknown explainer {m!r}")
+        seconds[m] = time.perf_counter() - start
+    faith = {
+        m: [
+            faithfulness(
+                enc.forward,
+                enc.embeds[i],
+                enc.baseline[i],
+                enc.attention_mask[i],
+                s[i],
+                enc.candidates[i],
+                int(target[i]),
+                ks=ks,
+            )
+            for i in range(len(texts))
+        ]
+        for m, s in scores.items()
+    }
+    comparison = TextComparison(enc, target, probability, scores, deltas, seconds, faith)
+    if n_interactions and "ig" in scores:
+        rows = sorted(range(len(texts)), key=lambda i: (enc.lengths[i], i))[:n_interactions]
+        start = time.perf_counter()
+        sub = _subset(enc, rows)
+        ih = integrated_hessians_tokens(sub, target[rows], ih_steps)
+        seconds["ih"] = time.perf_counter() - start
+        comparison.interaction_rows = rows
+        comparison.interactions = [
+            ih[j, : enc.lengths[i], : enc.lengths[i]].cpu() for j, i in enumerate(rows)
+        ]
+    return comparison
+
+
+def _subset(enc: EncodedTexts, rows: list[int]) -> EncodedTexts:
+    """The same texts at ``rows``, trimmed to their longest length."""
+    width = max(enc.lengths[i] for i in rows)
+    return EncodedTexts(
+        enc.forward,
+        enc.input_ids[rows, :width],
+        enc.attention_mask[rows, :width],
+        enc.embeds[rows, :width],
+        enc.baseline[rows, :width],
+        enc.candidates[rows, :width],
+        [enc.tokens[i] for i in rows],
+        0,
+    )

@@ -19,7 +19,7 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from glassworks.explain.hessians import grouped_integrated_hessians
-from glassworks.explain.paths import integrated_gradients
+from glassworks.explain.paths import expected_gradients, integrated_gradients
 
 Baseline = Literal["pad", "mask", "zeros"]
 
@@ -46,12 +46,17 @@ class _EmbeddingForward:
         return out.logits if hasattr(out, "logits") else out
 
 
-def _baseline_embeddings(
-    model: Any, tokenizer: Any, input_ids: torch.Tensor, embeds: torch.Tensor, kind: Baseline
-) -> torch.Tensor:
+def _special_mask(tokenizer: Any, input_ids: torch.Tensor) -> torch.Tensor:
     special = torch.zeros_like(input_ids, dtype=torch.bool)
     for tid in set(tokenizer.all_special_ids):
         special |= input_ids == tid
+    return special
+
+
+def _baseline_embeddings(
+    model: Any, tokenizer: Any, input_ids: torch.Tensor, embeds: torch.Tensor, kind: Baseline
+) -> torch.Tensor:
+    special = _special_mask(tokenizer, input_ids)
     if kind == "zeros":
         fill = torch.zeros_like(embeds)
     else:
@@ -61,6 +66,159 @@ def _baseline_embeddings(
         table = model.get_input_embeddings()
         fill = table(torch.full_like(input_ids, tid)).detach()
     return torch.where(special.unsqueeze(-1), embeds, fill)
+
+
+@dataclass(frozen=True)
+class EncodedTexts:
+    """A padded batch of texts at the embedding layer, shared by every token explainer.
+
+    ``candidates`` marks the tokens an explainer may perturb: real tokens that are not special.
+    """
+
+    forward: _EmbeddingForward
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    embeds: torch.Tensor
+    baseline: torch.Tensor
+    candidates: torch.Tensor
+    tokens: list[list[str]]
+    n_truncated: int
+
+    @property
+    def lengths(self) -> list[int]:
+        """Tokens per text (special tokens included, padding excluded)."""
+        return self.attention_mask.sum(1).tolist()
+
+    def logits(self) -> torch.Tensor:
+        """The model's logits for the texts."""
+        with torch.no_grad():
+            return self.forward(self.embeds, self.attention_mask)
+
+
+def encode_texts(
+    model: Any,
+    tokenizer: Any,
+    texts: Sequence[str],
+    baseline: Baseline = "pad",
+    max_length: int = 128,
+) -> EncodedTexts:
+    """Tokenise (truncating to ``max_length``, counted), embed and build the baseline."""
+    model.eval()
+    texts = list(texts)
+    full = tokenizer(texts, truncation=False)["input_ids"]
+    n_truncated = sum(len(ids) > max_length for ids in full)
+    enc = tokenizer(
+        texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+    )
+    device = next(model.parameters()).device
+    input_ids = enc["input_ids"].to(device)
+    mask = enc["attention_mask"].to(device)
+    embeds = model.get_input_embeddings()(input_ids).detach()
+    base = _baseline_embeddings(model, tokenizer, input_ids, embeds, baseline)
+    candidates = mask.bool() & ~_special_mask(tokenizer, input_ids)
+    lengths = mask.sum(1).tolist()
+    tokens = [
+        tokenizer.convert_ids_to_tokens(ids[:n].tolist())
+        for ids, n in zip(input_ids, lengths, strict=True)
+    ]
+    return EncodedTexts(
+        _EmbeddingForward(model), input_ids, mask, embeds, base, candidates, tokens, n_truncated
+    )
+
+
+def _targets(logits: torch.Tensor, target: int | Sequence[int] | None) -> torch.Tensor:
+    if target is None:
+        return logits.argmax(-1)
+    if isinstance(target, int):
+        return torch.full((logits.shape[0],), target, device=logits.device)
+    return torch.as_tensor(list(target), device=logits.device)
+
+
+def random_token_background(
+    model: Any, enc: EncodedTexts, n_samples: int, seed: int = 0, n_special: int = 0
+) -> torch.Tensor:
+    """``(B, n_samples, L, D)`` baselines for Expected Gradients on text: every perturbable
+    token replaced by a uniformly drawn vocabulary token (ids ``>= n_special``), special tokens
+    and padding kept (Sturmfels, Lundberg & Lee 2020, "Visualizing the impact of feature
+    attribution baselines")."""
+    table = model.get_input_embeddings()
+    gen = torch.Generator().manual_seed(seed)
+    b, length = enc.input_ids.shape
+    ids = torch.randint(n_special, table.num_embeddings, (b, n_samples, length), generator=gen)
+    with torch.no_grad():
+        random = table(ids.to(enc.input_ids.device))
+    keep = ~enc.candidates.view(b, 1, length, 1)
+    return torch.where(keep, enc.embeds.unsqueeze(1), random)
+
+
+def integrated_gradients_tokens(
+    enc: EncodedTexts,
+    target: torch.Tensor,
+    n_steps: int = 32,
+    method: str = "gauss_legendre",
+    batch_size: int = 256,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Integrated Gradients token scores ``(B, L)`` (sum over embedding dims) and the
+    completeness delta per text."""
+    with sdpa_kernel(SDPBackend.MATH):
+        ig = integrated_gradients(
+            enc.forward,
+            enc.embeds,
+            enc.baseline,
+            target,
+            n_steps=n_steps,
+            method=method,
+            batch_size=batch_size,
+            forward_kwargs={"attention_mask": enc.attention_mask},
+        )
+    return ig.attributions.sum(-1).detach(), ig.delta.detach()
+
+
+def expected_gradients_tokens(
+    model: Any,
+    enc: EncodedTexts,
+    target: torch.Tensor,
+    n_samples: int = 64,
+    seed: int = 0,
+    batch_size: int = 256,
+    n_special: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Expected Gradients token scores over random-token baselines, and the delta per text."""
+    background = random_token_background(model, enc, n_samples, seed, n_special)
+    with sdpa_kernel(SDPBackend.MATH):
+        eg = expected_gradients(
+            enc.forward,
+            enc.embeds,
+            background,
+            target,
+            n_samples=n_samples,
+            seed=seed,
+            batch_size=batch_size,
+            forward_kwargs={"attention_mask": enc.attention_mask},
+        )
+    return eg.attributions.sum(-1).detach(), eg.delta.detach()
+
+
+def integrated_hessians_tokens(
+    enc: EncodedTexts, target: torch.Tensor, n_steps: int = 16, batch_size: int = 64
+) -> torch.Tensor:
+    """Token x token Integrated Hessians ``(B, L, L)`` (embedding dims grouped per token)."""
+    length = enc.input_ids.shape[1]
+    positions = torch.arange(length, device=enc.embeds.device)
+    groups = positions.view(1, -1, 1).expand(*enc.embeds.shape).clone()
+    with sdpa_kernel(SDPBackend.MATH):  # fused attention has no double backward
+        res = grouped_integrated_hessians(
+            enc.forward,
+            enc.embeds,
+            groups,
+            length,
+            enc.baseline,
+            target,
+            n_steps=n_steps,
+            batch_size=batch_size,
+            forward_kwargs={"attention_mask": enc.attention_mask},
+        )
+    return res.interactions.detach()
 
 
 def explain_texts(
@@ -80,66 +238,25 @@ def explain_texts(
 
     ``target``: class index per text (default: the predicted class).
     """
-    model.eval()
-    enc = tokenizer(
-        list(texts), padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+    enc = encode_texts(model, tokenizer, texts, baseline, max_length)
+    logits = enc.logits()
+    tgt = _targets(logits, target)
+    scores, delta = integrated_gradients_tokens(enc, tgt, n_steps, method, batch_size)
+    inter = (
+        integrated_hessians_tokens(enc, tgt, ih_steps, max(1, batch_size // 4))
+        if interactions
+        else None
     )
-    device = next(model.parameters()).device
-    input_ids = enc["input_ids"].to(device)
-    mask = enc["attention_mask"].to(device)
-    embeds = model.get_input_embeddings()(input_ids).detach()
-    base = _baseline_embeddings(model, tokenizer, input_ids, embeds, baseline)
-    forward = _EmbeddingForward(model)
     with torch.no_grad():
-        logits = forward(embeds, mask)
-    if target is None:
-        tgt = logits.argmax(-1)
-    elif isinstance(target, int):
-        tgt = torch.full((len(texts),), target, device=device)
-    else:
-        tgt = torch.as_tensor(list(target), device=device)
-    kwargs = {"attention_mask": mask}
-    with sdpa_kernel(SDPBackend.MATH):  # fused attention has no double backward
-        ig = integrated_gradients(
-            forward,
-            embeds,
-            base,
-            tgt,
-            n_steps=n_steps,
-            method=method,
-            batch_size=batch_size,
-            forward_kwargs=kwargs,
-        )
-        inter = None
-        if interactions:
-            positions = torch.arange(input_ids.shape[1], device=device)
-            groups = positions.view(1, -1, 1).expand(*embeds.shape).clone()
-            res = grouped_integrated_hessians(
-                forward,
-                embeds,
-                groups,
-                input_ids.shape[1],
-                base,
-                tgt,
-                n_steps=ih_steps,
-                batch_size=max(1, batch_size // 4),
-                forward_kwargs=kwargs,
-            )
-            inter = res.interactions
-    with torch.no_grad():
-        gap = (logits - forward(base, mask)).gather(1, tgt.view(-1, 1)).squeeze(1)
-    token_scores = ig.attributions.sum(-1)
-    lengths = mask.sum(1).tolist()
-    tokens = [
-        tokenizer.convert_ids_to_tokens(ids[:n].tolist())
-        for ids, n in zip(input_ids, lengths, strict=True)
-    ]
+        base_logits = enc.forward(enc.baseline, enc.attention_mask)
+    gap = (logits - base_logits).gather(1, tgt.view(-1, 1)).squeeze(1)
+    lengths = enc.lengths
     return TextExplanation(
-        tokens=tokens,
-        scores=[token_scores[i, :n].detach().cpu() for i, n in enumerate(lengths)],
-        delta=ig.delta.detach().cpu(),
-        output_gap=gap.detach().cpu(),
+        tokens=enc.tokens,
+        scores=[scores[i, :n].cpu() for i, n in enumerate(lengths)],
+        delta=delta.cpu(),
+        output_gap=gap.cpu(),
         interactions=None
         if inter is None
-        else [inter[i, :n, :n].detach().cpu() for i, n in enumerate(lengths)],
+        else [inter[i, :n, :n].cpu() for i, n in enumerate(lengths)],
     )

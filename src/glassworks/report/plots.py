@@ -126,3 +126,51 @@ def scatter_plot(
     ax.set_xlabel(f"{names[feature]} (value)")
     ax.set_ylabel(f"attribution of {names[feature]}")
     _save(fig, path)
+
+
+def confusion_plot(matrix: np.ndarray, labels: list[str], path: Path, title: str) -> None:
+    """Confusion matrix with counts (rows: true class, columns: predicted class)."""
+    k = len(labels)
+    fig, ax = plt.subplots(figsize=(1.0 * k + 2.5, 0.9 * k + 2))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(k), labels, rotation=45, ha="right")
+    ax.set_yticks(range(k), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    top = matrix.max() if matrix.size else 0
+    for i in range(k):
+        for j in range(k):
+            color = "white" if matrix[i, j] > top / 2 else "black"
+            ax.text(j, i, str(int(matrix[i, j])), ha="center", va="center", color=color)
+    ax.set_title(title)
+    _save(fig, path)
+
+
+def per_class_bars(scores: dict[str, dict[str, float]], path: Path, title: str) -> None:
+    """Grouped bars: one group per class, one bar per score (precision, recall, F1)."""
+    names = list(scores)
+    classes = list(scores[names[0]])
+    x = np.arange(len(classes))
+    width = 0.8 / len(names)
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.2 * len(classes) + 2), 3.5))
+    for i, name in enumerate(names):
+        ax.bar(x + i * width, [scores[name][c] for c in classes], width, label=name)
+    ax.set_xticks(x + width * (len(names) - 1) / 2, classes)
+    ax.set_ylim(0, 1)
+    ax.legend()
+    ax.set_title(title)
+    _save(fig, path)
+
+
+def curves_plot(
+    x: np.ndarray, curves: dict[str, np.ndarray], path: Path, title: str, xlabel: str, ylabel: str
+) -> None:
+    """One line per named curve over a shared x axis (e.g. deletion curves per explainer)."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for name, y in curves.items():
+        ax.plot(x, y, marker="o", markersize=3, label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend()
+    ax.set_title(title)
+    _save(fig, path)

@@ -6,7 +6,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score
+from sklearn.metrics import (
+    accuracy_score,
+    cohen_kappa_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+)
 
 
 def classification_metrics(
@@ -24,6 +30,16 @@ def classification_metrics(
     }
     if task == "ordinal":
         out["qwk"] = float(cohen_kappa_score(y_true, y_pred, labels=labels, weights="quadratic"))
-    per_class = f1_score(y_true, y_pred, labels=labels, average=None, zero_division=0)
-    out["f1_per_class"] = {name: float(v) for name, v in zip(label_names, per_class, strict=True)}
+    prec, rec, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, average=None, zero_division=0
+    )
+    out["f1_per_class"] = {name: float(v) for name, v in zip(label_names, f1, strict=True)}
+    out["precision_per_class"] = {n: float(v) for n, v in zip(label_names, prec, strict=True)}
+    out["recall_per_class"] = {n: float(v) for n, v in zip(label_names, rec, strict=True)}
+    out["support_per_class"] = {n: int(v) for n, v in zip(label_names, support, strict=True)}
     return out
+
+
+def confusion(y_true: Sequence[int], y_pred: Sequence[int], n_classes: int) -> np.ndarray:
+    """Confusion matrix, rows = true class, columns = predicted class."""
+    return confusion_matrix(y_true, y_pred, labels=list(range(n_classes)))

@@ -1,0 +1,346 @@
+"""Text classifiers trained end to end: the small nlp-lime-ig transformer
+(:mod:`glassworks.models.text_transformer`) or a fine-tuned pretrained encoder (the offline MiniLM,
+or any Hugging Face model), as the fine-tuned DistilBERT of path_explain (Janizek et al. 2021).
+
+Training: AdamW, linear warm-up then cosine decay, length-bucketed batches padded per batch,
+early stopping on a validation metric (the best epoch's weights are kept).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    get_cosine_schedule_with_warmup,
+)
+
+from glassworks.embed.encoder import default_model_path, resolve_device
+from glassworks.models.text_transformer import TextTransformer, train_bpe_tokenizer
+from glassworks.train.losses import LossName, OrdinalLoss, make_loss
+
+log = logging.getLogger(__name__)
+
+SMALL = "small"
+SelectOn = Literal["macro_f1", "accuracy", "qwk", "loss"]
+
+
+def resolve_backbone(name: str) -> str:
+    """``default`` -> the offline all-MiniLM-L6-v2 folder; anything else is an HF name or path."""
+    return default_model_path() if name == "default" else name
+
+
+def _logits(out: Any) -> torch.Tensor:
+    return out.logits if hasattr(out, "logits") else out
+
+
+class TextClassifier(ClassifierMixin, BaseEstimator):
+    """A transformer text classifier with a scikit-learn API over lists of strings.
+
+    ``backbone="small"`` trains the nlp-lime-ig transformer and a BPE tokenizer (``vocab_size``)
+    on the training texts; any other value (``"default"`` = offline MiniLM, an HF name or a folder)
+    fine-tunes that pretrained model with a fresh classification head. Labels are class indices
+    ``0..n_classes-1``. Fitted: ``tokenizer_``, ``module_``, ``classes_``, ``history_``,
+    ``n_truncated_``.
+    """
+
+    def __init__(
+        self,
+        backbone: str = SMALL,
+        vocab_size: int = 5000,
+        max_length: int = 256,
+        d_model: int = 128,
+        n_heads: int = 2,
+        d_ff: int = 512,
+        n_layers: int = 2,
+        dropout: float = 0.1,
+        loss: LossName = "ce",
+        lr: float = 5e-4,
+        weight_decay: float = 0.01,
+        epochs: int = 10,
+        batch_size: int = 32,
+        warmup: float = 0.1,
+        patience: int = 3,
+        select_on: SelectOn = "macro_f1",
+        seed: int = 0,
+        device: str = "auto",
+    ) -> None:
+        self.backbone = backbone
+        self.vocab_size = vocab_size
+        self.max_length = max_length
+        self.d_model = d_model
+        self.n_heads = n_heads
+        self.d_ff = d_ff
+        self.n_layers = n_layers
+        self.dropout = dropout
+        self.loss = loss
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.warmup = warmup
+        self.patience = patience
+        self.select_on = select_on
+        self.seed = seed
+        self.device = device
+
+    # ------------------------------------------------------------------ building
+
+    def _build(self, texts: Sequence[str], n_classes: int) -> None:
+        if self.backbone == SMALL:
+            self.tokenizer_ = train_bpe_tokenizer(texts, self.vocab_size)
+            self.module_ = self._small_module(len(self.tokenizer_), n_classes)
+            return
+        if self.loss == "ordinal":
+            raise ValueError("loss='ordinal' needs backbone='small' (a CORAL head)")
+        path = resolve_backbone(self.backbone)
+        self.tokenizer_ = AutoTokenizer.from_pretrained(path)
+        self.module_ = AutoModelForSequenceClassification.from_pretrained(
+            path, num_labels=n_classes
+        )
+
+    def _small_module(self, vocab_size: int, n_classes: int) -> TextTransformer:
+        return TextTransformer(
+            vocab_size=vocab_size,
+            n_classes=n_classes,
+            d_model=self.d_model,
+            n_heads=self.n_heads,
+            d_ff=self.d_ff,
+            n_layers=self.n_layers,
+            dropout=self.dropout,
+            max_length=self.max_length,
+            ordinal=self.loss == "ordinal",
+            pad_id=self.tokenizer_.pad_token_id,
+        )
+
+    def _encode(self, texts: Sequence[str]) -> list[list[int]]:
+        ids = self.tokenizer_(
+            list(texts), truncation=True, max_length=self.max_length, padding=False
+        )["input_ids"]
+        return list(ids)
+
+    def _collate(self, rows: list[list[int]], device: torch.device) -> dict[str, torch.Tensor]:
+        width = max(len(r) for r in rows)
+        pad = self.tokenizer_.pad_token_id
+        ids = torch.full((len(rows), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, r in enumerate(rows):
+            ids[i, : len(r)] = torch.as_tensor(r)
+            mask[i, : len(r)] = 1
+        return {"input_ids": ids.to(device), "attention_mask": mask.to(device)}
+
+    def _batches(self, encoded: list[list[int]], gen: torch.Generator) -> list[np.ndarray]:
+        """Shuffled batches of similar length (sorted within pools of 50 batches)."""
+        order = torch.randperm(len(encoded), generator=gen).numpy()
+        pool = self.batch_size * 50
+        batches: list[np.ndarray] = []
+        for start in range(0, len(order), pool):
+            chunk = order[start : start + pool]
+            chunk = chunk[np.argsort([len(encoded[i]) for i in chunk], kind="stable")]
+            batches += [
+                chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)
+            ]
+        perm = torch.randperm(len(batches), generator=gen).tolist()
+        return [batches[i] for i in perm]
+
+    # ------------------------------------------------------------------ training
+
+    def fit(
+        self,
+        texts: Sequence[str],
+        y: Sequence[int],
+        texts_valid: Sequence[str] | None = None,
+        y_valid: Sequence[int] | None = None,
+        n_classes: int | None = None,
+        on_step: Callable[[int], None] | None = None,
+    ) -> TextClassifier:
+        """Train; with a validation split, keep the epoch with the best ``select_on`` score.
+
+        ``on_step(n)`` is called after each batch with its size (for progress bars).
+        """
+        torch.manual_seed(self.seed)
+        y_arr = np.asarray(y, dtype=np.int64)
+        if len(texts) != len(y_arr) or len(texts) == 0:
+            raise ValueError(f"fit: {len(texts)} texts and {len(y_arr)} labels")
+        k = int(n_classes if n_classes is not None else y_arr.max() + 1)
+        self.classes_ = np.arange(k)
+        self._build(texts, k)
+        device = torch.device(resolve_device(self.device))
+        self.module_.to(device)
+        loss_fn = make_loss(self.loss, y_arr, k).to(device)
+        encoded = self._encode(texts)
+        self.n_truncated_ = sum(len(r) >= self.max_length for r in encoded)
+        steps = self.epochs * math.ceil(len(encoded) / self.batch_size)
+        opt = torch.optim.AdamW(
+            self.module_.parameters(), lr=self.lr, weight_decay=self.weight_decay
+        )
+        sched = get_cosine_schedule_with_warmup(opt, int(self.warmup * steps), max(steps, 1))
+        gen = torch.Generator().manual_seed(self.seed)
+        has_valid = texts_valid is not None and y_valid is not None and len(texts_valid) > 0
+        best, best_state, waited, best_epoch = -math.inf, None, 0, self.epochs
+        self.history_: list[dict[str, float]] = []
+        for epoch in range(self.epochs):
+            self.module_.train()
+            total, seen = 0.0, 0
+            for idx in self._batches(encoded, gen):
+                batch = self._collate([encoded[i] for i in idx], device)
+                target = torch.as_tensor(y_arr[idx], device=device)
+                loss = self._loss(loss_fn, batch, target)
+                opt.zero_grad()
+                loss.backward()
+                nn.utils.clip_grad_norm_(self.module_.parameters(), 1.0)
+                opt.step()
+                sched.step()
+                total += float(loss) * len(idx)
+                seen += len(idx)
+                if on_step is not None:
+                    on_step(len(idx))
+            row = {"epoch": epoch + 1, "train_loss": total / seen}
+            if has_valid:
+                row.update(self.score_split(texts_valid, y_valid, loss_fn))
+                score = (
+                    -row["valid_loss"]
+                    if self.select_on == "loss"
+                    else row[f"valid_{self.select_on}"]
+                )
+                if score > best + 1e-6:
+                    best, waited, best_epoch = score, 0, epoch + 1
+                    best_state = {
+                        n: t.detach().clone() for n, t in self.module_.state_dict().items()
+                    }
+                else:
+                    waited += 1
+            self.history_.append(row)
+            log.info("epoch %d: %s", epoch + 1, {k: round(v, 4) for k, v in row.items()})
+            if has_valid and waited >= self.patience:
+                break
+        if best_state is not None:
+            self.module_.load_state_dict(best_state)
+        self.best_epoch_ = best_epoch if has_valid else len(self.history_)
+        self.module_.eval()
+        return self
+
+    def _loss(
+        self, loss_fn: nn.Module, batch: dict[str, torch.Tensor], target: torch.Tensor
+    ) -> torch.Tensor:
+        if isinstance(loss_fn, OrdinalLoss):
+            return loss_fn(self.module_.cumulative_logits(**batch), target)
+        return loss_fn(_logits(self.module_(**batch)), target)
+
+    def score_split(
+        self, texts: Sequence[str], y: Sequence[int], loss_fn: nn.Module | None = None
+    ) -> dict[str, float]:
+        """Validation metrics: loss (if ``loss_fn``), accuracy, macro-F1 and QWK."""
+        y_arr = np.asarray(y, dtype=np.int64)
+        logits = self.decision_function(texts)
+        pred = logits.argmax(1)
+        labels = list(range(len(self.classes_)))
+        out = {
+            "valid_accuracy": float(accuracy_score(y_arr, pred)),
+            "valid_macro_f1": float(
+                f1_score(y_arr, pred, labels=labels, average="macro", zero_division=0)
+            ),
+            "valid_qwk": float(cohen_kappa_score(y_arr, pred, labels=labels, weights="quadratic")),
+        }
+        if loss_fn is not None:
+            t_logits, t_y = torch.as_tensor(logits), torch.as_tensor(y_arr)
+            if isinstance(loss_fn, OrdinalLoss):  # logits are log-probabilities
+                out["valid_loss"] = float(nn.functional.nll_loss(t_logits, t_y))
+            else:
+                weight = getattr(loss_fn, "weight", None)
+                weight = None if weight is None else weight.cpu()
+                out["valid_loss"] = float(nn.functional.cross_entropy(t_logits, t_y, weight=weight))
+        return out
+
+    # ------------------------------------------------------------------ predicting
+
+    def decision_function(self, texts: Sequence[str], batch_size: int = 128) -> np.ndarray:
+        """Class logits (log-probabilities for an ordinal head), shape ``(n, n_classes)``."""
+        check_is_fitted(self, "module_")
+        if isinstance(texts, str):
+            raise TypeError("pass a list of texts, not one string")
+        encoded = self._encode(texts)
+        order = np.argsort([len(r) for r in encoded], kind="stable")
+        device = next(self.module_.parameters()).device
+        out = np.zeros((len(encoded), len(self.classes_)), dtype=np.float32)
+        was_training = self.module_.training
+        self.module_.eval()
+        with torch.no_grad():
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                batch = self._collate([encoded[i] for i in idx], device)
+                out[idx] = _logits(self.module_(**batch)).float().cpu().numpy()
+        self.module_.train(was_training)
+        return out
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Class probabilities."""
+        return torch.softmax(torch.as_tensor(self.decision_function(texts)), -1).numpy()
+
+    def predict(self, texts: Sequence[str]) -> np.ndarray:
+        """Most probable class index."""
+        return self.decision_function(texts).argmax(1)
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, path: str | Path) -> None:
+        """Write the model to a folder: ``glassworks.json``, ``tokenizer/`` and the weights
+        (``model/`` in Hugging Face format for a pretrained backbone, so an encoder can load
+        the fine-tuned checkpoint; ``model.pt`` for the small transformer)."""
+        check_is_fitted(self, "module_")
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "params": self.get_params(),
+            "n_classes": len(self.classes_),
+            "history": self.history_,
+            "best_epoch": self.best_epoch_,
+            "n_truncated": self.n_truncated_,
+            "vocab_size": len(self.tokenizer_),
+        }
+        (path / "glassworks.json").write_text(json.dumps(meta, indent=2))
+        self.tokenizer_.save_pretrained(path / "tokenizer")
+        if self.backbone == SMALL:
+            state = {k: v.cpu() for k, v in self.module_.state_dict().items()}
+            torch.save(state, path / "model.pt")
+        else:
+            self.module_.save_pretrained(path / "model")
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu") -> TextClassifier:
+        """Read a folder written by :meth:`save`."""
+        path = Path(path)
+        meta_path = path / "glassworks.json"
+        if not meta_path.is_file():
+            raise FileNotFoundError(f"{path}: not a glassworks text model (no glassworks.json)")
+        meta = json.loads(meta_path.read_text())
+        model = cls(**{**meta["params"], "device": device})
+        k = int(meta["n_classes"])
+        model.classes_ = np.arange(k)
+        model.history_ = meta["history"]
+        model.best_epoch_ = meta["best_epoch"]
+        model.n_truncated_ = meta["n_truncated"]
+        if model.backbone == SMALL:
+            from transformers import PreTrainedTokenizerFast
+
+            model.tokenizer_ = PreTrainedTokenizerFast.from_pretrained(path / "tokenizer")
+            model.module_ = model._small_module(int(meta["vocab_size"]), k)
+            state = torch.load(path / "model.pt", map_location="cpu", weights_only=True)
+            model.module_.load_state_dict(state)
+        else:
+            model.tokenizer_ = AutoTokenizer.from_pretrained(path / "tokenizer")
+            model.module_ = AutoModelForSequenceClassification.from_pretrained(path / "model")
+        model.module_.to(resolve_device(device)).eval()
+        return model

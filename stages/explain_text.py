@@ -1,0 +1,155 @@
+"""Stage ``explain_text``: explain one trained text model (a ``train_text.runs`` entry) on a fixed
+sample of test texts with IG, EG, LIME, occlusion and a random floor; score their faithfulness.
+
+    python -m stages.explain_text --dataset sst2-minilm
+
+Reads ``data/models/text/<run>`` and ``data/prepared/<dataset>``; writes
+``data/explanations/text/<run>/`` (``highlights.html``: every explainer's token scores per text;
+``interactions_<i>.png`` / ``top_pairs_<i>.png``: token x token Integrated Hessians; the deletion
+and insertion curves as PNG), ``metrics/explain_text/<run>.json`` (per explainer: deletion and
+insertion AUC, comprehensiveness and sufficiency at top-k%, completeness error for path methods,
+seconds per text) and the DVC plots ``plots/explain_text/<run>/{deletion,insertion}.csv``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from glassworks import tracking
+from glassworks.config import (
+    ExplainTextParams,
+    ExplainTextSettings,
+    TextRun,
+    parse_section,
+    read_yaml,
+)
+from glassworks.data import read_prepared
+from glassworks.data.split import subsample
+from glassworks.errors import ConfigError
+from glassworks.explain.metrics import mean_curves
+from glassworks.explain.summary import TextComparison, compare_text_explainers
+from glassworks.io import atomic_dir, write_json
+from glassworks.models.text_classifier import TextClassifier
+from glassworks.report.html import Highlighted, highlight_page
+from glassworks.report.plots import bar_interaction_plot, curves_plot, matrix_interaction_plot
+from stages.common import exit_with, parser, provenance, run_main, stage_address
+from stages.train_text import write_csv
+
+STAGE = "explain_text"
+log = logging.getLogger(f"glassworks.stages.{STAGE}")
+
+
+def load_config(params_path: Path, dataset: str) -> tuple[ExplainTextSettings, TextRun]:
+    """The ``explain_text`` settings for run ``dataset`` and that ``train_text`` run."""
+    data = read_yaml(params_path)
+    settings = parse_section(data, STAGE, ExplainTextParams, params_path).for_run(dataset)
+    runs = data.get("train_text", {}).get("runs", {})
+    if dataset not in runs:
+        raise ConfigError(f"train_text.runs: no run {dataset!r}; known: {', '.join(runs)}")
+    return settings, parse_section(runs, dataset, TextRun, params_path)
+
+
+def write_pages(comp: TextComparison, label_names: Sequence[str], out: Path, title: str) -> None:
+    """HTML highlights (one block per text and explainer) and interaction plots."""
+    items: list[Highlighted] = []
+    for i, tokens in enumerate(comp.enc.tokens):
+        n = len(tokens)
+        label = label_names[int(comp.target[i])]
+        for m, s in comp.scores.items():
+            faith = comp.faithfulness[m][i]
+            caption = (
+                f"text {i} · predicted {label} (p={float(comp.probability[i]):.3f}) · {m} · "
+                f"deletion AUC {faith.deletion_auc:.3f}"
+            )
+            items.append(Highlighted(tokens, s[i, :n].tolist(), caption))
+    note = (
+        "Token scores for the predicted class at the embedding layer (blue: towards it, red: "
+        "away; hover for values). The same baseline is used by every explainer."
+    )
+    (out / "highlights.html").write_text(highlight_page(title, items, note), encoding="utf-8")
+    for j, (i, ih) in enumerate(zip(comp.interaction_rows, comp.interactions, strict=True)):
+        labels = comp.enc.tokens[i]
+        matrix_interaction_plot(
+            ih.numpy(), labels, out / f"interactions_{j}.png", f"{title}: text {i}"
+        )
+        bar_interaction_plot(
+            ih.numpy(), labels, out / f"top_pairs_{j}.png", title=f"{title}: text {i}"
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the stage for ``--dataset`` (a ``train_text`` run name)."""
+    p = parser(STAGE, __doc__)
+    p.add_argument("--prepared-dir", type=Path, default=Path("data/prepared"))
+    p.add_argument("--models-dir", type=Path, default=Path("data/models/text"))
+    p.add_argument("--out-dir", type=Path, default=Path("data/explanations/text"))
+    p.add_argument("--metrics-dir", type=Path, default=Path("metrics/explain_text"))
+    p.add_argument("--plots-dir", type=Path, default=Path("plots/explain_text"))
+    args = p.parse_args(argv)
+
+    settings, run_cfg = load_config(args.params, args.dataset)
+    tags = provenance(args.root, stage_address(STAGE, args.dataset))
+    with tracking.stage_run(
+        STAGE, args.dataset, params=settings.model_dump(), tags=tags, root=args.root
+    ) as run:
+        model = TextClassifier.load(args.models_dir / args.dataset, device="auto")
+        prepared = read_prepared(args.prepared_dir / run_cfg.dataset)
+        sample = subsample(prepared.splits["test"], settings.n_texts, settings.seed)
+        texts = sample["text"].to_list()
+        comp = compare_text_explainers(
+            model.module_,
+            model.tokenizer_,
+            texts,
+            methods=settings.methods,
+            baseline=settings.baseline,
+            max_length=min(settings.max_length, model.max_length),
+            n_steps=settings.n_steps,
+            eg_samples=settings.eg_samples,
+            lime_samples=settings.lime_samples,
+            n_interactions=settings.n_interactions,
+            ih_steps=settings.ih_steps,
+            ks=settings.ks,
+            seed=settings.seed,
+        )
+        metrics = comp.summary()
+        metrics["n_texts"] = len(texts)
+        metrics["n_truncated"] = comp.enc.n_truncated
+        out = args.out_dir / args.dataset
+        curves = {m: mean_curves(r) for m, r in comp.faithfulness.items()}
+        fractions = next(iter(curves.values()))[0]
+        with atomic_dir(out) as tmp:
+            write_pages(comp, prepared.label_names, tmp, args.dataset)
+            for j, name in ((1, "deletion"), (2, "insertion")):
+                curves_plot(
+                    fractions,
+                    {m: c[j] for m, c in curves.items()},
+                    tmp / f"{name}.png",
+                    f"{args.dataset}: {name} curve (mean over {len(texts)} test texts)",
+                    "fraction of tokens " + ("removed" if j == 1 else "inserted"),
+                    "probability of the predicted class",
+                )
+        plots = args.plots_dir / args.dataset
+        for j, name in ((1, "deletion"), (2, "insertion")):
+            table = {"fraction": np.round(fractions, 4)} | {m: c[j] for m, c in curves.items()}
+            write_csv(plots / f"{name}.csv", pl.DataFrame(table))
+        write_json(args.metrics_dir / f"{args.dataset}.json", metrics)
+        run.log_metrics(metrics)
+        run.log_dict(metrics, "metrics.json")
+        run.log_artifact(out / "highlights.html", "explanations")
+        for png in sorted(out.glob("*.png")):
+            run.log_artifact(png, "plots")
+    best = min(
+        (m for m in metrics if isinstance(metrics[m], dict) and "deletion_auc" in metrics[m]),
+        key=lambda m: metrics[m]["deletion_auc"],
+    )
+    auc = metrics[best]["deletion_auc"]
+    log.info("%s: lowest deletion AUC: %s (%.4f)", args.dataset, best, auc)
+
+
+if __name__ == "__main__":
+    exit_with(run_main(main, None))
