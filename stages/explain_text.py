@@ -68,7 +68,7 @@ def write_pages(comp: TextComparison, label_names: Sequence[str], out: Path, tit
             )
             items.append(Highlighted(tokens, s[i, :n].tolist(), caption))
     note = (
-        "Token scores for the predicted class at the embedding layer (blue: towards it, red: "
+        "Token scores for the predicted class at the embedding layer (green: towards it, red: "
         "away; hover for values). The same baseline is used by every explainer."
     )
     (out / "highlights.html").write_text(highlight_page(title, items, note), encoding="utf-8")

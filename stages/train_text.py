@@ -65,6 +65,14 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "dataset"
             )
         train, valid, test = (prepared.splits[s] for s in ("train", "valid", "test"))
+        if run_params.min_words:
+            words = train["text"].str.split(" ").list.len()
+            train = train.filter(words >= run_params.min_words)
+            if train.height == 0:
+                raise ConfigError(
+                    f"train_text.runs.{args.dataset}.min_words: no training text has "
+                    f"{run_params.min_words} words or more"
+                )
         if run_params.max_train is not None and run_params.max_train < train.height:
             _, train = stratified_split(
                 train, "label", run_params.max_train / train.height, est_params["seed"]
@@ -80,6 +88,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 valid["label"].to_numpy(),
                 n_classes=k,
                 on_step=advance,
+                label_names=prepared.label_names,
             )
         y_test = test["label"].to_numpy()
         pred = model.predict(test["text"].to_list())

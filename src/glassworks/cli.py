@@ -1,6 +1,7 @@
 """The ``glassworks`` console script (an edge: it reads argv and the working tree).
 
-glassworks summary      what the pipeline produced, and how to review it
+glassworks summary                          what the pipeline produced, and how to review it
+glassworks explain-text --model M "a text"   predict and highlight each token's contribution
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 
 def _flatten(data: dict, prefix: str = "") -> dict[str, object]:
@@ -130,6 +132,68 @@ def summary(root: Path, console: Console) -> int:
     return 0
 
 
+def _load_text_model(ref: str):  # noqa: ANN202 - a TextClassifier
+    """A model folder (``data/models/text/<run>``) or an MLflow model URI."""
+    from glassworks.models.text_classifier import TextClassifier
+
+    if ":/" in ref:  # runs:/..., models:/..., mlflow-artifacts:/...
+        from glassworks import tracking
+
+        return tracking.load_text_model(ref)
+    return TextClassifier.load(ref, device="auto")
+
+
+def explain_text(
+    model_ref: str, texts: Sequence[str], html_path: Path, n_steps: int, console: Console
+) -> int:
+    """Predict each text, print its tokens coloured by Integrated Gradients, write an HTML page."""
+    from glassworks.explain.text import explain_texts
+    from glassworks.report.html import Highlighted, highlight_page
+
+    if not texts or any(not t.strip() for t in texts):
+        console.print("[red]error:[/] empty text: give at least one non-blank text to explain")
+        return 1
+    try:
+        model = _load_text_model(model_ref)
+    except FileNotFoundError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 1
+    names = model.label_names_
+    proba = model.predict_proba(list(texts))
+    exp = explain_texts(
+        model.module_, model.tokenizer_, texts, n_steps=n_steps, max_length=model.max_length
+    )
+    items = []
+    for i, text in enumerate(texts):
+        k = int(proba[i].argmax())
+        scores = exp.scores[i].tolist()
+        scale = max((abs(v) for v in scores), default=1.0) or 1.0
+        line = Text()
+        for tok, v in zip(exp.tokens[i], scores, strict=True):
+            a = min(abs(v) / scale, 1.0)
+            shade = int(255 * (1 - 0.75 * a))
+            color = f"rgb({shade},255,{shade})" if v >= 0 else f"rgb(255,{shade},{shade})"
+            line.append(tok, style=f"black on {color}")
+            line.append(" ")
+        caption = (
+            f"{names[k]} (p={proba[i, k]:.3f}) · IG completeness delta {float(exp.delta[i]):+.1e}"
+        )
+        console.print(f"[bold]{caption}[/]")
+        console.print(line)
+        full = len(model.tokenizer_(text)["input_ids"])
+        if full > model.max_length:
+            console.print(
+                f"[yellow]note:[/] {full} tokens; the model reads (and IG explains) only the first "
+                f"{model.max_length}"
+            )
+        items.append(Highlighted(exp.tokens[i], scores, f"{text[:80]!r}: {caption}"))
+    note = "Integrated Gradients at the embedding layer, for the predicted class."
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    html_path.write_text(highlight_page(f"glassworks: {model_ref}", items, note), encoding="utf-8")
+    console.print(f"HTML: {html_path}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``glassworks`` command."""
     p = argparse.ArgumentParser(
@@ -138,7 +202,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("summary", help="tables of what the pipeline produced")
     s.add_argument("--root", type=Path, default=Path("."))
+    e = sub.add_parser("explain-text", help="predict and explain texts with a trained text model")
+    e.add_argument(
+        "--model",
+        required=True,
+        help="model folder (data/models/text/<run>) or MLflow URI (runs:/<id>/model)",
+    )
+    e.add_argument("--html", type=Path, default=Path("explanation.html"), help="HTML page to write")
+    e.add_argument("--steps", type=int, default=32, help="Gauss-Legendre steps for IG")
+    e.add_argument("texts", nargs="+", help="texts to explain")
     args = p.parse_args(argv)
+    if args.command == "explain-text":
+        return explain_text(args.model, args.texts, args.html, args.steps, Console())
     if args.command == "summary":
         # a pipe (make, CI logs) gets a readable width instead of rich's 80 columns
         return summary(args.root, Console(width=None if sys.stdout.isatty() else 120))

@@ -223,8 +223,11 @@ class TextRun(Frozen):
     model: str
     loss: Literal["ce", "weighted_ce", "ordinal"] = "ce"
     select_on: Literal["macro_f1", "accuracy", "qwk", "loss"] = "macro_f1"
+    min_words: int = Field(0, ge=0)
+    """Train only on texts of at least this many words (SST-2's train split holds every
+    sub-phrase of its parse trees; its test split holds whole sentences)."""
     max_train: int | None = Field(None, ge=10)
-    """Stratified subsample of the train split (None = all of it)."""
+    """Stratified subsample of the train split after ``min_words`` (None = all of it)."""
     max_length: int | None = Field(None, ge=8, le=4096)
     epochs: int | None = Field(None, ge=1)
 

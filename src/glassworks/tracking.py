@@ -190,3 +190,16 @@ def find_runs(stage: str, dataset: str | None = None, root: str | Path = ".") ->
     return client.search_runs(
         [exp.experiment_id], filter_string=query, order_by=["attributes.start_time DESC"]
     )
+
+
+def load_text_model(uri: str) -> Any:
+    """The ``TextClassifier`` behind a logged text model (``runs:/<id>/model``, ``models:/...``).
+
+    Raises ``FileNotFoundError`` with the URI when MLflow cannot resolve it.
+    """
+    try:
+        loaded = mlflow.pyfunc.load_model(uri)
+    except (mlflow.exceptions.MlflowException, OSError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise FileNotFoundError(f"{uri}: no MLflow model there ({first})") from None
+    return loaded.unwrap_python_model().model

@@ -1,3 +1,5 @@
+from collections.abc import Iterator
+
 import pytest
 import torch
 from torch import nn
@@ -9,7 +11,14 @@ from glassworks.explain.hessians import (
     softplus_model,
 )
 
-torch.set_default_dtype(torch.float64)
+
+@pytest.fixture(autouse=True)
+def _float64() -> Iterator[None]:
+    """float64 for this module's tests only (restored after each)."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
 
 
 def closed_form(x: torch.Tensor) -> torch.Tensor:

@@ -22,9 +22,10 @@ def test_tokenizer_has_pad_zero_and_leading_cls(tok) -> None:  # noqa: ANN001
     assert tok.pad_token_id == 0
     ids = tok(["Charming JOURNEY"])["input_ids"][0]
     assert ids[0] == tok.cls_token_id
-    assert tok.convert_ids_to_tokens(ids)[1:] == tok.convert_ids_to_tokens(
-        tok(["charming journey"])["input_ids"][0]
-    )[1:]  # lower-cased
+    assert (
+        tok.convert_ids_to_tokens(ids)[1:]
+        == tok.convert_ids_to_tokens(tok(["charming journey"])["input_ids"][0])[1:]
+    )  # lower-cased
     assert tok.mask_token_id is not None
 
 

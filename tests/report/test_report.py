@@ -17,7 +17,7 @@ def test_text_plot_escapes_html() -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "t &lt;b&gt;" in page
     assert "c&amp;d" in page
-    assert "rgba(36,113,163" in page  # positive score: blue
+    assert "rgba(39,174,96" in page  # positive score: green
     assert "rgba(192,57,43" in page  # negative score: red
 
 

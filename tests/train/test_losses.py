@@ -39,12 +39,15 @@ def test_ordinal_log_probs_are_a_distribution() -> None:
 def test_ordinal_loss_is_mean_summed_bce() -> None:
     cum = torch.tensor([[1.0, -1.0], [2.0, 0.5]])
     y = torch.tensor([1, 2])
-    manual = -(
-        torch.log(torch.sigmoid(torch.tensor(1.0)))
-        + torch.log(1 - torch.sigmoid(torch.tensor(-1.0)))
-        + torch.log(torch.sigmoid(torch.tensor(2.0)))
-        + torch.log(torch.sigmoid(torch.tensor(0.5)))
-    ) / 2
+    manual = (
+        -(
+            torch.log(torch.sigmoid(torch.tensor(1.0)))
+            + torch.log(1 - torch.sigmoid(torch.tensor(-1.0)))
+            + torch.log(torch.sigmoid(torch.tensor(2.0)))
+            + torch.log(torch.sigmoid(torch.tensor(0.5)))
+        )
+        / 2
+    )
     torch.testing.assert_close(OrdinalLoss(3)(cum, y), manual)
 
 

@@ -52,8 +52,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     ``backbone="small"`` trains the nlp-lime-ig transformer and a BPE tokenizer (``vocab_size``)
     on the training texts; any other value (``"default"`` = offline MiniLM, an HF name or a folder)
     fine-tunes that pretrained model with a fresh classification head. Labels are class indices
-    ``0..n_classes-1``. Fitted: ``tokenizer_``, ``module_``, ``classes_``, ``history_``,
-    ``n_truncated_``.
+    ``0..n_classes-1``. Fitted: ``tokenizer_``, ``module_``, ``classes_``, ``label_names_``,
+    ``history_``, ``best_epoch_``, ``n_truncated_``.
     """
 
     def __init__(
@@ -165,6 +165,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         y_valid: Sequence[int] | None = None,
         n_classes: int | None = None,
         on_step: Callable[[int], None] | None = None,
+        label_names: Sequence[str] | None = None,
     ) -> TextClassifier:
         """Train; with a validation split, keep the epoch with the best ``select_on`` score.
 
@@ -176,6 +177,9 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"fit: {len(texts)} texts and {len(y_arr)} labels")
         k = int(n_classes if n_classes is not None else y_arr.max() + 1)
         self.classes_ = np.arange(k)
+        self.label_names_ = list(label_names) if label_names else [str(c) for c in range(k)]
+        if len(self.label_names_) != k:
+            raise ValueError(f"fit: {len(self.label_names_)} label names for {k} classes")
         self._build(texts, k)
         device = torch.device(resolve_device(self.device))
         self.module_.to(device)
@@ -203,7 +207,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                 nn.utils.clip_grad_norm_(self.module_.parameters(), 1.0)
                 opt.step()
                 sched.step()
-                total += float(loss) * len(idx)
+                total += float(loss.detach()) * len(idx)
                 seen += len(idx)
                 if on_step is not None:
                     on_step(len(idx))
@@ -255,7 +259,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             "valid_qwk": float(cohen_kappa_score(y_arr, pred, labels=labels, weights="quadratic")),
         }
         if loss_fn is not None:
-            t_logits, t_y = torch.as_tensor(logits), torch.as_tensor(y_arr)
+            t_logits, t_y = torch.from_numpy(logits), torch.from_numpy(y_arr.copy())
             if isinstance(loss_fn, OrdinalLoss):  # logits are log-probabilities
                 out["valid_loss"] = float(nn.functional.nll_loss(t_logits, t_y))
             else:
@@ -305,6 +309,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         meta = {
             "params": self.get_params(),
             "n_classes": len(self.classes_),
+            "label_names": self.label_names_,
             "history": self.history_,
             "best_epoch": self.best_epoch_,
             "n_truncated": self.n_truncated_,
@@ -329,6 +334,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         model = cls(**{**meta["params"], "device": device})
         k = int(meta["n_classes"])
         model.classes_ = np.arange(k)
+        model.label_names_ = meta["label_names"]
         model.history_ = meta["history"]
         model.best_epoch_ = meta["best_epoch"]
         model.n_truncated_ = meta["n_truncated"]

@@ -29,12 +29,12 @@ class Highlighted:
 
 def _color(score: float, scale: float) -> str:
     a = min(abs(score) / scale, 1.0) if scale > 0 else 0.0
-    rgb = "36,113,163" if score >= 0 else "192,57,43"
+    rgb = "39,174,96" if score >= 0 else "192,57,43"
     return f"rgba({rgb},{a * 0.85:.3f})"
 
 
 def highlight_page(title: str, items: Sequence[Highlighted], note: str = "") -> str:
-    """An HTML page: blue = pushes towards the explained output, red = away from it."""
+    """An HTML page: green = pushes towards the explained output, red = away from it."""
     scale = max((abs(s) for it in items for s in it.scores), default=1.0) or 1.0
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
@@ -66,7 +66,7 @@ def text_plot(tokens: Sequence[str], scores: Sequence[float], title: str, captio
     """path_explain's ``text_plot`` as a self-contained HTML page: tokens highlighted by signed
     score, colour centred at zero, with a legend."""
     note = (
-        "Legend: blue = raises the explained output, red = lowers it; stronger colour = "
+        "Legend: green = raises the explained output, red = lowers it; stronger colour = "
         "larger |score| (hover a token for its value)."
     )
     return highlight_page(title, [Highlighted(tokens, scores, caption)], note)

@@ -1,0 +1,173 @@
+"""prepare -> train_text -> explain_text on real SST-2 with a tiny transformer, then the
+``glassworks explain-text`` command on the model folder and on its MLflow URI."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from rich.console import Console
+
+from glassworks import cli, tracking
+from stages import explain_text, prepare, train_text
+from stages.common import run_main
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory, raw_dir: Path) -> dict:
+    tmp = tmp_path_factory.mktemp("text")
+    # a module-scoped fixture runs before the per-test MLflow fixture: use a store of its own
+    uri = f"sqlite:///{tmp / 'mlflow.db'}"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", uri)
+        return _run_stages(tmp, raw_dir) | {"uri": uri}
+
+
+def _run_stages(tmp: Path, raw_dir: Path) -> dict:
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["train_text"]["models"]["small"].update(
+        vocab_size=400, d_model=32, d_ff=64, epochs=3, batch_size=16
+    )
+    params["train_text"]["runs"] = {
+        "tiny": {"dataset": "sst2", "model": "small", "max_train": 300, "max_length": 40}
+    }
+    params["explain_text"]["settings"].update(
+        n_texts=4,
+        eg_samples=8,
+        lime_samples=40,
+        n_interactions=1,
+        ih_steps=8,
+        n_steps=16,
+        methods=["ig", "eg", "lime", "occlusion", "random"],
+    )
+    params["explain_text"]["runs"] = {}
+    p = tmp / "params.yaml"
+    p.write_text(yaml.safe_dump(params))
+    common = ["--params", str(p), "--root", str(REPO)]
+    prep = [
+        "--raw-dir",
+        str(raw_dir),
+        "--out-dir",
+        str(tmp / "prepared"),
+        "--metrics-dir",
+        str(tmp / "m/prepare"),
+    ]
+    assert run_main(prepare.main, ["--dataset", "sst2", *common, *prep]) == 0
+    dirs = ["--prepared-dir", str(tmp / "prepared"), "--metrics-dir"]
+    assert (
+        run_main(
+            train_text.main,
+            [
+                "--dataset",
+                "tiny",
+                *common,
+                *dirs,
+                str(tmp / "m/train_text"),
+                "--out-dir",
+                str(tmp / "models"),
+                "--plots-dir",
+                str(tmp / "plots/train_text"),
+            ],
+        )
+        == 0
+    )
+    mlflow_runs = tracking.find_runs("train_text", "tiny")  # before the store is swapped
+    assert (
+        run_main(
+            explain_text.main,
+            [
+                "--dataset",
+                "tiny",
+                *common,
+                *dirs,
+                str(tmp / "m/explain_text"),
+                "--models-dir",
+                str(tmp / "models"),
+                "--out-dir",
+                str(tmp / "expl"),
+                "--plots-dir",
+                str(tmp / "plots/explain_text"),
+            ],
+        )
+        == 0
+    )
+    return {"tmp": tmp, "runs": mlflow_runs, "explain_runs": tracking.find_runs("explain_text")}
+
+
+def test_train_text_outputs(trained: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", trained["uri"])
+    tmp = trained["tmp"]
+    m = json.loads((tmp / "m/train_text/tiny.json").read_text())
+    assert m["n_train"] == 300 and m["n_test"] == 872  # test split only
+    assert 0.4 < m["accuracy"] <= 1 and set(m["recall_per_class"]) == {"negative", "positive"}
+    out = tmp / "models/tiny"
+    assert {"glassworks.json", "model.pt", "tokenizer", "confusion.png", "per_class.png"} <= {
+        f.name for f in out.iterdir()
+    }
+    preds = pd.read_csv(tmp / "plots/train_text/tiny/predictions.csv")
+    assert len(preds) == 872 and set(preds.columns) == {"actual", "predicted"}
+    assert len(pd.read_csv(tmp / "plots/train_text/tiny/history.csv")) >= 1
+    (run,) = trained["runs"]
+    assert run.data.metrics["accuracy"] == pytest.approx(m["accuracy"])
+    # the logged pyfunc takes raw text and returns one probability per class
+    model = tracking.load_text_model(f"runs:/{run.info.run_id}/model")
+    assert model.predict(["a charming journey"]).shape == (1,)
+    import mlflow
+
+    pyfunc = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    out = pyfunc.predict(pd.DataFrame({"text": ["a charming journey", "bleak"]}))
+    assert out.shape == (2, 2)
+
+
+def test_explain_text_outputs(trained: dict) -> None:
+    tmp = trained["tmp"]
+    m = json.loads((tmp / "m/explain_text/tiny.json").read_text())
+    assert set(m) >= {"ig", "eg", "lime", "occlusion", "random", "ih"}
+    assert m["ig"]["completeness_rel_max"] < 1e-3
+    assert m["ih"]["rows_vs_ig_abs_max"] < 1e-3
+    for method in ("ig", "lime", "occlusion"):
+        assert 0 <= m[method]["deletion_auc"] <= 1
+    page = (tmp / "expl/tiny/highlights.html").read_text()
+    assert page.count("class='ex'") == 4 * 5  # 4 texts x 5 explainers
+    assert (tmp / "expl/tiny/interactions_0.png").stat().st_size > 0
+    curve = pd.read_csv(tmp / "plots/explain_text/tiny/deletion.csv")
+    assert list(curve.columns) == ["fraction", "ig", "eg", "lime", "occlusion", "random"]
+    assert len(trained["explain_runs"]) == 1
+
+
+def test_cli_explain_text(trained: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", trained["uri"])
+    model_dir = trained["tmp"] / "models/tiny"
+    console = Console(record=True, width=200)
+    html = tmp_path / "e.html"
+    long_text = "good " * 100
+    code = cli.explain_text(str(model_dir), ["a <b>charming</b> film", long_text], html, 8, console)
+    assert code == 0
+    text = console.export_text()
+    assert "IG completeness" in text and "only the first 40" in text
+    assert "&lt;b&gt;" in html.read_text() and "<b>charming" not in html.read_text()
+    run_id = trained["runs"][0].info.run_id
+    assert cli.explain_text(f"runs:/{run_id}/model", ["fine"], html, 8, console) == 0
+
+
+@pytest.mark.parametrize(
+    ("model", "texts", "message"),
+    [
+        ("/no/such/model", ["hi"], "not a glassworks text model"),
+        ("runs:/0123456789abcdef/model", ["hi"], "no MLflow model there"),
+        (None, ["  "], "empty text"),
+    ],
+)
+def test_cli_explain_text_errors(trained: dict, model, texts, message) -> None:  # noqa: ANN001
+    console = Console(record=True, width=200)
+    ref = model or str(trained["tmp"] / "models/tiny")
+    assert cli.explain_text(ref, texts, Path("unused.html"), 8, console) == 1
+    assert message in console.export_text()
+
+
+def test_unknown_run(tmp_path: Path) -> None:
+    assert run_main(train_text.main, ["--dataset", "nope", "--root", str(REPO)]) == 1
+    assert run_main(explain_text.main, ["--dataset", "nope", "--root", str(REPO)]) == 1
