@@ -77,6 +77,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             _, train = stratified_split(
                 train, "label", run_params.max_train / train.height, est_params["seed"]
             )
+        if run_params.max_valid is not None and run_params.max_valid < valid.height:
+            _, valid = stratified_split(
+                valid, "label", run_params.max_valid / valid.height, est_params["seed"]
+            )
         k = len(prepared.label_names)
         model = TextClassifier(**est_params)
         total = model.epochs * train.height

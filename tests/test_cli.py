@@ -79,3 +79,25 @@ def test_summary_explain_and_generic_tables(tmp_path: Path) -> None:
     for expected in ("mlp-x", "2.5e-07", "0.020", "0.750"):
         assert expected in text
     assert "f1 per class" not in text
+
+
+def test_summary_text_tables(tmp_path: Path) -> None:
+    for stage, name, data in (
+        ("train_text", "sst2-minilm", {"accuracy": 0.8819, "macro_f1": 0.8817, "n_train": 6000}),
+        (
+            "explain_text",
+            "sst2-minilm",
+            {
+                "ig": {"deletion_auc": 0.21, "insertion_auc": 0.8, "completeness_rel_max": 2e-5},
+                "random": {"deletion_auc": 0.55, "insertion_auc": 0.5},
+            },
+        ),
+    ):
+        d = tmp_path / "metrics" / stage
+        d.mkdir(parents=True)
+        (d / f"{name}.json").write_text(json.dumps(data))
+    console = Console(record=True, width=200)
+    assert cli.summary(tmp_path, console) == 0
+    text = console.export_text()
+    for expected in ("0.882", "6,000", "0.210 / 0.800", "0.550 / 0.500", "2.0e-05"):
+        assert expected in text

@@ -108,6 +108,33 @@ def summary(root: Path, console: Console) -> int:
             for f in files:
                 m = _flatten(json.loads(f.read_text()))
                 table.add_row(f.stem, *(_fmt(m.get(k)) for k in cols.values()))
+        elif stage_dir.name == "train_text":
+            table = Table(title="train_text: test split · data/models/text/<run>/")
+            cols = ("accuracy", "macro_f1", "qwk", "n_train", "best_epoch", "n_truncated_train")
+            table.add_column("run")
+            for col in cols:
+                table.add_column(col.replace("_", " "), justify="right")
+            for f in files:
+                m = json.loads(f.read_text())
+                table.add_row(f.stem, *(_fmt(m.get(c)) for c in cols))
+        elif stage_dir.name == "explain_text":
+            table = Table(
+                title="explain_text: deletion AUC (lower = more faithful) / insertion AUC · "
+                "data/explanations/text/<run>/highlights.html"
+            )
+            methods = ("ig", "eg", "lime", "kernel_shap", "occlusion", "random")
+            data = {f.stem: json.loads(f.read_text()) for f in files}
+            shown = [m for m in methods if any(m in d for d in data.values())]
+            table.add_column("run")
+            for m in shown:
+                table.add_column(m.upper() if len(m) <= 3 else m, justify="right")
+            table.add_column("IG completeness (rel.)", justify="right")
+            for name, d in data.items():
+                cells = [
+                    f"{d[m]['deletion_auc']:.3f} / {d[m]['insertion_auc']:.3f}" if m in d else "-"
+                    for m in shown
+                ]
+                table.add_row(name, *cells, _fmt(d.get("ig", {}).get("completeness_rel_max")))
         else:
             flat = {f.stem: _flatten(json.loads(f.read_text())) for f in files}
             keys = sorted(

@@ -228,6 +228,8 @@ class TextRun(Frozen):
     sub-phrase of its parse trees; its test split holds whole sentences)."""
     max_train: int | None = Field(None, ge=10)
     """Stratified subsample of the train split after ``min_words`` (None = all of it)."""
+    max_valid: int | None = Field(None, ge=10)
+    """Stratified subsample of the validation split used for early stopping (None = all)."""
     max_length: int | None = Field(None, ge=8, le=4096)
     epochs: int | None = Field(None, ge=1)
 

@@ -176,13 +176,22 @@ class TextComparison:
                     row["completeness_rel_max"] = _rel(self.deltas[m], gap)["max"]
             out[m] = row
         if self.interactions:
+            gap = self.output_gap.abs().clamp_min(1e-12)
             errs = [
                 float((ih.sum(-1) - self.scores["ig"][i, : ih.shape[0]]).abs().max())
+                for i, ih in zip(self.interaction_rows, self.interactions, strict=True)
+            ]
+            totals = [
+                float((ih.sum() - self.output_gap[i]).abs() / gap[i])
                 for i, ih in zip(self.interaction_rows, self.interactions, strict=True)
             ]
             out["ih"] = {
                 "n_texts": len(self.interactions),
                 "rows_vs_ig_abs_max": max(errs),
+                "rows_vs_ig_rel_max": max(
+                    e / float(gap[i]) for e, i in zip(errs, self.interaction_rows, strict=True)
+                ),
+                "total_rel_max": max(totals),
                 "seconds_per_text": self.seconds["ih"] / len(self.interactions),
             }
         return out
