@@ -90,3 +90,14 @@ def test_fine_tuned_checkpoint_loads_as_an_encoder(sst2, tiny_bert: Path, tmp_pa
     enc = Encoder(model=str(tmp_path / "ft" / "model"), layer=-1, device="cpu")
     vectors = enc.encode(["charming", "bleak"])
     assert vectors.shape == (2, 16)
+    assert not np.allclose(vectors[0], vectors[1])  # real vocabulary, not every word [UNK]
+    import shutil
+
+    shutil.copytree(tmp_path / "ft" / "model", tmp_path / "weights-only")
+    for f in (tmp_path / "weights-only").iterdir():
+        if "token" in f.name or f.name in ("vocab.txt", "special_tokens_map.json"):
+            f.unlink()
+    from glassworks.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="no tokenizer files"):
+        Encoder(model=str(tmp_path / "weights-only"), device="cpu").encode(["x"])

