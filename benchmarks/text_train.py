@@ -95,7 +95,7 @@ def bench(
     base = median_seconds(fwd_bwd, repeats) / len(texts)
     costs = {
         "ig_32": lambda: integrated_gradients_tokens(enc, target, 32),
-        "eg_64": lambda: expected_gradients_tokens(module, enc, target, 64, n_special=4),
+        "eg_64": lambda: expected_gradients_tokens(module, enc, target, 64),
         "ih_16": lambda: integrated_hessians_tokens(enc, target, 16),
         "lime_200": lambda: perturbation_tokens(enc, target, "lime", 200),
         "kernel_shap_200": lambda: perturbation_tokens(enc, target, "kernel_shap", 200),

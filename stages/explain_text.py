@@ -33,12 +33,11 @@ from glassworks.data.split import subsample
 from glassworks.errors import ConfigError
 from glassworks.explain.metrics import mean_curves
 from glassworks.explain.summary import TextComparison, compare_text_explainers
-from glassworks.io import atomic_dir, write_json
+from glassworks.io import atomic_dir, write_csv, write_json
 from glassworks.models.text_classifier import TextClassifier
 from glassworks.report.html import Highlighted, highlight_page
 from glassworks.report.plots import bar_interaction_plot, curves_plot, matrix_interaction_plot
 from stages.common import exit_with, parser, provenance, run_main, stage_address
-from stages.train_text import write_csv
 
 STAGE = "explain_text"
 log = logging.getLogger(f"glassworks.stages.{STAGE}")

@@ -23,7 +23,7 @@ from glassworks.config import TextRun, TrainTextParams, load_section
 from glassworks.data import read_prepared
 from glassworks.data.split import stratified_split
 from glassworks.errors import ConfigError
-from glassworks.io import atomic_dir, atomic_path, write_json
+from glassworks.io import atomic_dir, write_csv, write_json
 from glassworks.models.text_classifier import TextClassifier
 from glassworks.report.plots import confusion_plot, per_class_bars
 from glassworks.train.evaluate import classification_metrics, confusion
@@ -37,12 +37,6 @@ def load_config(params_path: Path, dataset: str) -> tuple[TextRun, dict[str, Any
     """All this stage reads: run ``dataset`` of ``train_text`` and its estimator parameters."""
     params = load_section(params_path, STAGE, TrainTextParams)
     return params.run(dataset), params.estimator_params(dataset)
-
-
-def write_csv(path: Path, frame: pl.DataFrame) -> None:
-    """Atomically write a CSV (a DVC plot source)."""
-    with atomic_path(path) as tmp:
-        frame.write_csv(tmp)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -138,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         for png in ("confusion.png", "per_class.png"):
             run.log_artifact(out / png, "plots")
         run.log_artifact(plots / "history.csv", "plots")
-        tracking.log_text_model(out, test["text"].to_list()[:3])
+        tracking.log_text_model(out, test["text"].to_list()[:3], model=model)
     log.info(
         "%s: test accuracy %.4f, macro-F1 %.4f",
         args.dataset,

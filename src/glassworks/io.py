@@ -59,3 +59,9 @@ def write_parquet(path: str | Path, frame: pl.DataFrame) -> None:
     """Write a polars frame to parquet, atomically."""
     with atomic_path(path) as tmp:
         frame.write_parquet(tmp)
+
+
+def write_csv(path: str | Path, frame: pl.DataFrame) -> None:
+    """Atomically write a CSV (e.g. a DVC plot source)."""
+    with atomic_path(path) as tmp:
+        frame.write_csv(tmp)

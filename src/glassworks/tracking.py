@@ -149,19 +149,20 @@ class PickledTextModel(mlflow.pyfunc.PythonModel):
         return pd.DataFrame(proba, columns=names)
 
 
-def log_text_model(pickle_path: str | Path, example_texts: list[str], name: str = "model") -> str:
+def log_text_model(
+    pickle_path: str | Path, example_texts: list[str], name: str = "model", model: Any = None
+) -> str:
     """Log a text model (a pickle, or a ``TextClassifier`` folder) as a pyfunc with a signature
-    and an input example."""
+    and an input example; ``model`` is the same model already in memory (else it is loaded)."""
     import pickle
 
-    import pandas as pd
     from mlflow.models import infer_signature
 
-    if Path(pickle_path).is_dir():
+    if model is None and Path(pickle_path).is_dir():
         from glassworks.models.text_classifier import TextClassifier
 
         model = TextClassifier.load(pickle_path)
-    else:
+    elif model is None:
         with open(pickle_path, "rb") as f:
             model = pickle.load(f)  # noqa: S301 - written by this run
     example = pd.DataFrame({"text": example_texts})

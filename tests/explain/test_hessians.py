@@ -1,5 +1,3 @@
-from collections.abc import Iterator
-
 import pytest
 import torch
 from torch import nn
@@ -11,14 +9,7 @@ from glassworks.explain.hessians import (
     softplus_model,
 )
 
-
-@pytest.fixture(autouse=True)
-def _float64() -> Iterator[None]:
-    """float64 for this module's tests only (restored after each)."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+pytestmark = pytest.mark.usefixtures("float64")
 
 
 def closed_form(x: torch.Tensor) -> torch.Tensor:

@@ -1,5 +1,3 @@
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 import torch
@@ -8,14 +6,7 @@ from torch import nn
 from glassworks.explain.paths import expected_gradients, integrated_gradients
 from glassworks.explain.quadrature import METHODS, log_weight_rule, rule
 
-
-@pytest.fixture(autouse=True)
-def _float64() -> Iterator[None]:
-    """float64 for this module's tests only (restored after each)."""
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
+pytestmark = pytest.mark.usefixtures("float64")
 
 
 def mlp(d: int = 6, classes: int = 3, seed: int = 0) -> nn.Module:

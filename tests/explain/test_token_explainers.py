@@ -75,7 +75,7 @@ def test_surrogates_recover_the_ranking(setup, method: str) -> None:  # noqa: AN
 
 def test_eg_completeness_in_expectation(setup) -> None:  # noqa: ANN001
     model, tok, enc, target, _ = setup
-    scores, delta = expected_gradients_tokens(model, enc, target, n_samples=64, n_special=4)
+    scores, delta = expected_gradients_tokens(model, enc, target, n_samples=64)
     assert scores.shape == enc.input_ids.shape
     assert float(scores[~enc.candidates].abs().max()) == 0.0
     assert delta.abs().max() < 1e-4  # linear model: exact for every sample

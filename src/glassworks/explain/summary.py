@@ -159,6 +159,8 @@ class TextComparison:
     deltas: dict[str, torch.Tensor]
     seconds: dict[str, float]
     faithfulness: dict[str, list[Faithfulness]]
+    output_gap: torch.Tensor
+    """``f(x) - f(x')`` of the target logit per text (what IG must add up to)."""
     interaction_rows: list[int] = field(default_factory=list)
     interactions: list[torch.Tensor] = field(default_factory=list)
 
@@ -170,10 +172,9 @@ class TextComparison:
             row: dict[str, Any] = summarize(results)
             row["seconds_per_text"] = self.seconds[m] / n
             if m in self.deltas:
-                gap = self.output_gap if m == "ig" else None
                 row["completeness_abs_max"] = float(self.deltas[m].abs().max())
-                if gap is not None:
-                    row["completeness_rel_max"] = _rel(self.deltas[m], gap)["max"]
+                if m == "ig":
+                    row["completeness_rel_max"] = _rel(self.deltas[m], self.output_gap)["max"]
             out[m] = row
         if self.interactions:
             gap = self.output_gap.abs().clamp_min(1e-12)
@@ -195,15 +196,6 @@ class TextComparison:
                 "seconds_per_text": self.seconds["ih"] / len(self.interactions),
             }
         return out
-
-    @property
-    def output_gap(self) -> torch.Tensor:
-        """``f(x) - f(x')`` of the target logit per text (what IG must add up to)."""
-        with torch.no_grad():
-            full = self.enc.forward(self.enc.embeds, self.enc.attention_mask)
-            base = self.enc.forward(self.enc.baseline, self.enc.attention_mask)
-        idx = self.target.view(-1, 1)
-        return (full.gather(1, idx) - base.gather(1, idx)).squeeze(1)
 
 
 def compare_text_explainers(
@@ -231,16 +223,13 @@ def compare_text_explainers(
     scores: dict[str, torch.Tensor] = {}
     deltas: dict[str, torch.Tensor] = {}
     seconds: dict[str, float] = {}
-    n_special = len(set(tokenizer.all_special_ids))
     gen = torch.Generator().manual_seed(seed)
     for m in methods:
         start = time.perf_counter()
         if m == "ig":
             scores[m], deltas[m] = integrated_gradients_tokens(enc, target, n_steps)
         elif m == "eg":
-            scores[m], deltas[m] = expected_gradients_tokens(
-                module, enc, target, eg_samples, seed, n_special=n_special
-            )
+            scores[m], deltas[m] = expected_gradients_tokens(module, enc, target, eg_samples, seed)
         elif m in ("lime", "kernel_shap", "occlusion"):
             scores[m] = perturbation_tokens(enc, target, m, lime_samples, seed)  # type: ignore[arg-type]
         elif m == "random":
@@ -265,11 +254,13 @@ def compare_text_explainers(
         ]
         for m, s in scores.items()
     }
-    comparison = TextComparison(enc, target, probability, scores, deltas, seconds, faith)
+    comparison = TextComparison(
+        enc, target, probability, scores, deltas, seconds, faith, enc.output_gap(target)
+    )
     if n_interactions and "ig" in scores:
         rows = sorted(range(len(texts)), key=lambda i: (enc.lengths[i], i))[:n_interactions]
         start = time.perf_counter()
-        sub = _subset(enc, rows)
+        sub = enc.select(rows)
         ih = integrated_hessians_tokens(sub, target[rows], ih_steps)
         seconds["ih"] = time.perf_counter() - start
         comparison.interaction_rows = rows
@@ -277,18 +268,3 @@ def compare_text_explainers(
             ih[j, : enc.lengths[i], : enc.lengths[i]].cpu() for j, i in enumerate(rows)
         ]
     return comparison
-
-
-def _subset(enc: EncodedTexts, rows: list[int]) -> EncodedTexts:
-    """The same texts at ``rows``, trimmed to their longest length."""
-    width = max(enc.lengths[i] for i in rows)
-    return EncodedTexts(
-        enc.forward,
-        enc.input_ids[rows, :width],
-        enc.attention_mask[rows, :width],
-        enc.embeds[rows, :width],
-        enc.baseline[rows, :width],
-        enc.candidates[rows, :width],
-        [enc.tokens[i] for i in rows],
-        0,
-    )

@@ -12,7 +12,7 @@ would break completeness).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import torch
@@ -83,6 +83,7 @@ class EncodedTexts:
     candidates: torch.Tensor
     tokens: list[list[str]]
     n_truncated: int
+    special_ids: tuple[int, ...] = ()
 
     @property
     def lengths(self) -> list[int]:
@@ -93,6 +94,29 @@ class EncodedTexts:
         """The model's logits for the texts."""
         with torch.no_grad():
             return self.forward(self.embeds, self.attention_mask)
+
+    def output_gap(self, target: torch.Tensor) -> torch.Tensor:
+        """``f(x) - f(x')`` of the target logit per text (what IG must add up to)."""
+        with torch.no_grad():
+            full = self.forward(self.embeds, self.attention_mask)
+            base = self.forward(self.baseline, self.attention_mask)
+        idx = target.view(-1, 1)
+        return (full.gather(1, idx) - base.gather(1, idx)).squeeze(1)
+
+    def select(self, rows: Sequence[int]) -> EncodedTexts:
+        """The texts at ``rows``, trimmed to their longest length."""
+        rows = list(rows)
+        width = max(self.lengths[i] for i in rows)
+        return replace(
+            self,
+            input_ids=self.input_ids[rows, :width],
+            attention_mask=self.attention_mask[rows, :width],
+            embeds=self.embeds[rows, :width],
+            baseline=self.baseline[rows, :width],
+            candidates=self.candidates[rows, :width],
+            tokens=[self.tokens[i] for i in rows],
+            n_truncated=0,
+        )
 
 
 def encode_texts(
@@ -122,7 +146,15 @@ def encode_texts(
         for ids, n in zip(input_ids, lengths, strict=True)
     ]
     return EncodedTexts(
-        _EmbeddingForward(model), input_ids, mask, embeds, base, candidates, tokens, n_truncated
+        _EmbeddingForward(model),
+        input_ids,
+        mask,
+        embeds,
+        base,
+        candidates,
+        tokens,
+        n_truncated,
+        tuple(sorted(set(tokenizer.all_special_ids))),
     )
 
 
@@ -135,18 +167,21 @@ def _targets(logits: torch.Tensor, target: int | Sequence[int] | None) -> torch.
 
 
 def random_token_background(
-    model: Any, enc: EncodedTexts, n_samples: int, seed: int = 0, n_special: int = 0
+    model: Any, enc: EncodedTexts, n_samples: int, seed: int = 0
 ) -> torch.Tensor:
     """``(B, n_samples, L, D)`` baselines for Expected Gradients on text: every perturbable
-    token replaced by a uniformly drawn vocabulary token (ids ``>= n_special``), special tokens
-    and padding kept (Sturmfels, Lundberg & Lee 2020, "Visualizing the impact of feature
-    attribution baselines")."""
+    token replaced by a uniformly drawn non-special vocabulary token, special tokens and padding
+    kept (Sturmfels, Lundberg & Lee 2020, "Visualizing the impact of feature attribution
+    baselines")."""
     table = model.get_input_embeddings()
     gen = torch.Generator().manual_seed(seed)
     b, length = enc.input_ids.shape
-    ids = torch.randint(n_special, table.num_embeddings, (b, n_samples, length), generator=gen)
+    allowed = torch.ones(table.num_embeddings, dtype=torch.bool)
+    allowed[list(enc.special_ids)] = False
+    pool = allowed.nonzero().squeeze(1)
+    draw = torch.randint(len(pool), (b, n_samples, length), generator=gen)
     with torch.no_grad():
-        random = table(ids.to(enc.input_ids.device))
+        random = table(pool[draw].to(enc.input_ids.device))
     keep = ~enc.candidates.view(b, 1, length, 1)
     return torch.where(keep, enc.embeds.unsqueeze(1), random)
 
@@ -181,10 +216,9 @@ def expected_gradients_tokens(
     n_samples: int = 64,
     seed: int = 0,
     batch_size: int = 256,
-    n_special: int = 0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Expected Gradients token scores over random-token baselines, and the delta per text."""
-    background = random_token_background(model, enc, n_samples, seed, n_special)
+    background = random_token_background(model, enc, n_samples, seed)
     with sdpa_kernel(SDPBackend.MATH):
         eg = expected_gradients(
             enc.forward,
@@ -247,9 +281,7 @@ def explain_texts(
         if interactions
         else None
     )
-    with torch.no_grad():
-        base_logits = enc.forward(enc.baseline, enc.attention_mask)
-    gap = (logits - base_logits).gather(1, tgt.view(-1, 1)).squeeze(1)
+    gap = enc.output_gap(tgt)
     lengths = enc.lengths
     return TextExplanation(
         tokens=enc.tokens,

@@ -18,7 +18,6 @@ from typing import Any, Literal
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 from transformers import (
@@ -29,6 +28,7 @@ from transformers import (
 
 from glassworks.embed.encoder import default_model_path, resolve_device
 from glassworks.models.text_transformer import TextTransformer, train_bpe_tokenizer
+from glassworks.train.evaluate import classification_metrics
 from glassworks.train.losses import LossName, OrdinalLoss, make_loss
 
 log = logging.getLogger(__name__)
@@ -250,14 +250,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         y_arr = np.asarray(y, dtype=np.int64)
         logits = self.decision_function(texts)
         pred = logits.argmax(1)
-        labels = list(range(len(self.classes_)))
-        out = {
-            "valid_accuracy": float(accuracy_score(y_arr, pred)),
-            "valid_macro_f1": float(
-                f1_score(y_arr, pred, labels=labels, average="macro", zero_division=0)
-            ),
-            "valid_qwk": float(cohen_kappa_score(y_arr, pred, labels=labels, weights="quadratic")),
-        }
+        scores = classification_metrics(y_arr, pred, "ordinal", self.label_names_)
+        out = {f"valid_{k}": scores[k] for k in ("accuracy", "macro_f1", "qwk")}
         if loss_fn is not None:
             t_logits, t_y = torch.from_numpy(logits), torch.from_numpy(y_arr.copy())
             if isinstance(loss_fn, OrdinalLoss):  # logits are log-probabilities
