@@ -175,6 +175,7 @@ def explain_text(
 ) -> int:
     """Predict each text, print its tokens coloured by Integrated Gradients, write an HTML page."""
     from glassworks.explain.text import explain_texts
+    from glassworks.io import atomic_path
     from glassworks.report.html import Highlighted, highlight_page
 
     if not texts or any(not t.strip() for t in texts):
@@ -215,8 +216,8 @@ def explain_text(
             )
         items.append(Highlighted(exp.tokens[i], scores, f"{text[:80]!r}: {caption}"))
     note = "Integrated Gradients at the embedding layer, for the predicted class."
-    html_path.parent.mkdir(parents=True, exist_ok=True)
-    html_path.write_text(highlight_page(f"glassworks: {model_ref}", items, note), encoding="utf-8")
+    with atomic_path(html_path) as tmp:
+        tmp.write_text(highlight_page(f"glassworks: {model_ref}", items, note), encoding="utf-8")
     console.print(f"HTML: {html_path}")
     return 0
 
