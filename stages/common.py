@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -138,9 +139,13 @@ def resolve_stage(root: Path, address: str) -> dict[str, Any]:
         item = items[key] if isinstance(items, Mapping) else key
         return _interpolate(spec["do"], {**params, "key": key, "item": item})
     if "matrix" in spec:
-        axes = list(_interpolate(spec["matrix"], params))
-        values = key.split("-") if len(axes) > 1 else [key]
-        item = dict(zip(axes, values, strict=True))
+        axes = _interpolate(spec["matrix"], params)
+        combos = [
+            dict(zip(axes, values, strict=True)) for values in itertools.product(*axes.values())
+        ]
+        # DVC names a matrix entry by its values joined with "-" (values may hold "-" too)
+        named = {"-".join(str(v) for v in c.values()): c for c in combos}
+        item = named[key]
         body = {k: v for k, v in spec.items() if k != "matrix"}
         return _interpolate(body, {**params, "item": item})
     return _interpolate(spec, params)

@@ -59,6 +59,7 @@ def _tabular(
         ih_steps=settings.ih_steps,
         eg_samples=settings.eg_samples,
         seed=settings.seed,
+        interactions=target.interactions,
     )
     np.savez_compressed(
         out / "attributions.npz",
@@ -86,11 +87,12 @@ def _tabular(
     mean_ih = np.abs(res.ih).mean(0)
     top = np.argsort(-np.abs(res.ig).mean(0))[:12]
     labels = [names[i] for i in top]
+    hessians = "Expected" if target.interactions == "expected" else "Integrated"
     matrix_interaction_plot(
         res.ih.mean(0)[np.ix_(top, top)],
         labels,
         out / "interactions.png",
-        f"{target.dataset}: mean Integrated Hessians (top features)",
+        f"{target.dataset}: mean {hessians} Hessians (top features)",
     )
     bar_interaction_plot(res.ih.mean(0), names, out / "top_interactions.png", top_k=12)
     first = int(top[0])
@@ -131,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ) as run:
         out = args.out_dir / args.dataset
         with atomic_dir(out) as tmp:
-            explain = _tabular if target.kind == "mlp" else _embgam
+            explain = _embgam if target.kind == "embgam" else _tabular
             stats = explain(target, settings, args.prepared_dir, tmp)
         write_json(args.metrics_dir / f"{args.dataset}.json", stats)
         run.log_metrics(stats)

@@ -174,9 +174,12 @@ class ExplainSettings(Frozen):
 class ExplainModel(Frozen):
     """One model to explain: its stage output folder and the dataset it was trained on."""
 
-    kind: Literal["mlp", "embgam"]
+    kind: Literal["mlp", "embgam", "tabular"]
+    """``mlp``/``tabular``: a ``model.pkl`` bundle of encoder + torch model; ``embgam``."""
     model: str
     dataset: str
+    interactions: Literal["integrated", "expected"] = "integrated"
+    """Integrated Hessians from the mean, or Expected Hessians over the training background."""
 
 
 class ExplainParams(Frozen):
@@ -311,6 +314,131 @@ class ExplainTextParams(Frozen):
         return ExplainTextSettings(**{**self.settings.model_dump(), **self.runs.get(name, {})})
 
 
+TABULAR_METHOD_NAMES = (
+    "inn",
+    "tabresnet",
+    "logistic_regression",
+    "decision_tree",
+    "random_forest",
+    "catboost",
+    "ebm",
+)
+
+
+class TabularNetParams(Frozen):
+    """INN / TabResNet hyperparameters (``train_tabular.hyperparameters.{inn,tabresnet}``)."""
+
+    nr_blocks: int = Field(2, ge=1)
+    hidden_size: int = Field(128, ge=2)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    weight_norm: float = Field(0.1, ge=0)
+    """INN only: L1 penalty on |W(x)|."""
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(1e-5, ge=0)
+    batch_size: int = Field(256, ge=2)
+    epochs: int = Field(40, ge=2)
+    warmup_epochs: int = Field(5, ge=0)
+    nr_restarts: int = Field(3, ge=1)
+    augmentation: Literal["mixup", "cutmix", "cutout", "fgsm", "gaussian_noise"] | None = None
+    augmentation_probability: float = Field(0.0, ge=0, le=1)
+    oversample: bool = False
+
+    @model_validator(mode="after")
+    def _schedule(self) -> TabularNetParams:
+        if self.epochs < self.warmup_epochs + self.nr_restarts:
+            raise ValueError("epochs must be at least warmup_epochs + nr_restarts")
+        return self
+
+
+class TabularEncoding(Frozen):
+    """How tabular features are encoded (fitted on train only)."""
+
+    nominal: Literal["onehot", "target"] = "onehot"
+    max_categories: int | None = Field(32, ge=2)
+    """One-hot: categories beyond the most frequent ``max_categories - 1`` share one column."""
+
+
+class TabularRun(Frozen):
+    """One ``train_tabular`` run: a method's constructor arguments and the shared settings."""
+
+    seeds: tuple[int, ...]
+    encoding: TabularEncoding
+    max_train: int | None
+    method: str
+    hyperparameters: dict[str, Any]
+
+
+class TrainTabularParams(Frozen):
+    """``train_tabular`` stage: every method on every OpenML dataset, several seeds."""
+
+    seeds: tuple[int, ...] = Field((0, 1, 2), min_length=1)
+    device: str = "auto"
+    encoding: TabularEncoding = TabularEncoding()
+    max_train: int | None = Field(None, ge=10)
+    """Subsample the train split to this many rows (CPU profile); ``null`` = all rows."""
+    datasets: tuple[str, ...] = ()
+    """The matrix's datasets (read by dvc.yaml and ``compare_tabular``, not by one run)."""
+    methods: tuple[Literal[TABULAR_METHOD_NAMES], ...] = ()  # type: ignore[valid-type]
+    hyperparameters: dict[str, dict[str, Any]] = {}
+
+    @model_validator(mode="after")
+    def _known(self) -> TrainTabularParams:
+        for name, values in self.hyperparameters.items():
+            if name not in TABULAR_METHOD_NAMES:
+                raise ValueError(
+                    f"hyperparameters.{name}: unknown method "
+                    f"(known: {', '.join(TABULAR_METHOD_NAMES)})"
+                )
+            if name in ("inn", "tabresnet"):
+                try:
+                    TabularNetParams(**values)
+                except ValidationError as exc:
+                    raise ValueError(f"hyperparameters.{name}: {exc}") from None
+        return self
+
+    def run(self, method: str) -> TabularRun:
+        """What one ``train_tabular`` run of ``method`` reads."""
+        return TabularRun(
+            seeds=self.seeds,
+            encoding=self.encoding,
+            max_train=self.max_train,
+            method=method,
+            hyperparameters=self.method_params(method),
+        )
+
+    def method_params(self, method: str) -> dict[str, Any]:
+        """Constructor arguments for ``method`` (nets get their typed defaults and ``device``)."""
+        values = dict(self.hyperparameters.get(method, {}))
+        if method in ("inn", "tabresnet"):
+            values = TabularNetParams(**values).model_dump()
+            if method == "tabresnet":
+                values.pop("weight_norm")
+            values["device"] = self.device
+        return values
+
+
+class CompareTabularParams(Frozen):
+    """``compare_tabular`` stage."""
+
+    reference: Literal[TABULAR_METHOD_NAMES] = "decision_tree"  # type: ignore[valid-type]
+    """Every AUROC is divided by this method's AUROC on the same dataset and seed."""
+
+
+class ExplainTabularParams(Frozen):
+    """``explain_tabular`` stage: post-hoc explainers audited against INN's exact contributions."""
+
+    seed: int = 0
+    """Which training seed's INN and TabResNet to audit."""
+    n_examples: int = Field(100, ge=2)
+    n_steps: int = Field(64, ge=2)
+    eg_samples: int = Field(128, ge=1)
+    background: int = Field(200, ge=1)
+    lime_samples: int = Field(500, ge=10)
+    kernel_shap_samples: int = Field(500, ge=10)
+    top_k: int = Field(5, ge=1)
+    datasets: tuple[str, ...] = Field(min_length=1)
+
+
 class Params(Frozen):
     """The whole ``params.yaml``."""
 
@@ -321,6 +449,9 @@ class Params(Frozen):
     explain: ExplainParams
     train_text: TrainTextParams
     explain_text: ExplainTextParams
+    train_tabular: TrainTabularParams
+    compare_tabular: CompareTabularParams
+    explain_tabular: ExplainTabularParams
 
 
 M = TypeVar("M", bound=BaseModel)

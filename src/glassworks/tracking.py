@@ -103,6 +103,7 @@ def stage_run(
     params: Mapping[str, Any] | None = None,
     tags: Mapping[str, str] | None = None,
     root: str | Path = ".",
+    run_name: str | None = None,
 ) -> Iterator[StageRun]:
     """Open one MLflow run for ``stage`` on ``dataset``; it ends FAILED if the body raises."""
     uri = tracking_uri(root)
@@ -111,7 +112,7 @@ def stage_run(
     experiment_id = _experiment_id(client, stage, uri)
     all_tags = {"glassworks.stage": stage, "glassworks.dataset": dataset, **(tags or {})}
     with mlflow.start_run(
-        experiment_id=experiment_id, run_name=f"{stage}@{dataset}", tags=all_tags
+        experiment_id=experiment_id, run_name=run_name or f"{stage}@{dataset}", tags=all_tags
     ) as run:
         if params:
             mlflow.log_params({k: str(v) for k, v in flatten(params).items()})
@@ -172,6 +173,47 @@ def log_text_model(
     info = mlflow.pyfunc.log_model(
         name=name,
         python_model=PickledTextModel(),
+        artifacts={"model": str(pickle_path)},
+        signature=infer_signature(example, output),
+        input_example=example,
+        pip_requirements=["glassworks"],
+    )
+    return info.model_uri
+
+
+class PickledTabularModel(mlflow.pyfunc.PythonModel):
+    """MLflow pyfunc over a ``train_tabular`` bundle: raw feature columns in, probabilities out."""
+
+    def load_context(self, context):  # noqa: ANN001, ANN201 - MLflow inspects these hints
+        import pickle
+
+        with Path(context.artifacts["model"]).open("rb") as f:
+            self.bundle = pickle.load(f)  # noqa: S301 - our own artifact
+
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:  # noqa: ANN001
+        import polars as pl
+
+        encoder, model = self.bundle["encoder"], self.bundle["model"]
+        frame = pl.from_pandas(pd.DataFrame(model_input))
+        x = encoder.transform(frame)
+        names = [f"p_{self.bundle['label_names'][int(c)]}" for c in model.classes_]
+        return pd.DataFrame(model.predict_proba(x), columns=names)
+
+
+def log_tabular_model(pickle_path: str | Path, example: pd.DataFrame, name: str = "model") -> str:
+    """Log a ``train_tabular`` bundle as a pyfunc (raw features -> class probabilities) with a
+    signature and an input example."""
+    import pickle
+
+    from mlflow.models import infer_signature
+
+    wrapper = PickledTabularModel()
+    with open(pickle_path, "rb") as f:
+        wrapper.bundle = pickle.load(f)  # noqa: S301 - written by this run
+    output = wrapper.predict(None, example)
+    info = mlflow.pyfunc.log_model(
+        name=name,
+        python_model=PickledTabularModel(),
         artifacts={"model": str(pickle_path)},
         signature=infer_signature(example, output),
         input_example=example,

@@ -41,7 +41,7 @@ def _subset(data: dict[str, Any], keys: list[str]) -> dict[str, Any]:
 @pytest.mark.parametrize("stage", STAGES, ids=lambda s: s.addressing)
 def test_declared_params_cover_what_the_stage_reads(stage: Any, tmp_path: Path) -> None:
     name, _, dataset = stage.addressing.partition("@")
-    assert stage.cmd.startswith(f"python -m stages.{name} "), stage.cmd
+    assert (stage.cmd + " ").startswith(f"python -m stages.{name} "), stage.cmd
     module = importlib.import_module(f"stages.{name}")
     declared = [k for d in stage.deps if hasattr(d, "params") for k in d.params]
     full = yaml.safe_load((REPO / "params.yaml").read_text())

@@ -1,7 +1,10 @@
-"""Turn a prepared tabular frame into a float matrix: nominal -> one-hot, numeric -> imputed and
-standardised. Fitted on train only; keeps the feature names for explanations."""
+"""Tabular preprocessing and model zoo: a prepared frame -> a float matrix (nominal -> one-hot or
+target encoding, numeric -> imputed and standardised; fitted on train only, feature names kept for
+explanations), and one factory for every tabular method the comparison trains."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -9,45 +12,90 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 from sklearn.utils.validation import check_is_fitted
 
 
 class TabularEncoder(TransformerMixin, BaseEstimator):
-    """One-hot for ``Enum``/string columns, median-impute + standardise for numeric ones."""
+    """Numeric columns: median-impute + standardise. Nominal (``Enum``/string) columns: one-hot
+    (``nominal="onehot"``, categories rarer than the ``max_categories``-th grouped as infrequent)
+    or target encoding (``nominal="target"``, Micci-Barreca 2001, cross-fitted on train by
+    :meth:`fit_transform`). Missing nominal values are a category of their own; columns constant
+    on train (or all missing) are dropped and listed in ``dropped_``.
+    """
 
-    def __init__(self, label: str = "label") -> None:
+    def __init__(
+        self, label: str = "label", nominal: str = "onehot", max_categories: int | None = 32
+    ) -> None:
         self.label = label
+        self.nominal = nominal
+        self.max_categories = max_categories
 
-    def fit(self, frame: pl.DataFrame, y: object = None) -> TabularEncoder:
-        """Learn categories, medians, means and scales from ``frame`` (the train split)."""
+    def _make(self, frame: pl.DataFrame) -> ColumnTransformer:
+        if self.nominal not in ("onehot", "target"):
+            raise ValueError(f"nominal: {self.nominal!r} is not 'onehot' or 'target'")
+        if self.label not in frame.columns:
+            raise ValueError(f"the frame has no label column {self.label!r}")
         features = [c for c in frame.columns if c != self.label]
+        self.dropped_ = [c for c in features if frame.get_column(c).drop_nulls().n_unique() <= 1]
+        kept = [c for c in features if c not in self.dropped_]
+        if not kept:
+            raise ValueError("every feature column is constant on the training split")
         self.nominal_ = [
             c
-            for c in features
+            for c in kept
             if frame.schema[c] in (pl.String, pl.Categorical)
             or isinstance(frame.schema[c], pl.Enum)
         ]
-        self.numeric_ = [c for c in features if c not in self.nominal_]
-        self.transformer_ = ColumnTransformer(
+        self.numeric_ = [c for c in kept if c not in self.nominal_]
+        if self.nominal == "onehot":
+            nominal: Any = OneHotEncoder(
+                handle_unknown="infrequent_if_exist",
+                max_categories=self.max_categories,
+                sparse_output=False,
+            )
+        else:
+            nominal = make_pipeline(TargetEncoder(random_state=0), StandardScaler())
+        return ColumnTransformer(
             [
                 (
                     "num",
                     make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
                     self.numeric_,
                 ),
-                ("nom", OneHotEncoder(handle_unknown="ignore", sparse_output=False), self.nominal_),
+                ("nom", nominal, self.nominal_),
             ]
-        ).fit(self._pandas(frame))
+        )
+
+    def _names(self) -> None:
         self.feature_names_ = [
             n.split("__", 1)[1] for n in self.transformer_.get_feature_names_out()
         ]
+
+    def fit(self, frame: pl.DataFrame, y: object = None) -> TabularEncoder:
+        """Learn categories, medians, means and scales from ``frame`` (the train split)."""
+        self.transformer_ = self._make(frame)
+        self.transformer_.fit(self._pandas(frame), self._target(frame))
+        self._names()
         return self
 
+    def fit_transform(self, frame: pl.DataFrame, y: object = None) -> np.ndarray:
+        """Fit on ``frame`` and encode it; target encoding is cross-fitted (no label leakage)."""
+        self.transformer_ = self._make(frame)
+        out = self.transformer_.fit_transform(self._pandas(frame), self._target(frame))
+        self._names()
+        return np.asarray(out, dtype=np.float64)
+
+    def _target(self, frame: pl.DataFrame) -> np.ndarray:
+        return frame.get_column(self.label).to_numpy()
+
     def _pandas(self, frame: pl.DataFrame):  # noqa: ANN202 - sklearn wants pandas here
-        cols = [*self.numeric_, *self.nominal_] if hasattr(self, "numeric_") else frame.columns
+        cols = [*self.numeric_, *self.nominal_]
+        missing = [c for c in cols if c not in frame.columns]
+        if missing:
+            raise ValueError(f"the frame lacks feature columns {missing}")
         pdf = frame.select(cols).to_pandas()
-        for c in getattr(self, "nominal_", []):
+        for c in self.nominal_:
             pdf[c] = pdf[c].astype(object).where(pdf[c].notna(), "<missing>")
         return pdf
 
@@ -55,3 +103,55 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         """Float64 matrix with one column per ``feature_names_`` entry."""
         check_is_fitted(self, "transformer_")
         return np.asarray(self.transformer_.transform(self._pandas(frame)), dtype=np.float64)
+
+
+TABULAR_METHODS: tuple[str, ...] = (
+    "inn",
+    "tabresnet",
+    "logistic_regression",
+    "decision_tree",
+    "random_forest",
+    "catboost",
+    "ebm",
+)
+
+
+def make_tabular_model(method: str, seed: int, params: dict[str, Any] | None = None) -> Any:
+    """A fresh classifier for ``method`` (one of :data:`TABULAR_METHODS`) with ``params``.
+
+    INN and TabResNet (Kadra et al. 2023), scikit-learn's logistic regression, decision tree and
+    random forest, CatBoost (Prokhorenkova et al. 2018) and the Explainable Boosting Machine
+    (InterpretML, Nori et al. 2019). Every one takes ``fit(X, y)`` and ``predict_proba(X)``.
+    """
+    params = dict(params or {})
+    if method == "inn":
+        from glassworks.models.inn import INNClassifier
+
+        return INNClassifier(seed=seed, **params)
+    if method == "tabresnet":
+        from glassworks.models.tabresnet import TabResNetClassifier
+
+        return TabResNetClassifier(seed=seed, **params)
+    if method == "logistic_regression":
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(random_state=seed, **{"max_iter": 2000, **params})
+    if method == "decision_tree":
+        from sklearn.tree import DecisionTreeClassifier
+
+        return DecisionTreeClassifier(random_state=seed, **params)
+    if method == "random_forest":
+        from sklearn.ensemble import RandomForestClassifier
+
+        return RandomForestClassifier(random_state=seed, **{"n_jobs": -1, **params})
+    if method == "catboost":
+        from catboost import CatBoostClassifier
+
+        return CatBoostClassifier(
+            random_seed=seed, **{"verbose": False, "allow_writing_files": False, **params}
+        )
+    if method == "ebm":
+        from interpret.glassbox import ExplainableBoostingClassifier
+
+        return ExplainableBoostingClassifier(random_state=seed, **params)
+    raise ValueError(f"unknown tabular method {method!r} (known: {', '.join(TABULAR_METHODS)})")

@@ -174,3 +174,26 @@ def curves_plot(
     ax.legend()
     ax.set_title(title)
     _save(fig, path)
+
+
+def audit_plot(scores: dict[str, dict[str, float]], path: Path, title: str) -> None:
+    """Grouped bars: per explainer, its agreement with a known truth (rank correlation, top-k
+    overlap, sign agreement; higher is better)."""
+    metrics = [
+        ("spearman", "rank correlation"),
+        ("top_k_overlap", "top-k overlap"),
+        ("sign_agreement", "sign agreement (top k)"),
+    ]
+    names = list(scores)
+    width = 0.8 / len(metrics)
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.4 * len(names) + 2), 3.8))
+    for i, (key, label) in enumerate(metrics):
+        pos = np.arange(len(names)) + (i - (len(metrics) - 1) / 2) * width
+        ax.bar(pos, [scores[n][key] for n in names], width, label=label)
+    ax.set_xticks(range(len(names)), names)
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_ylim(min(0.0, min(scores[n]["spearman"] for n in names) - 0.05), 1.05)
+    ax.set_ylabel("agreement with the truth")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    _save(fig, path)

@@ -1,0 +1,136 @@
+"""Fit and score one tabular method on one prepared OpenML dataset (the INN benchmark protocol,
+Kadra et al. 2023): encode on train only, fit, time training and inference, test AUROC."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sklearn.metrics import accuracy_score, roc_auc_score
+
+from glassworks.data.schema import PreparedDataset
+from glassworks.data.split import subsample
+from glassworks.errors import DataError
+from glassworks.models.tabular import TabularEncoder, make_tabular_model
+
+
+@dataclass(frozen=True)
+class EncodedSplits:
+    """Encoded matrices and class indices per split, and the fitted encoder."""
+
+    encoder: TabularEncoder
+    x: dict[str, np.ndarray]
+    y: dict[str, np.ndarray]
+
+
+def check_tabular(prepared: PreparedDataset, where: str) -> None:
+    """Refuse what the classifiers cannot learn from: a non-tabular or non-classification dataset,
+    a split without rows or with a single class (the message names the split)."""
+    if prepared.modality != "tabular":
+        raise DataError(where, f"{prepared.name} is a {prepared.modality} dataset, not tabular")
+    if prepared.task not in ("binary", "multiclass"):
+        raise DataError(
+            where,
+            f"{prepared.name} has a {prepared.task!r} target; the tabular comparison needs class "
+            "labels (use INNRegressor directly for a continuous target)",
+        )
+    for name, frame in prepared.splits.items():
+        if frame.height == 0:
+            raise DataError(where, f"the {name} split of {prepared.name} is empty")
+        classes = frame.get_column("label").drop_nulls().unique().to_list()
+        if len(classes) < 2:
+            raise DataError(
+                where,
+                f"the {name} split of {prepared.name} holds a single class ({classes}); "
+                "AUROC needs two",
+            )
+
+
+def encode_splits(
+    prepared: PreparedDataset,
+    *,
+    nominal: str = "onehot",
+    max_categories: int | None = 32,
+    max_train: int | None = None,
+    seed: int = 0,
+) -> EncodedSplits:
+    """Subsample train to ``max_train`` rows (seeded), fit the encoder on it, encode every split
+    (train through ``fit_transform``, so target encoding is cross-fitted)."""
+    frames: dict[str, pl.DataFrame] = dict(prepared.splits)
+    frames["train"] = subsample(frames["train"], max_train, seed)
+    encoder = TabularEncoder(nominal=nominal, max_categories=max_categories)
+    x = {"train": encoder.fit_transform(frames["train"])}
+    for name in ("valid", "test"):
+        x[name] = encoder.transform(frames[name])
+    y = {n: f.get_column("label").to_numpy() for n, f in frames.items()}
+    return EncodedSplits(encoder, x, y)
+
+
+def auroc(y_true: np.ndarray, proba: np.ndarray, n_classes: int) -> float:
+    """Binary AUROC, or the macro one-vs-rest AUROC over ``n_classes`` (Hand & Till style)."""
+    if n_classes == 2:
+        return float(roc_auc_score(y_true, proba[:, 1]))
+    present = np.unique(y_true)
+    if len(present) < n_classes:  # classes absent from a split: score the present ones
+        cols = proba[:, present] / np.maximum(proba[:, present].sum(1, keepdims=True), 1e-300)
+        if len(present) == 2:
+            return float(roc_auc_score(y_true == present[1], cols[:, 1]))
+        return float(roc_auc_score(y_true, cols, multi_class="ovr", labels=present))
+    return float(roc_auc_score(y_true, proba, multi_class="ovr", labels=np.arange(n_classes)))
+
+
+def _full_proba(model: Any, x: np.ndarray, n_classes: int) -> np.ndarray:
+    """``predict_proba`` with one column per class index, even for classes train lacked."""
+    proba = np.asarray(model.predict_proba(x), dtype=np.float64)
+    out = np.zeros((len(x), n_classes))
+    out[:, np.asarray(model.classes_, dtype=int)] = proba
+    return out
+
+
+def fit_and_score(
+    method: str,
+    params: dict[str, Any],
+    seed: int,
+    data: EncodedSplits,
+    n_classes: int,
+) -> tuple[Any, dict[str, Any]]:
+    """Fit ``method`` on train and return ``(model, output_info)``: test/valid AUROC and accuracy,
+    train and inference seconds (wall), sizes and the hyperparameters."""
+    model = make_tabular_model(method, seed, params)
+    start = time.perf_counter()
+    model.fit(data.x["train"], data.y["train"])
+    train_time = time.perf_counter() - start
+    start = time.perf_counter()
+    proba = _full_proba(model, data.x["test"], n_classes)
+    inference_time = time.perf_counter() - start
+    valid_proba = _full_proba(model, data.x["valid"], n_classes)
+    info = {
+        "method": method,
+        "seed": seed,
+        "test_auroc": auroc(data.y["test"], proba, n_classes),
+        "valid_auroc": auroc(data.y["valid"], valid_proba, n_classes),
+        "test_accuracy": float(accuracy_score(data.y["test"], proba.argmax(1))),
+        "train_time": train_time,
+        "inference_time": inference_time,
+        "n_train": len(data.y["train"]),
+        "n_test": len(data.y["test"]),
+        "n_features": data.x["train"].shape[1],
+        "hyperparameters": {k: v for k, v in params.items() if k != "device"},
+    }
+    return model, info
+
+
+def summarize_seeds(infos: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean, std (ddof 1 over seeds; 0 for one seed) and per-seed values of every score."""
+    out: dict[str, Any] = {"seeds": [i["seed"] for i in infos]}
+    for key in ("test_auroc", "valid_auroc", "test_accuracy", "train_time", "inference_time"):
+        vals = np.array([i[key] for i in infos], dtype=np.float64)
+        out[key] = {
+            "mean": float(vals.mean()),
+            "std": float(vals.std(ddof=1)) if len(vals) > 1 else 0.0,
+            "per_seed": vals.tolist(),
+        }
+    return out

@@ -1,0 +1,117 @@
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from glassworks.explain.audit import (
+    agreement,
+    audit_tabular,
+    tabular_attributions,
+    xai_bench_scores,
+)
+from glassworks.models.inn import INNClassifier
+from glassworks.models.tabresnet import TabResNetClassifier
+
+pytestmark = pytest.mark.usefixtures("float64")
+FAST = {"epochs": 6, "warmup_epochs": 1, "nr_restarts": 2, "hidden_size": 16, "device": "cpu"}
+
+
+def _data(n: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, 5))
+    return x, (x[:, 0] - x[:, 2] > 0).astype(int)
+
+
+def test_agreement_perfect_and_reversed() -> None:
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=(20, 6))
+    same = agreement(truth, truth, top_k=3)
+    assert same == {
+        "spearman": 1.0,
+        "top_k_overlap": 1.0,
+        "sign_agreement": 1.0,
+        "l1_relative": 0.0,
+    }
+    flipped = agreement(-truth, truth, top_k=3)
+    assert flipped["spearman"] == pytest.approx(-1.0)
+    assert flipped["top_k_overlap"] == 1.0 and flipped["sign_agreement"] == 0.0
+    assert flipped["l1_relative"] == pytest.approx(2.0)
+
+
+def _constant_weights_inn() -> tuple[INNClassifier, np.ndarray]:
+    """An INN whose hypernetwork ignores x: W(x) = W, so the model is exactly linear."""
+    x, y = _data()
+    inn = INNClassifier(**FAST).fit(x, y)
+    with torch.no_grad():
+        for m in inn.module_.members:
+            m.hyper.head.weight.zero_()
+            m.hyper.head.bias.copy_(torch.linspace(-1, 1, m.hyper.head.bias.numel()))
+    return inn, x
+
+
+def test_every_explainer_recovers_a_linear_inn_exactly() -> None:
+    inn, x = _constant_weights_inn()
+    xs = x[:15]
+    exact = inn.explain(xs).for_output(0)
+    attrs = tabular_attributions(
+        inn.module_,
+        xs,
+        x[:100],
+        np.zeros(15, dtype=int),
+        np.zeros(5),
+        lime_samples=300,
+        kernel_shap_samples=300,
+    )
+    np.testing.assert_allclose(attrs["ig"], exact, atol=1e-8)  # linear: IG from 0 is W * x
+    np.testing.assert_allclose(attrs["kernel_shap"], exact, atol=1e-5)  # SHAP of a linear model
+    assert agreement(attrs["lime"], exact)["spearman"] > 0.95
+    # EG draws its baselines from the background: W * (x - x') for a linear model
+    eg = tabular_attributions(
+        inn.module_, xs, np.zeros((10, 5)), np.zeros(15, dtype=int), np.zeros(5), methods=("eg",)
+    )["eg"]
+    np.testing.assert_allclose(eg, exact, atol=1e-8)
+    assert agreement(attrs["eg"], exact)["spearman"] > 0.8
+
+
+def test_xai_bench_on_a_linear_model() -> None:
+    lin = nn.Linear(4, 1, bias=True).double()
+    with torch.no_grad():
+        lin.weight.copy_(torch.tensor([[3.0, -1.0, 0.5, 2.0]]))
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(10, 4))
+    base = np.zeros(4)
+    truth = x * np.array([3.0, -1.0, 0.5, 2.0])
+    t = np.zeros(10, dtype=int)
+    good = xai_bench_scores(lin, x, truth, t, base)
+    assert good.faithfulness == pytest.approx(1.0)
+    assert good.monotonicity == pytest.approx(1.0)
+    assert good.monotonic_fraction == 1.0
+    bad = xai_bench_scores(lin, x, -truth, t, base)
+    assert bad.faithfulness == pytest.approx(-1.0)
+    shuffled = xai_bench_scores(lin, x, truth[:, ::-1].copy(), t, base)
+    assert shuffled.monotonicity < good.monotonicity
+
+
+def test_audit_tabular_runs_both_halves() -> None:
+    x, y = _data()
+    inn = INNClassifier(**FAST).fit(x, y)
+    black = TabResNetClassifier(**FAST).fit(x, y)
+    audit = audit_tabular(
+        inn,
+        black,
+        x[:8],
+        x[:50],
+        [f"f{i}" for i in range(5)],
+        n_steps=16,
+        eg_samples=16,
+        lime_samples=50,
+        kernel_shap_samples=50,
+    )
+    assert set(audit.inn_scores) == {"ig", "eg", "lime", "kernel_shap"}
+    assert audit.exact.shape == (8, 5)
+    assert audit.best_inn_explainer in audit.inn_scores
+    for scores in audit.black_box_scores.values():
+        assert -1 <= scores["faithfulness"] <= 1
+    np.testing.assert_allclose(
+        audit.exact.sum(1) + inn.explain(x[:8]).bias[:, 0], inn.decision_function(x[:8])[:, 0]
+    )

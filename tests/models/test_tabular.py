@@ -1,0 +1,90 @@
+import numpy as np
+import polars as pl
+import pytest
+
+from glassworks.models.tabular import TABULAR_METHODS, TabularEncoder, make_tabular_model
+
+
+def _frame(n: int = 200, seed: int = 0) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    colour = rng.choice(["red", "green", "blue"], n)
+    city = np.array([f"c{i}" for i in rng.integers(0, 60, n)])  # high cardinality
+    age = rng.normal(40, 10, n)
+    age[:10] = np.nan
+    label = ((colour == "red") | (age > 45)).astype(int)
+    return pl.DataFrame(
+        {
+            "age": age,
+            "colour": pl.Series(colour, dtype=pl.Enum(["blue", "green", "red"])),
+            "city": city,
+            "const": np.ones(n),
+            "label": label,
+        }
+    ).with_columns(
+        pl.when(pl.int_range(pl.len()) < 5).then(None).otherwise(pl.col("colour")).alias("colour"),
+        pl.col("age").fill_nan(None),
+    )
+
+
+def test_onehot_imputes_groups_rare_categories_and_drops_constants() -> None:
+    frame = _frame()
+    enc = TabularEncoder(max_categories=8).fit(frame)
+    x = enc.transform(frame)
+    assert enc.dropped_ == ["const"]
+    assert np.isfinite(x).all()
+    assert "colour_<missing>" in enc.feature_names_
+    city = [n for n in enc.feature_names_ if n.startswith("city_")]
+    assert len(city) == 8 and "city_infrequent_sklearn" in city
+    assert x.shape == (200, len(enc.feature_names_))
+    # unseen categories at predict time do not fail
+    other = frame.with_columns(pl.lit("nowhere").alias("city"))
+    assert np.isfinite(enc.transform(other)).all()
+
+
+def test_target_encoding_is_cross_fitted_on_train() -> None:
+    frame = _frame()
+    enc = TabularEncoder(nominal="target")
+    cross = enc.fit_transform(frame)
+    plain = enc.transform(frame)  # the full-train mapping: what valid/test rows get
+    assert cross.shape == plain.shape == (200, 3)  # age, colour, city: one column each
+    j = enc.feature_names_.index("city")
+    assert not np.allclose(cross[:, j], plain[:, j])  # train rows never see their own label
+
+
+def test_encoder_refusals() -> None:
+    frame = _frame()
+    with pytest.raises(ValueError, match="'ordinal' is not 'onehot' or 'target'"):
+        TabularEncoder(nominal="ordinal").fit(frame)
+    with pytest.raises(ValueError, match="no label column 'y'"):
+        TabularEncoder(label="y").fit(frame)
+    with pytest.raises(ValueError, match="every feature column is constant"):
+        TabularEncoder().fit(frame.select("const", "label"))
+    enc = TabularEncoder().fit(frame)
+    with pytest.raises(ValueError, match=r"lacks feature columns \['city'\]"):
+        enc.transform(frame.drop("city"))
+
+
+@pytest.mark.parametrize("method", TABULAR_METHODS)
+def test_every_method_fits_and_predicts_probabilities(method: str) -> None:
+    frame = _frame(300)
+    enc = TabularEncoder().fit(frame)
+    x, y = enc.transform(frame), frame.get_column("label").to_numpy()
+    small = {
+        "inn": {"epochs": 8, "warmup_epochs": 1, "nr_restarts": 2, "device": "cpu"},
+        "tabresnet": {"epochs": 8, "warmup_epochs": 1, "nr_restarts": 2, "device": "cpu"},
+        "random_forest": {"n_estimators": 20},
+        "catboost": {"iterations": 50, "thread_count": 1},
+        "ebm": {"outer_bags": 2, "interactions": 0},
+    }
+    model = make_tabular_model(method, 0, small.get(method))
+    proba = model.fit(x, y).predict_proba(x)
+    assert proba.shape == (300, 2)
+    np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-6)
+    assert (proba.argmax(1) == y).mean() > 0.7
+
+
+def test_unknown_method_and_hyperparameter() -> None:
+    with pytest.raises(ValueError, match="unknown tabular method 'svm'"):
+        make_tabular_model("svm", 0)
+    with pytest.raises(TypeError, match="max_deep"):
+        make_tabular_model("decision_tree", 0, {"max_deep": 3})

@@ -1,0 +1,89 @@
+import math
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from glassworks.report.comparison import compare, goals, markdown, normalized_plot, rank_plot
+
+AUROC = {  # dataset -> method -> AUROC of seeds 0 and 1
+    "d1": {"decision_tree": (0.5, 0.6), "inn": (0.8, 0.8), "catboost": (0.9, 0.7)},
+    "d2": {"decision_tree": (0.6, 0.6), "inn": (0.9, 0.9), "catboost": (0.6, 0.6)},
+    "d3": {"decision_tree": (0.7, 0.7), "inn": (0.7, 0.7), "catboost": (0.9, 0.9)},
+}
+
+
+def _records(with_tabresnet: bool = False) -> pl.DataFrame:
+    rows = []
+    for d, methods in AUROC.items():
+        for m, values in methods.items():
+            for seed, v in enumerate(values):
+                rows.append(
+                    {
+                        "dataset": d,
+                        "method": m,
+                        "seed": seed,
+                        "test_auroc": v,
+                        "train_time": 2.0 if m == "inn" else 1.0,
+                    }
+                )
+                if with_tabresnet and m == "inn":
+                    rows.append(
+                        {
+                            "dataset": d,
+                            "method": "tabresnet",
+                            "seed": seed,
+                            "test_auroc": v - 0.05,
+                            "train_time": 1.6,
+                        }
+                    )
+    return pl.DataFrame(rows)
+
+
+def test_normalised_auroc_ranks_and_critical_difference() -> None:
+    comp = compare(_records())
+    row = comp.table.filter((pl.col("dataset") == "d1") & (pl.col("method") == "inn")).row(
+        0, named=True
+    )
+    assert row["auroc_mean"] == pytest.approx(0.8)
+    assert row["auroc_std"] == pytest.approx(0.0)
+    assert row["normalized_mean"] == pytest.approx((0.8 / 0.5 + 0.8 / 0.6) / 2)
+    ranks = {r["method"]: r["mean_rank"] for r in comp.summary.iter_rows(named=True)}
+    # d1: catboost 0.8 = inn 0.8 (tie 1.5), dt 3; d2: inn 1, dt/catboost 2.5; d3: cat 1, 2.5 tie
+    assert ranks == pytest.approx(
+        {
+            "inn": (1.5 + 1 + 2.5) / 3,
+            "catboost": (1.5 + 2.5 + 1) / 3,
+            "decision_tree": (3 + 2.5 + 2.5) / 3,
+        }
+    )
+    assert comp.critical_difference == pytest.approx(2.343 * math.sqrt(3 * 4 / (6 * 3)))
+    assert comp.n_datasets == 3
+
+
+def test_markdown_and_plots(tmp_path: Path) -> None:
+    records = _records()
+    comp = compare(records)
+    text = markdown(comp, ["inn", "catboost", "decision_tree"])
+    assert "| d2 | **0.9000 ± 0.0000** | 0.6000 ± 0.0000 | 0.6000 ± 0.0000 |" in text
+    assert "| inn |" in text and "critical difference" in text
+    rank_plot(comp, tmp_path / "ranks.png")
+    normalized_plot(records, "decision_tree", tmp_path / "norm.png")
+    assert (tmp_path / "ranks.png").stat().st_size > 1000
+    assert (tmp_path / "norm.png").stat().st_size > 1000
+
+
+def test_goals_in_numbers() -> None:
+    records = _records(with_tabresnet=True)
+    out = goals(compare(records), records)
+    inn = (0.8 + 0.9 + 0.7) / 3
+    catboost = (0.8 + 0.6 + 0.9) / 3  # tabresnet = inn - 0.05 is lower
+    assert out["inn_minus_best_black_box"] == pytest.approx(inn - catboost)
+    assert out["inn_over_tabresnet_train_time_median"] == pytest.approx(2.0 / 1.6)
+
+
+def test_refusals() -> None:
+    with pytest.raises(ValueError, match="reference method 'ebm' has no results"):
+        compare(_records(), "ebm")
+    with pytest.raises(ValueError, match="lack columns"):
+        compare(_records().drop("train_time"))

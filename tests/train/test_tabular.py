@@ -1,0 +1,86 @@
+import numpy as np
+import polars as pl
+import pytest
+
+from glassworks.data.schema import PreparedDataset
+from glassworks.errors import DataError
+from glassworks.train.tabular import (
+    auroc,
+    check_tabular,
+    encode_splits,
+    fit_and_score,
+    summarize_seeds,
+)
+
+
+def _split(n: int, seed: int, classes: int = 2) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    label = np.digitize(x[:, 0] + 0.3 * x[:, 1], np.linspace(-1, 1, classes - 1))
+    return pl.DataFrame({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "label": label})
+
+
+def _prepared(task: str = "binary", classes: int = 2, **over: pl.DataFrame) -> PreparedDataset:
+    splits = {
+        "train": _split(300, 0, classes),
+        "valid": _split(60, 1, classes),
+        "test": _split(100, 2, classes),
+    }
+    splits.update(over)
+    return PreparedDataset(
+        "toy", "openml", "tabular", task, [str(i) for i in range(classes)], splits, {}, {}
+    )
+
+
+def test_fit_and_score_writes_the_seed_fields() -> None:
+    data = encode_splits(_prepared())
+    model, info = fit_and_score("logistic_regression", {"C": 1.0}, 0, data, 2)
+    assert info["test_auroc"] > 0.95
+    assert 0 <= info["test_accuracy"] <= 1
+    assert info["train_time"] >= 0 and info["inference_time"] >= 0
+    assert info["hyperparameters"] == {"C": 1.0}
+    assert (info["n_train"], info["n_test"], info["n_features"]) == (300, 100, 3)
+
+
+def test_max_train_subsamples_only_train() -> None:
+    data = encode_splits(_prepared(), max_train=50)
+    assert len(data.y["train"]) == 50
+    assert len(data.y["test"]) == 100
+
+
+def test_multiclass_auroc_and_missing_classes() -> None:
+    data = encode_splits(_prepared("multiclass", 4))
+    _, info = fit_and_score("random_forest", {"n_estimators": 30}, 0, data, 4)
+    assert info["test_auroc"] > 0.8
+    y = np.array([0, 0, 1, 1])
+    proba = np.array([[0.8, 0.1, 0.1], [0.6, 0.2, 0.2], [0.2, 0.7, 0.1], [0.3, 0.6, 0.1]])
+    assert auroc(y, proba, 3) == pytest.approx(1.0)  # class 2 absent from this split
+
+
+def test_refusals_name_the_split() -> None:
+    one_class = _split(60, 1).with_columns(pl.lit(0).alias("label"))
+    with pytest.raises(DataError, match="the valid split of toy holds a single class"):
+        check_tabular(_prepared(valid=one_class), "data/prepared/toy")
+    with pytest.raises(DataError, match="'regression' target"):
+        check_tabular(_prepared("regression"), "data/prepared/toy")
+    with pytest.raises(DataError, match="the test split of toy is empty"):
+        check_tabular(_prepared(test=_split(10, 3).head(0)), "data/prepared/toy")
+
+
+def test_summarize_seeds() -> None:
+    infos = [
+        {
+            "seed": s,
+            "test_auroc": a,
+            "valid_auroc": a,
+            "test_accuracy": 0.5,
+            "train_time": 1.0,
+            "inference_time": 0.1,
+        }
+        for s, a in [(0, 0.8), (1, 0.9), (2, 1.0)]
+    ]
+    out = summarize_seeds(infos)
+    assert out["seeds"] == [0, 1, 2]
+    assert out["test_auroc"]["mean"] == pytest.approx(0.9)
+    assert out["test_auroc"]["std"] == pytest.approx(0.1)
+    assert summarize_seeds(infos[:1])["test_auroc"]["std"] == 0.0
