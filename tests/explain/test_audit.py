@@ -34,7 +34,8 @@ def test_agreement_perfect_and_reversed() -> None:
     }
     flipped = agreement(-truth, truth, top_k=3)
     assert flipped["spearman"] == pytest.approx(-1.0)
-    assert flipped["top_k_overlap"] == 1.0 and flipped["sign_agreement"] == 0.0
+    assert flipped["top_k_overlap"] == 1.0
+    assert flipped["sign_agreement"] == 0.0
     assert flipped["l1_relative"] == pytest.approx(2.0)
 
 

@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from glassworks import tracking
 from stages import compare_tabular, explain, explain_tabular, prepare, train_tabular
 from stages.common import run_main
 
@@ -145,9 +144,12 @@ def test_train_tabular_writes_output_info_per_seed(pipeline: Path) -> None:
             info = json.loads(
                 (pipeline / "tabular" / m / DS / str(seed) / "output_info.json").read_text()
             )
-            assert info["method"] == m and info["seed"] == seed and info["dataset"] == DS
+            assert info["method"] == m
+            assert info["seed"] == seed
+            assert info["dataset"] == DS
             assert 0.5 < info["test_auroc"] <= 1.0
-            assert info["train_time"] > 0 and info["inference_time"] > 0
+            assert info["train_time"] > 0
+            assert info["inference_time"] > 0
             assert (pipeline / "tabular" / m / DS / str(seed) / "model.pkl").exists()
         summary = json.loads((pipeline / "m/train" / m / f"{DS}.json").read_text())
         assert summary["seeds"] == [0, 1]

@@ -37,7 +37,8 @@ def test_fit_and_score_writes_the_seed_fields() -> None:
     model, info = fit_and_score("logistic_regression", {"C": 1.0}, 0, data, 2)
     assert info["test_auroc"] > 0.95
     assert 0 <= info["test_accuracy"] <= 1
-    assert info["train_time"] >= 0 and info["inference_time"] >= 0
+    assert info["train_time"] >= 0
+    assert info["inference_time"] >= 0
     assert info["hyperparameters"] == {"C": 1.0}
     assert (info["n_train"], info["n_test"], info["n_features"]) == (300, 100, 3)
 
