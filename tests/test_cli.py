@@ -101,3 +101,37 @@ def test_summary_text_tables(tmp_path: Path) -> None:
     text = console.export_text()
     for expected in ("0.882", "6,000", "0.210 / 0.800", "0.550 / 0.500", "2.0e-05"):
         assert expected in text
+
+
+def test_summary_tabular_tables(tmp_path: Path) -> None:
+    m = tmp_path / "metrics"
+    for method, auroc in (("inn", 0.91), ("catboost", 0.93)):
+        (m / "train_tabular" / method).mkdir(parents=True)
+        (m / "train_tabular" / method / "openml-31.json").write_text(
+            json.dumps({"test_auroc": {"mean": auroc, "std": 0.01, "per_seed": [auroc]}})
+        )
+    (m / "explain_tabular").mkdir()
+    scores = {"spearman": 0.42, "top_k_overlap": 0.5}
+    (m / "explain_tabular" / "openml-31.json").write_text(
+        json.dumps({"inn": {"ig": scores}, "tabresnet": {"ig": {"faithfulness": 0.93}}})
+    )
+    (m / "compare_tabular.json").write_text(
+        json.dumps(
+            {
+                "n_datasets": 1,
+                "critical_difference": 1.39,
+                "reference": "decision_tree",
+                "mean_rank": {"inn": 2.0, "catboost": 1.0},
+                "mean_auroc": {"inn": 0.91, "catboost": 0.93},
+                "mean_normalized_auroc": {"inn": 1.2, "catboost": 1.25},
+            }
+        )
+    )
+    console = Console(record=True, width=250)
+    assert cli.summary(tmp_path, console) == 0
+    text = console.export_text()
+    for expected in ("0.9100 ± 0.0100", "0.9300 ± 0.0100", "0.420", "0.930", "CD 1.39"):
+        assert expected in text
+    assert text.index("catboost", text.index("compare_tabular")) < text.index(
+        "inn", text.index("compare_tabular")
+    )

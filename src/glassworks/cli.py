@@ -135,6 +135,26 @@ def summary(root: Path, console: Console) -> int:
                     for m in shown
                 ]
                 table.add_row(name, *cells, _fmt(d.get("ig", {}).get("completeness_rel_max")))
+        elif stage_dir.name == "train_tabular":
+            table = _train_tabular_table(stage_dir)
+        elif stage_dir.name == "explain_tabular":
+            table = Table(
+                title="explain_tabular: rank correlation with INN's exact contributions · "
+                "XAI-Bench faithfulness on TabResNet · data/explanations/tabular/"
+            )
+            methods = ("ig", "eg", "lime", "kernel_shap")
+            table.add_column("dataset")
+            for m in methods:
+                table.add_column(f"INN {m} ρ", justify="right")
+            for m in methods:
+                table.add_column(f"TabResNet {m} faith.", justify="right")
+            for f in files:
+                d = json.loads(f.read_text())
+                table.add_row(
+                    f.stem,
+                    *(_fmt(d["inn"].get(m, {}).get("spearman")) for m in methods),
+                    *(_fmt(d["tabresnet"].get(m, {}).get("faithfulness")) for m in methods),
+                )
         else:
             flat = {f.stem: _flatten(json.loads(f.read_text())) for f in files}
             keys = sorted(
@@ -152,11 +172,49 @@ def summary(root: Path, console: Console) -> int:
             for name, m in flat.items():
                 table.add_row(name, *(_fmt(m.get(k)) for k in keys))
         console.print(table)
+    compare = metrics_root / "compare_tabular.json"
+    if compare.exists():
+        c = json.loads(compare.read_text())
+        table = Table(
+            title=f"compare_tabular: over {c['n_datasets']} datasets, ranks by test AUROC "
+            f"(Nemenyi CD {c['critical_difference']:.2f}) · data/reports/tabular/comparison.md"
+        )
+        for col in ("method", "mean AUROC", f"AUROC / {c['reference']}", "mean rank"):
+            table.add_column(col, justify="left" if col == "method" else "right")
+        for m, rank in sorted(c["mean_rank"].items(), key=lambda kv: kv[1]):
+            table.add_row(
+                m,
+                _fmt(c["mean_auroc"].get(m)),
+                _fmt(c["mean_normalized_auroc"].get(m)),
+                _fmt(rank),
+            )
+        console.print(table)
     console.print(
         "Review runs in MLflow: [bold]make ui[/] then open http://127.0.0.1:5000 "
         "· metrics: [bold]dvc metrics show[/]"
     )
     return 0
+
+
+def _train_tabular_table(stage_dir: Path) -> Table:
+    """Datasets x methods: mean +- std test AUROC over seeds."""
+    results = {
+        (f.stem, f.parent.name): json.loads(f.read_text()) for f in stage_dir.glob("*/*.json")
+    }
+    datasets = sorted({d for d, _ in results})
+    methods = sorted({m for _, m in results})
+    table = Table(title="train_tabular: test AUROC, mean ± std over seeds · data/tabular/")
+    table.add_column("dataset")
+    for m in methods:
+        table.add_column(m.replace("_", " "), justify="right")
+    for d in datasets:
+        cells = []
+        for m in methods:
+            r = results.get((d, m))
+            a = r["test_auroc"] if r else None
+            cells.append(f"{a['mean']:.4f} ± {a['std']:.4f}" if a else "-")
+        table.add_row(d, *cells)
+    return table
 
 
 def _load_text_model(ref: str):  # noqa: ANN202 - a TextClassifier

@@ -71,6 +71,8 @@ class OpenMLDataset(_DatasetBase):
     openml_id: int = Field(gt=0)
     online: bool = False
     """Fetch through ``openml.datasets.get_dataset`` instead of the DVC-tracked ARFF."""
+    drop_columns: tuple[str, ...] = ()
+    """Feature columns removed before splitting (e.g. copies of the label: target leakage)."""
 
 
 DatasetParams = Annotated[

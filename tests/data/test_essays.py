@@ -27,7 +27,8 @@ def test_quoting(frame: pl.DataFrame) -> None:
     assert row["text"].startswith('"')
     assert frame.filter(pl.col("id").is_in(["10535", "10536"])).height == 2
     first = frame.row(0, named=True)["text"]
-    assert first.startswith("Dear local newspaper") and not first.endswith(("\r", '"'))
+    assert first.startswith("Dear local newspaper")
+    assert not first.endswith(("\r", '"'))
     # '""' unescaped: only 15 essays keep a doubled quote (written as '""""' in the file)
     assert frame["text"].str.contains('""', literal=True).sum() == 15
 
@@ -37,7 +38,8 @@ def test_range_bins_per_set(frame: pl.DataFrame) -> None:
     assert edges[1] == [4.5, 7.0, 9.5]
     assert edges[3] == [0.75, 1.5, 2.25]
     labelled = essays.assign_labels(frame, edges)
-    assert labelled["label"].min() == 0 and labelled["label"].max() == 3
+    assert labelled["label"].min() == 0
+    assert labelled["label"].max() == 3
     for s in PER_SET:
         part = labelled.filter(pl.col("essay_set") == s).sort("score")
         assert (np.diff(part["label"].to_numpy()) >= 0).all()  # monotone in score within a set
@@ -64,7 +66,9 @@ def _write(tmp_path: Path, rows: list[str]) -> Path:
 
 def test_score_out_of_range(tmp_path: Path) -> None:
     p = _write(tmp_path, ["1\t1\tok\t8", "2\t3\ttoo high\t4"])
-    with pytest.raises(DataError, match=r"line 3, field 'domain1_score': score 4 out of range 0\.\.3"):
+    with pytest.raises(
+        DataError, match=r"line 3, field 'domain1_score': score 4 out of range 0\.\.3"
+    ):
         essays.read_essays(p)
 
 

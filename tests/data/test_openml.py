@@ -17,7 +17,8 @@ def test_credit_g_offline(raw_dir: Path) -> None:
     assert loaded.frame["label"].sum() == 700
     assert loaded.frame.schema["duration"] == pl.Float64
     assert loaded.frame.schema["checking_status"] == pl.Enum(
-        ["0<=X<200", "<0", ">=200", "no checking"])
+        ["0<=X<200", "<0", ">=200", "no checking"]
+    )
     assert loaded.info["features"]["purpose"]["type"] == "nominal"
     assert loaded.task == "binary"
 
@@ -46,7 +47,9 @@ def _copy_dataset(raw_dir: Path, tmp_path: Path, stem: str) -> Path:
     folder = tmp_path / "openml"
     folder.mkdir()
     for suffix in (".arff", ".description.json", ".features.json"):
-        (folder / f"{stem}{suffix}").write_bytes((raw_dir / "openml" / f"{stem}{suffix}").read_bytes())
+        (folder / f"{stem}{suffix}").write_bytes(
+            (raw_dir / "openml" / f"{stem}{suffix}").read_bytes()
+        )
     return folder / f"{stem}.arff"
 
 
@@ -63,7 +66,7 @@ def test_bad_arff_names_line(raw_dir: Path, tmp_path: Path) -> None:
 def test_empty_arff_and_bad_metadata(raw_dir: Path, tmp_path: Path) -> None:
     arff_path = _copy_dataset(raw_dir, tmp_path, "37_diabetes")
     desc = arff_path.with_name("37_diabetes.description.json")
-    desc.write_text("{\"data_set_description\": ")
+    desc.write_text('{"data_set_description": ')
     with pytest.raises(DataError, match=r"description\.json.*invalid JSON"):
         openml.load(tmp_path, 37)
     desc.write_bytes((raw_dir / "openml" / desc.name).read_bytes())
@@ -89,10 +92,15 @@ def test_online_path_gives_the_same_frame(raw_dir: Path, monkeypatch: pytest.Mon
 
     feature = types.SimpleNamespace
     fake_ds = types.SimpleNamespace(
-        dataset_id=31, name=meta.name, version=meta.version,
-        default_target_attribute=meta.target, ignore_attribute=None, row_id_attribute=None,
+        dataset_id=31,
+        name=meta.name,
+        version=meta.version,
+        default_target_attribute=meta.target,
+        ignore_attribute=None,
+        row_id_attribute=None,
         features={i: feature(name=n, data_type=t) for i, (n, t) in enumerate(meta.types.items())},
-        licence=meta.licence, citation=meta.citation,
+        licence=meta.licence,
+        citation=meta.citation,
         get_data=lambda dataset_format: (df, None, None, None),
     )
     fake = types.ModuleType("openml")
@@ -103,3 +111,18 @@ def test_online_path_gives_the_same_frame(raw_dir: Path, monkeypatch: pytest.Mon
     offline = openml.load(raw_dir, 31)
     assert online.frame.equals(offline.frame)
     assert online.label_names == offline.label_names
+
+
+def test_drop_columns_removes_label_copies(raw_dir: Path) -> None:
+    from glassworks.train.tabular import leaky_columns
+
+    leaks = [f"V{i}" for i in range(26, 36)]
+    full = openml.load(raw_dir, 1466)
+    assert sorted(leaky_columns(full.frame), key=lambda c: int(c[1:])) == leaks
+    clean = openml.load(raw_dir, 1466, drop_columns=leaks)
+    assert not set(leaks) & set(clean.frame.columns)
+    assert not set(leaks) & set(clean.columns)
+    assert clean.info["dropped_columns"] == leaks
+    assert leaky_columns(clean.frame) == []
+    with pytest.raises(DataError, match=r"drop_columns names \['V99'\]"):
+        openml.load(raw_dir, 1466, drop_columns=["V99"])

@@ -18,7 +18,8 @@ def _ids(ds: PreparedDataset) -> dict[str, set[str]]:
 def test_amazon_no_review_in_two_splits(raw_dir: Path, category: str) -> None:
     ds = prepare_dataset("a", AmazonDataset(source="amazon", category=category), SPLIT, raw_dir)
     ids = _ids(ds)
-    assert ids["train"].isdisjoint(ids["test"]) and ids["train"].isdisjoint(ids["valid"])
+    assert ids["train"].isdisjoint(ids["test"])
+    assert ids["train"].isdisjoint(ids["valid"])
     assert ids["valid"].isdisjoint(ids["test"])
     texts = {n: set(f["review_text"].to_list()) for n, f in ds.splits.items()}
     assert texts["train"].isdisjoint(texts["test"])
@@ -47,13 +48,16 @@ def test_split_is_deterministic_under_seed(raw_dir: Path) -> None:
 
 
 def test_essays_per_set_bins_and_schema(raw_dir: Path, tmp_path: Path) -> None:
-    ds = prepare_dataset("essays", EssaysDataset(source="essays", binning="quantile"), SPLIT,
-                         raw_dir)
+    ds = prepare_dataset(
+        "essays", EssaysDataset(source="essays", binning="quantile"), SPLIT, raw_dir
+    )
     assert sum(f.height for f in ds.splits.values()) == 12_978
     schema = ds.schema()
-    assert schema["binning"] == "quantile" and set(schema["bin_edges"]) == {str(i) for i in range(1, 9)}
+    assert schema["binning"] == "quantile"
+    assert set(schema["bin_edges"]) == {str(i) for i in range(1, 9)}
     # quantile edges come from train only: recomputing on train reproduces them
     from glassworks.data.essays import bin_edges
+
     assert bin_edges(ds.splits["train"], "quantile", 4)[8] == schema["bin_edges"]["8"]
     for frame in ds.splits.values():
         assert frame["label"].is_between(0, 3).all()
@@ -85,8 +89,9 @@ def test_read_prepared_roundtrip(raw_dir: Path, tmp_path: Path) -> None:
     from glassworks.data import read_prepared
     from glassworks.errors import DataError
 
-    ds = prepare_dataset("app", AmazonDataset(source="amazon", category="Appliances"), SPLIT,
-                         raw_dir)
+    ds = prepare_dataset(
+        "app", AmazonDataset(source="amazon", category="Appliances"), SPLIT, raw_dir
+    )
     write_prepared(ds, tmp_path / "app")
     back = read_prepared(tmp_path / "app")
     assert back.schema() == ds.schema()

@@ -9,18 +9,27 @@ from glassworks.data.split import stratified_split, undersample
 
 def _frame(labels: list[int], texts: list[str] | None = None) -> pl.DataFrame:
     n = len(labels)
-    return pl.DataFrame({"id": [str(i) for i in range(n)], "label": labels,
-                         "text": texts or [f"t{i}" for i in range(n)]})
+    return pl.DataFrame(
+        {
+            "id": [str(i) for i in range(n)],
+            "label": labels,
+            "text": texts or [f"t{i}" for i in range(n)],
+        }
+    )
 
 
 @settings(max_examples=60, deadline=None)
-@given(labels=st.lists(st.integers(0, 4), min_size=1, max_size=300),
-       fraction=st.floats(0.05, 0.95), seed=st.integers(0, 2**16))
+@given(
+    labels=st.lists(st.integers(0, 4), min_size=1, max_size=300),
+    fraction=st.floats(0.05, 0.95),
+    seed=st.integers(0, 2**16),
+)
 def test_partition_stratified_deterministic(labels: list[int], fraction: float, seed: int) -> None:
     frame = _frame(labels)
     kept, held = stratified_split(frame, "label", fraction, seed)
     again = stratified_split(frame, "label", fraction, seed)
-    assert kept.equals(again[0]) and held.equals(again[1])
+    assert kept.equals(again[0])
+    assert held.equals(again[1])
     assert sorted(kept["id"].to_list() + held["id"].to_list(), key=int) == frame["id"].to_list()
     assert set(kept["id"]).isdisjoint(held["id"])
     for c in set(labels):

@@ -9,12 +9,16 @@ from glassworks.errors import DataError
 def test_real_files(raw_dir: Path) -> None:
     loaded = sst2.load(raw_dir)
     assert loaded.frame.height == 67_349
-    assert loaded.test is not None and loaded.test.height == 872
+    assert loaded.test is not None
+    assert loaded.test.height == 872
     assert loaded.frame["label"].sum() == 37_569
     assert loaded.test["label"].sum() == 444
     first = loaded.frame.row(0, named=True)
-    assert first == {"id": "train-0", "text": "hide new secretions from the parental units",
-                     "label": 0}
+    assert first == {
+        "id": "train-0",
+        "text": "hide new secretions from the parental units",
+        "label": 0,
+    }
     assert not loaded.frame["text"].str.ends_with(" ").any()
     assert loaded.frame.filter(loaded.frame["text"].str.starts_with("'s a lousy")).height >= 1
 

@@ -9,6 +9,7 @@ from glassworks.train.tabular import (
     check_tabular,
     encode_splits,
     fit_and_score,
+    leaky_columns,
     summarize_seeds,
 )
 
@@ -85,3 +86,19 @@ def test_summarize_seeds() -> None:
     assert out["test_auroc"]["mean"] == pytest.approx(0.9)
     assert out["test_auroc"]["std"] == pytest.approx(0.1)
     assert summarize_seeds(infos[:1])["test_auroc"]["std"] == 0.0
+
+
+def test_label_copies_are_refused_as_leakage() -> None:
+    train = _split(300, 0, 3)
+    y = train.get_column("label")
+    leaky = train.with_columns(
+        (y == 1).cast(pl.Float64).alias("is_one"),
+        y.replace_strict({0: "a", 1: "b", 2: "c"}).alias("copy"),
+    )
+    assert sorted(leaky_columns(leaky)) == [
+        "copy",
+        "is_one",
+    ]
+    with pytest.raises(DataError, match=r"\['is_one', 'copy'\] of toy copy the label"):
+        check_tabular(_prepared("multiclass", 3, train=leaky), "data/prepared/toy")
+    check_tabular(_prepared("multiclass", 3), "data/prepared/toy")  # clean data passes

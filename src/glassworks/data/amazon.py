@@ -45,16 +45,19 @@ def _row(obj: Any, path: Path, line: int) -> dict[str, Any]:
     try:
         stars = float(obj["overall"])
     except (TypeError, ValueError):
-        raise DataError(path, f"not a number: {obj['overall']!r}", line=line,
-                        field="overall") from None
+        raise DataError(
+            path, f"not a number: {obj['overall']!r}", line=line, field="overall"
+        ) from None
     if stars not in (1.0, 2.0, 3.0, 4.0, 5.0):
-        raise DataError(path, f"star rating {obj['overall']!r} out of range (1..5)", line=line,
-                        field="overall")
+        raise DataError(
+            path, f"star rating {obj['overall']!r} out of range (1..5)", line=line, field="overall"
+        )
     try:
         unix_time = int(obj["unixReviewTime"])
     except (TypeError, ValueError):
-        raise DataError(path, f"not an integer: {obj['unixReviewTime']!r}", line=line,
-                        field="unixReviewTime") from None
+        raise DataError(
+            path, f"not an integer: {obj['unixReviewTime']!r}", line=line, field="unixReviewTime"
+        ) from None
     review = obj.get("reviewText")
     return {
         "stars": int(stars),
@@ -106,16 +109,25 @@ def load(raw_dir: Path, category: str) -> Loaded:
     if not path.exists() and (folder / f"{category}_5.json").exists():
         path = folder / f"{category}_5.json"
     rows = read_reviews(path)
-    frame = pl.DataFrame(rows, schema={
-        "stars": pl.Int64, "reviewer_id": pl.String, "asin": pl.String, "unix_time": pl.Int64,
-        "verified": pl.Boolean, "summary": pl.String, "review_text": pl.String,
-    })
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "stars": pl.Int64,
+            "reviewer_id": pl.String,
+            "asin": pl.String,
+            "unix_time": pl.Int64,
+            "verified": pl.Boolean,
+            "summary": pl.String,
+            "review_text": pl.String,
+        },
+    )
     n_read = frame.height
     frame = frame.filter(pl.col("review_text").is_not_null() & (pl.col("review_text") != ""))
     no_text = n_read - frame.height
     before = frame.height
-    frame = frame.unique(subset=["reviewer_id", "unix_time", "review_text"], keep="first",
-                         maintain_order=True)
+    frame = frame.unique(
+        subset=["reviewer_id", "unix_time", "review_text"], keep="first", maintain_order=True
+    )
     duplicates = before - frame.height
     frame = frame.with_columns(
         id=pl.struct("reviewer_id", "unix_time", "review_text").map_elements(

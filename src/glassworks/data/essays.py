@@ -7,8 +7,8 @@ classes *within* its set. Two documented binnings (the edges are stored in ``sch
   table 1). Fixed by the rubric, learnt from no data.
 - ``quantile``: equal-frequency edges from the set's *train* split scores (never from valid/test).
 
-Labels are assigned after splitting (the split is stratified by essay set), and the raw score is kept
-for regression. Read with no quoting: essay 10534 opens with an unmatched quote.
+Labels are assigned after splitting (the split is stratified by essay set), and the raw score is
+kept for regression. Read with no quoting: essay 10534 opens with an unmatched quote.
 """
 
 from __future__ import annotations
@@ -26,7 +26,14 @@ from glassworks.errors import DataError
 
 # Official domain1 score range per essay set (inclusive).
 SCORE_RANGES: dict[int, tuple[int, int]] = {
-    1: (2, 12), 2: (1, 6), 3: (0, 3), 4: (0, 3), 5: (0, 4), 6: (0, 4), 7: (0, 30), 8: (0, 60),
+    1: (2, 12),
+    2: (1, 6),
+    3: (0, 3),
+    4: (0, 3),
+    5: (0, 4),
+    6: (0, 4),
+    7: (0, 30),
+    8: (0, 60),
 }
 COLUMNS = {
     "id": "the source's essay_id",
@@ -52,13 +59,19 @@ def read_essays(path: Path, essay_sets: tuple[int, ...] | None = None) -> pl.Dat
     scores = parse_int_column(raw, "domain1_score", path)
     for i, (essay_set, score) in enumerate(zip(sets.to_list(), scores.to_list(), strict=True)):
         if essay_set not in SCORE_RANGES:
-            raise DataError(path, f"unknown essay set {essay_set} (expected 1..8)", line=i + 2,
-                            field="essay_set")
+            raise DataError(
+                path,
+                f"unknown essay set {essay_set} (expected 1..8)",
+                line=i + 2,
+                field="essay_set",
+            )
         lo, hi = SCORE_RANGES[essay_set]
         if not lo <= score <= hi:
             raise DataError(
-                path, f"score {score} out of range {lo}..{hi} for essay set {essay_set}",
-                line=i + 2, field="domain1_score",
+                path,
+                f"score {score} out of range {lo}..{hi} for essay set {essay_set}",
+                line=i + 2,
+                field="domain1_score",
             )
     dup = ids.is_duplicated()
     if dup.any():
@@ -100,8 +113,9 @@ def assign_labels(frame: pl.DataFrame, edges: dict[int, list[float]]) -> pl.Data
     labels = np.empty(len(scores), dtype=np.int64)
     for essay_set in np.unique(sets):
         mask = sets == essay_set
-        labels[mask] = np.searchsorted(np.asarray(edges[int(essay_set)]), scores[mask],
-                                       side="right")
+        labels[mask] = np.searchsorted(
+            np.asarray(edges[int(essay_set)]), scores[mask], side="right"
+        )
     return frame.with_columns(label=pl.Series(labels, dtype=pl.Int64))
 
 
@@ -129,7 +143,8 @@ def load(
     binning: Literal["range", "quantile"] = "range",
     essay_sets: tuple[int, ...] | None = None,
 ) -> Loaded:
-    """Load the essays from ``raw_dir/essays/training_set_rel3.tsv``; labels come after the split."""
+    """Load the essays from ``raw_dir/essays/training_set_rel3.tsv``; labels come after the
+    split."""
     path = Path(raw_dir) / "essays" / "training_set_rel3.tsv"
     frame = read_essays(path, essay_sets)
     return Loaded(

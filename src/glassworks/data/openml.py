@@ -66,8 +66,9 @@ def meta_from_json(description_path: Path, features_path: Path) -> OpenMLMeta:
     feats = _load_json(features_path, "data_features").get("feature", [])
     target = desc.get("default_target_attribute")
     if not target:
-        raise DataError(description_path, "no default_target_attribute",
-                        field="default_target_attribute")
+        raise DataError(
+            description_path, "no default_target_attribute", field="default_target_attribute"
+        )
     return OpenMLMeta(
         dataset_id=int(desc["id"]),
         name=str(desc["name"]),
@@ -133,16 +134,19 @@ def build_frame(
         if name in drop:
             continue
         if name == "label":
-            raise DataError(source, "feature named 'label' clashes with the label column",
-                            field=name)
+            raise DataError(
+                source, "feature named 'label' clashes with the label column", field=name
+            )
         values = [columns[name][i] for i in keep_rows]
         if kind == "numeric":
             try:
-                series = pl.Series(name, [None if _is_missing(v) else float(v) for v in values],
-                                   dtype=pl.Float64)
+                series = pl.Series(
+                    name, [None if _is_missing(v) else float(v) for v in values], dtype=pl.Float64
+                )
             except (TypeError, ValueError) as exc:
-                raise DataError(source, f"non-numeric value in a numeric feature: {exc}",
-                                field=name) from None
+                raise DataError(
+                    source, f"non-numeric value in a numeric feature: {exc}", field=name
+                ) from None
             feature_info[name] = {"type": "numeric"}
         elif kind == "nominal":
             strings = [None if _is_missing(v) else str(v) for v in values]
@@ -150,8 +154,9 @@ def build_frame(
             series = pl.Series(name, strings, dtype=pl.Enum(categories))
             feature_info[name] = {"type": "nominal", "categories": categories}
         else:
-            series = pl.Series(name, [None if _is_missing(v) else str(v) for v in values],
-                               dtype=pl.String)
+            series = pl.Series(
+                name, [None if _is_missing(v) else str(v) for v in values], dtype=pl.String
+            )
             feature_info[name] = {"type": kind}
         out[name] = series
     target_kind = meta.types.get(meta.target)
@@ -161,8 +166,12 @@ def build_frame(
         index = {name: i for i, name in enumerate(label_names)}
         out["label"] = pl.Series("label", [index[str(v)] for v in targets], dtype=pl.Int64)
     else:
-        raise DataError(source, f"target {meta.target!r} is {target_kind}, only nominal "
-                        "(classification) targets are supported", field=meta.target)
+        raise DataError(
+            source,
+            f"target {meta.target!r} is {target_kind}, only nominal "
+            "(classification) targets are supported",
+            field=meta.target,
+        )
     info = {
         "openml_id": meta.dataset_id,
         "openml_name": meta.name,
@@ -183,8 +192,9 @@ def load_offline(folder: Path, dataset_id: int) -> tuple[pl.DataFrame, list[str]
     names, rows = read_arff(arff_path)
     for name in meta.types:
         if name not in names:
-            raise DataError(arff_path, "attribute in OpenML's metadata is not in the ARFF header",
-                            field=name)
+            raise DataError(
+                arff_path, "attribute in OpenML's metadata is not in the ARFF header", field=name
+            )
     columns = {name: [row[j] for row in rows] for j, name in enumerate(names)}
     frame, labels, info = build_frame(columns, meta, str(arff_path))
     info["files"] = [f"openml/{p.name}" for p in (arff_path, desc_path, feat_path)]
@@ -197,7 +207,9 @@ def load_online(dataset_id: int) -> tuple[pl.DataFrame, list[str], dict[str, Any
 
     try:
         ds = openml.datasets.get_dataset(
-            dataset_id, download_data=True, download_qualities=False,
+            dataset_id,
+            download_data=True,
+            download_qualities=False,
             download_features_meta_data=True,
         )
     except Exception as exc:  # openml raises server, network and cache errors alike
@@ -214,21 +226,37 @@ def load_online(dataset_id: int) -> tuple[pl.DataFrame, list[str], dict[str, Any
         citation=str(ds.citation or ""),
     )
     df, *_ = ds.get_data(dataset_format="dataframe")
-    columns = {name: df[name].astype(object).where(df[name].notna(), None).tolist()
-               for name in df.columns}
+    columns = {
+        name: df[name].astype(object).where(df[name].notna(), None).tolist() for name in df.columns
+    }
     frame, labels, info = build_frame(columns, meta, f"openml:{dataset_id}")
     info["files"] = [f"https://www.openml.org/d/{dataset_id}"]
     return frame, labels, info
 
 
-def load(raw_dir: Path, dataset_id: int, *, online: bool = False) -> Loaded:
-    """Load an OpenML dataset, offline from ``raw_dir/openml`` unless ``online``."""
+def load(
+    raw_dir: Path, dataset_id: int, *, online: bool = False, drop_columns: Sequence[str] = ()
+) -> Loaded:
+    """Load an OpenML dataset, offline from ``raw_dir/openml`` unless ``online``; the feature
+    columns named in ``drop_columns`` are removed (and listed in the schema's info)."""
     if online:
         frame, labels, info = load_online(dataset_id)
     else:
         frame, labels, info = load_offline(Path(raw_dir) / "openml", dataset_id)
+    unknown = [c for c in drop_columns if c not in frame.columns or c == "label"]
+    if unknown:
+        raise DataError(
+            f"OpenML dataset {dataset_id}",
+            f"drop_columns names {unknown}, which are not feature columns",
+            field="drop_columns",
+        )
+    if drop_columns:
+        frame = frame.drop(list(drop_columns))
+        info = {**info, "dropped_columns": list(drop_columns)}
     columns = {
-        name: f"OpenML {spec['type']} feature" for name, spec in info["features"].items()
+        name: f"OpenML {spec['type']} feature"
+        for name, spec in info["features"].items()
+        if name not in drop_columns
     }
     columns["label"] = f"class index of {info['target']!r} (label_names gives the order)"
     return Loaded(

@@ -30,10 +30,13 @@ def load_source(params: DatasetParams, raw_dir: Path) -> Loaded:
         case AmazonDataset():
             return amazon.load(raw_dir, params.category)
         case EssaysDataset():
-            return essays.load(raw_dir, n_bins=params.n_bins, binning=params.binning,
-                               essay_sets=params.essay_sets)
+            return essays.load(
+                raw_dir, n_bins=params.n_bins, binning=params.binning, essay_sets=params.essay_sets
+            )
         case OpenMLDataset():
-            return openml.load(raw_dir, params.openml_id, online=params.online)
+            return openml.load(
+                raw_dir, params.openml_id, online=params.online, drop_columns=params.drop_columns
+            )
     raise TypeError(f"unknown dataset parameters {type(params).__name__}")
 
 
@@ -43,12 +46,14 @@ def prepare_dataset(
     """Load, split (stratified, seeded: test, then validation out of train) and undersample."""
     loaded = load_source(params, Path(raw_dir))
     if loaded.test is None:
-        rest, test = stratified_split(loaded.frame, loaded.stratify, split.test_size, split.seed,
-                                      group=loaded.group)
+        rest, test = stratified_split(
+            loaded.frame, loaded.stratify, split.test_size, split.seed, group=loaded.group
+        )
     else:
         rest, test = loaded.frame, loaded.test
-    train, valid = stratified_split(rest, loaded.stratify, split.valid_size, split.seed + 1,
-                                    group=loaded.group)
+    train, valid = stratified_split(
+        rest, loaded.stratify, split.valid_size, split.seed + 1, group=loaded.group
+    )
     splits = {"train": train, "valid": valid, "test": test}
     info = dict(loaded.info)
     if loaded.finalize is not None:
@@ -57,11 +62,16 @@ def prepare_dataset(
     if params.undersample:
         before = splits["train"].height
         splits["train"] = undersample(splits["train"], "label", split.seed + 2)
-        info["dropped"] = {**info.get("dropped", {}),
-                           "undersampled_train": before - splits["train"].height}
-    info["split"] = {**split.model_dump(), "stratify": loaded.stratify,
-                     "group": loaded.group,
-                     "undersample_train": params.undersample}
+        info["dropped"] = {
+            **info.get("dropped", {}),
+            "undersampled_train": before - splits["train"].height,
+        }
+    info["split"] = {
+        **split.model_dump(),
+        "stratify": loaded.stratify,
+        "group": loaded.group,
+        "undersample_train": params.undersample,
+    }
     return PreparedDataset(
         name=name,
         source=params.source,
@@ -90,8 +100,17 @@ def read_prepared(folder: Path) -> PreparedDataset:
         raise DataError(folder, "no schema.json: run the prepare stage first (dvc repro prepare)")
     schema = json.loads(schema_path.read_text())
     splits = {name: pl.read_parquet(folder / f"{name}.parquet") for name in SPLITS}
-    known = {"name", "source", "modality", "task", "label", "label_names", "n_classes",
-             "columns", "splits"}
+    known = {
+        "name",
+        "source",
+        "modality",
+        "task",
+        "label",
+        "label_names",
+        "n_classes",
+        "columns",
+        "splits",
+    }
     return PreparedDataset(
         name=schema["name"],
         source=schema["source"],

@@ -52,7 +52,9 @@ def read_tsv(path: Path, required: Sequence[str]) -> pl.DataFrame:
     return frame
 
 
-def parse_int_column(frame: pl.DataFrame, column: str, path: Path, *, header_lines: int = 1) -> pl.Series:
+def parse_int_column(
+    frame: pl.DataFrame, column: str, path: Path, *, header_lines: int = 1
+) -> pl.Series:
     """Parse a string column as integers; the first bad value is reported with its line."""
     values = frame.get_column(column).str.strip_chars()
     parsed = values.cast(pl.Int64, strict=False)

@@ -1,6 +1,7 @@
 """What a loader returns and what the ``prepare`` stage writes, with the documented columns.
 
-Text datasets: ``id`` (str, unique), ``text`` (str), ``label`` (int64 class index) plus source fields.
+Text datasets: ``id`` (str, unique), ``text`` (str), ``label`` (int64 class index) plus source
+fields.
 Tabular datasets: one column per OpenML feature (numeric -> Float64, nominal -> Enum with the
 categories in natural order, string -> String; missing values are null) plus ``label``.
 ``schema.json`` beside the parquet files records the columns, label names and every
@@ -112,6 +113,4 @@ def require_columns(
     """Raise ``error(path, ...)`` naming the first missing column."""
     missing = [c for c in required if c not in present]
     if missing:
-        raise error(
-            path, f"missing column {missing[0]!r} (found: {', '.join(present) or 'none'})"
-        )
+        raise error(path, f"missing column {missing[0]!r} (found: {', '.join(present) or 'none'})")

@@ -30,8 +30,9 @@ def read_split(path: Path, prefix: str) -> pl.DataFrame:
     bad = ~labels.is_in([0, 1])
     if bad.any():
         i = int(bad.arg_max())
-        raise DataError(path, f"label {labels[i]} out of range (expected 0 or 1)", line=i + 2,
-                        field="label")
+        raise DataError(
+            path, f"label {labels[i]} out of range (expected 0 or 1)", line=i + 2, field="label"
+        )
     return pl.DataFrame(
         {
             "id": [f"{prefix}-{i}" for i in range(raw.height)],

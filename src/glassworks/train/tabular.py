@@ -26,9 +26,32 @@ class EncodedSplits:
     y: dict[str, np.ndarray]
 
 
+def leaky_columns(frame: pl.DataFrame, label: str = "label") -> list[str]:
+    """Feature columns that copy the label: a column whose values and the classes map one to one,
+    or a 0/1 column that is exactly the indicator of one class (OpenML 1466 ships ten)."""
+    y = frame.get_column(label)
+    classes = y.unique().to_list()
+    out = []
+    for c in frame.columns:
+        if c == label:
+            continue
+        col = frame.get_column(c)
+        if col.null_count() or col.n_unique() > len(classes):
+            continue
+        pairs = frame.select(c, label).unique()
+        if pairs.height == col.n_unique() == len(classes):
+            out.append(c)
+        elif col.n_unique() == 2 and col.dtype.is_numeric() and set(col.unique()) == {0, 1}:
+            ones = (col == 1).to_numpy()
+            if any(np.array_equal(ones, (y == k).to_numpy()) for k in classes):
+                out.append(c)
+    return out
+
+
 def check_tabular(prepared: PreparedDataset, where: str) -> None:
     """Refuse what the classifiers cannot learn from: a non-tabular or non-classification dataset,
-    a split without rows or with a single class (the message names the split)."""
+    a split without rows or with a single class (the message names the split), or feature columns
+    that copy the label on the train split (target leakage)."""
     if prepared.modality != "tabular":
         raise DataError(where, f"{prepared.name} is a {prepared.modality} dataset, not tabular")
     if prepared.task not in ("binary", "multiclass"):
@@ -47,6 +70,13 @@ def check_tabular(prepared: PreparedDataset, where: str) -> None:
                 f"the {name} split of {prepared.name} holds a single class ({classes}); "
                 "AUROC needs two",
             )
+    leaks = leaky_columns(prepared.splits["train"])
+    if leaks:
+        raise DataError(
+            where,
+            f"feature columns {leaks} of {prepared.name} copy the label on the train split "
+            "(target leakage); list them in prepare.datasets.<name>.drop_columns",
+        )
 
 
 def encode_splits(
