@@ -34,6 +34,8 @@ from stages.common import exit_with, parser, provenance, run_main, stage_address
 
 STAGE = "train_tabular"
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
+# InterpretML logs every boosting round at INFO: megabytes per EBM fit under `dvc repro`
+logging.getLogger("interpret").setLevel(logging.WARNING)
 
 
 def load_config(params_path: Path, key: str) -> TabularRun:
