@@ -32,10 +32,12 @@ log = logging.getLogger("glassworks.stages")
 _VAR = re.compile(r"\$\{\s*([^}]+?)\s*\}")
 
 
-def parser(stage: str, doc: str | None) -> argparse.ArgumentParser:
-    """An argument parser with the options every stage takes."""
+def parser(stage: str, doc: str | None, per_dataset: bool = True) -> argparse.ArgumentParser:
+    """An argument parser with the options every stage takes (``--dataset`` unless the stage
+    runs once over everything)."""
     p = argparse.ArgumentParser(prog=f"python -m stages.{stage}", description=doc)
-    p.add_argument("--dataset", required=True, help="dataset name (a key of params.yaml)")
+    if per_dataset:
+        p.add_argument("--dataset", required=True, help="dataset name (a key of params.yaml)")
     p.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file")
     p.add_argument("--root", type=Path, default=Path("."), help="repository root")
     return p
@@ -50,7 +52,8 @@ def setup_logging() -> None:
             datefmt="[%X]",
             handlers=[RichHandler(show_path=False, rich_tracebacks=True)],
         )
-    for noisy in ("alembic", "mlflow.store", "urllib3"):
+    # interpret: InterpretML logs every EBM boosting round at INFO (megabytes per fit)
+    for noisy in ("alembic", "mlflow.store", "urllib3", "interpret"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

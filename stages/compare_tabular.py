@@ -64,11 +64,7 @@ def load_config(
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Compare every method listed in ``train_tabular``."""
-    p = parser(STAGE, __doc__)
-    p.set_defaults(dataset="all")
-    for action in p._actions:  # --dataset is not needed here
-        if action.dest == "dataset":
-            action.required = False
+    p = parser(STAGE, __doc__, per_dataset=False)
     p.add_argument("--results", type=Path, default=Path("data/tabular"))
     p.add_argument("--out-dir", type=Path, default=Path("data/reports/tabular"))
     p.add_argument("--metrics", type=Path, default=Path("metrics/compare_tabular.json"))

@@ -34,8 +34,6 @@ from stages.common import exit_with, parser, provenance, run_main, stage_address
 
 STAGE = "train_tabular"
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
-# InterpretML logs every boosting round at INFO: megabytes per EBM fit under `dvc repro`
-logging.getLogger("interpret").setLevel(logging.WARNING)
 
 
 def load_config(params_path: Path, key: str) -> TabularRun:
@@ -116,16 +114,14 @@ def main(argv: Sequence[str] | None = None) -> None:
                 seed_dir = tmp / str(seed)
                 seed_dir.mkdir()
                 write_json(seed_dir / "output_info.json", info)
+                bundle = {
+                    "encoder": data.encoder,
+                    "model": model,
+                    "label_names": prepared.label_names,
+                    "method": args.method,
+                }
                 with (seed_dir / "model.pkl").open("wb") as f:
-                    pickle.dump(
-                        {
-                            "encoder": data.encoder,
-                            "model": model,
-                            "label_names": prepared.label_names,
-                            "method": args.method,
-                        },
-                        f,
-                    )
+                    pickle.dump(bundle, f)
                 run.log_metrics(
                     {
                         k: info[k]
@@ -139,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     }
                 )
                 run.log_artifact(seed_dir / "output_info.json")
-                tracking.log_tabular_model(seed_dir / "model.pkl", example)
+                tracking.log_tabular_model(seed_dir / "model.pkl", bundle, example)
             infos.append(info)
             log.info(
                 "%s on %s, seed %d: test AUROC %.4f (%.1f s)",

@@ -157,8 +157,6 @@ def log_text_model(
     and an input example; ``model`` is the same model already in memory (else it is loaded)."""
     import pickle
 
-    from mlflow.models import infer_signature
-
     if model is None and Path(pickle_path).is_dir():
         from glassworks.models.text_classifier import TextClassifier
 
@@ -169,11 +167,21 @@ def log_text_model(
     example = pd.DataFrame({"text": example_texts})
     wrapper = PickledTextModel()
     wrapper.model = model
-    output = wrapper.predict(None, example)
+    return _log_pyfunc(wrapper, pickle_path, example, name)
+
+
+def _log_pyfunc(
+    loaded: mlflow.pyfunc.PythonModel, artifact: str | Path, example: pd.DataFrame, name: str
+) -> str:
+    """Log ``type(loaded)`` over ``artifact``; ``loaded`` (already holding the model) predicts on
+    ``example`` once to infer the signature."""
+    from mlflow.models import infer_signature
+
+    output = loaded.predict(None, example)
     info = mlflow.pyfunc.log_model(
         name=name,
-        python_model=PickledTextModel(),
-        artifacts={"model": str(pickle_path)},
+        python_model=type(loaded)(),
+        artifacts={"model": str(artifact)},
         signature=infer_signature(example, output),
         input_example=example,
         pip_requirements=["glassworks"],
@@ -200,26 +208,14 @@ class PickledTabularModel(mlflow.pyfunc.PythonModel):
         return pd.DataFrame(model.predict_proba(x), columns=names)
 
 
-def log_tabular_model(pickle_path: str | Path, example: pd.DataFrame, name: str = "model") -> str:
-    """Log a ``train_tabular`` bundle as a pyfunc (raw features -> class probabilities) with a
-    signature and an input example."""
-    import pickle
-
-    from mlflow.models import infer_signature
-
+def log_tabular_model(
+    pickle_path: str | Path, bundle: dict[str, Any], example: pd.DataFrame, name: str = "model"
+) -> str:
+    """Log a ``train_tabular`` bundle (written at ``pickle_path``, in memory as ``bundle``) as a
+    pyfunc (raw features -> class probabilities) with a signature and an input example."""
     wrapper = PickledTabularModel()
-    with open(pickle_path, "rb") as f:
-        wrapper.bundle = pickle.load(f)  # noqa: S301 - written by this run
-    output = wrapper.predict(None, example)
-    info = mlflow.pyfunc.log_model(
-        name=name,
-        python_model=PickledTabularModel(),
-        artifacts={"model": str(pickle_path)},
-        signature=infer_signature(example, output),
-        input_example=example,
-        pip_requirements=["glassworks"],
-    )
-    return info.model_uri
+    wrapper.bundle = bundle
+    return _log_pyfunc(wrapper, pickle_path, example, name)
 
 
 def find_runs(stage: str, dataset: str | None = None, root: str | Path = ".") -> list[Any]:

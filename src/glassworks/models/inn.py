@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from glassworks.models.tabresnet import (
@@ -30,7 +29,6 @@ from glassworks.models.tabresnet import (
     _ClassifierNet,
     _RegressorNet,
     _SnapshotNet,
-    check_features,
 )
 
 
@@ -96,13 +94,7 @@ class _INNMixin(_SnapshotNet):
         return out, self.weight_norm * w.abs().mean()
 
     def _raw_contributions(self, X: Any) -> tuple[np.ndarray, ...]:  # noqa: N803
-        check_is_fitted(self, "module_")
-        x = check_features(X, type(self).__name__)
-        if x.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"{type(self).__name__}: X has {x.shape[1]} features, "
-                f"the model was fitted on {self.n_features_in_}"
-            )
+        x = self._fitted_input(X)
         with torch.no_grad():
             xt = torch.as_tensor(x)
             w = self.module_.weights(xt)

@@ -179,8 +179,8 @@ class _SnapshotNet(BaseEstimator):
         self.history_ = fit.history
         self.fit_seconds_ = fit.seconds
 
-    def decision_function(self, X: Any) -> np.ndarray:  # noqa: N803
-        """The ensemble's raw outputs ``(n, n_outputs)`` (logits, or the standardised target)."""
+    def _fitted_input(self, X: Any) -> np.ndarray:  # noqa: N803
+        """``X`` checked against the fitted model: finite, 2-D, the fitted feature count."""
         check_is_fitted(self, "module_")
         x = check_features(X, type(self).__name__)
         if x.shape[1] != self.n_features_in_:
@@ -188,6 +188,11 @@ class _SnapshotNet(BaseEstimator):
                 f"{type(self).__name__}: X has {x.shape[1]} features, "
                 f"the model was fitted on {self.n_features_in_}"
             )
+        return x
+
+    def decision_function(self, X: Any) -> np.ndarray:  # noqa: N803
+        """The ensemble's raw outputs ``(n, n_outputs)`` (logits, or the standardised target)."""
+        x = self._fitted_input(X)
         with torch.no_grad():
             return self.module_(torch.as_tensor(x)).numpy()
 
