@@ -441,6 +441,102 @@ class ExplainTabularParams(Frozen):
     datasets: tuple[str, ...] = Field(min_length=1)
 
 
+class PrepareSstVariantsParams(Frozen):
+    """``prepare_sst_variants`` stage: SST-2 with a spurious feature built into train (CDEP)."""
+
+    dataset: str = "sst2"
+    """The prepared dataset the variants derive from."""
+    variants: tuple[Literal["decoy", "gender"], ...] = Field(("decoy", "gender"), min_length=1)
+    min_words: int = Field(5, ge=0)
+    """Drop shorter train/validation phrases (SST-2 train holds every sub-phrase)."""
+    seed: int = 0
+
+
+CDEP_PENALTIES = ("none", "clean", "cdep", "rrr", "eg")
+
+
+class CdepModelParams(TextModelParams):
+    """A model recipe of ``train_cdep`` (``TextClassifier`` arguments; ``backbone`` small|lstm)."""
+
+    tokenizer: Literal["bpe", "word"] = "word"
+    embeddings: Literal["random", "glove"] = "random"
+    select_on: Literal["macro_f1", "accuracy", "qwk", "loss", "last"] = "last"
+
+
+class TrainCdepParams(Frozen):
+    """``train_cdep`` stage: arms ``<model>-<penalty>`` per variant, each over its lambda grid.
+
+    ``none`` = the vanilla model on the biased train split (lambda 0), ``clean`` = the same model
+    on the unbiased ``reference`` split (the accuracy to recover)."""
+
+    seed: int = 0
+    device: str = "auto"
+    variants: tuple[str, ...] = Field(min_length=1)
+    arms: tuple[str, ...] = Field(min_length=1)
+    models: dict[str, CdepModelParams]
+    lambdas: dict[Literal["cdep", "rrr", "eg"], tuple[float, ...]]
+    max_train: int | None = Field(None, ge=10)
+    n_probe: int = Field(200, ge=1)
+    """Probe texts (spurious words present) whose attribution mass is measured."""
+    ig_steps: int = Field(32, ge=2)
+
+    @model_validator(mode="after")
+    def _known(self) -> TrainCdepParams:
+        for arm in self.arms:
+            model, penalty = self.arm(arm)
+            if penalty in ("cdep", "rrr", "eg"):
+                grid = self.lambdas.get(penalty)  # type: ignore[call-overload]
+                if not grid:
+                    raise ValueError(f"train_cdep.lambdas.{penalty}: no lambdas for arm {arm!r}")
+            if penalty == "cdep" and self.models[model].backbone != "lstm":
+                raise ValueError(
+                    f"train_cdep.arms: {arm!r}: contextual decomposition is not defined for "
+                    "attention (backbone 'small'); use rrr or eg for the transformer"
+                )
+        for penalty, grid in self.lambdas.items():
+            bad = [lam for lam in grid if lam < 0]
+            if bad:
+                raise ValueError(f"train_cdep.lambdas.{penalty}: lambda must be >= 0, got {bad}")
+        return self
+
+    def arm(self, name: str) -> tuple[str, str]:
+        """``(model, penalty)`` of an arm named ``<model>-<penalty>``."""
+        model, _, penalty = name.rpartition("-")
+        entry(self.models, model, f"train_cdep.arms.{name} (model)")
+        if penalty not in CDEP_PENALTIES:
+            raise ConfigError(
+                f"train_cdep.arms.{name}: unknown penalty {penalty!r} "
+                f"(known: {', '.join(CDEP_PENALTIES)})"
+            )
+        return model, penalty
+
+    def grid(self, arm: str) -> tuple[float, ...]:
+        """The lambdas arm ``arm`` trains (``(0.0,)`` for none/clean)."""
+        _, penalty = self.arm(arm)
+        if penalty in ("none", "clean"):
+            return (0.0,)
+        return self.lambdas[penalty]  # type: ignore[index]
+
+    def estimator_params(self, arm: str, lam: float, spurious_words: list[str]) -> dict[str, Any]:
+        """Keyword arguments of ``TextClassifier`` for ``arm`` at ``lam``."""
+        model, penalty = self.arm(arm)
+        out = self.models[model].model_dump()
+        out.update(
+            seed=self.seed,
+            device=self.device,
+            penalty="none" if penalty == "clean" else penalty,
+            penalty_weight=float(lam),
+            spurious_words=list(spurious_words),
+        )
+        return out
+
+
+class CompareCdepParams(Frozen):
+    """``compare_cdep`` stage: accuracy-vs-lambda curves per penalty (CDEP's headline figure)."""
+
+    metric: Literal["test_accuracy", "test_macro_f1"] = "test_accuracy"
+
+
 class Params(Frozen):
     """The whole ``params.yaml``."""
 
@@ -454,6 +550,9 @@ class Params(Frozen):
     train_tabular: TrainTabularParams
     compare_tabular: CompareTabularParams
     explain_tabular: ExplainTabularParams
+    prepare_sst_variants: PrepareSstVariantsParams
+    train_cdep: TrainCdepParams
+    compare_cdep: CompareCdepParams
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -81,10 +81,13 @@ def path_gradients(
     target: int | torch.Tensor | None,
     batch_size: int,
     forward_kwargs: dict[str, Any] | None = None,
+    create_graph: bool = False,
 ) -> torch.Tensor:
     """``sum_k w_k * grad f(start + a_k (end - start))`` per example, in chunks of rows.
 
     ``alphas``/``weights`` are ``(n,)`` (shared) or ``(B, n)`` (per example, e.g. sampled).
+    ``create_graph=True`` keeps the graph (to the inputs and the model's parameters) so the result
+    can be differentiated again, e.g. in an attribution penalty (Erion et al. 2021).
     """
     b = starts.shape[0]
     n = alphas.shape[-1]
@@ -98,12 +101,14 @@ def path_gradients(
     for lo in range(0, b * n, batch_size):
         ex = flat_ex[lo : lo + batch_size]
         a = flat_a[lo : lo + batch_size].reshape(shape)
-        x = (starts[ex] + a * (ends[ex] - starts[ex])).detach().requires_grad_(True)
         kwargs = per_example(forward_kwargs, b, lambda v, ex=ex: v[ex])
         with torch.enable_grad():
+            x = starts[ex] + a * (ends[ex] - starts[ex])
+            if not (create_graph and x.requires_grad):
+                x = x.detach().requires_grad_(True)
             y = select_output(model(x, **kwargs), _expand_target(target, ex))
-            (g,) = torch.autograd.grad(y.sum(), x)
-        total.index_add_(0, ex, g * flat_w[lo : lo + batch_size].reshape(shape))
+            (g,) = torch.autograd.grad(y.sum(), x, create_graph=create_graph)
+        total = total.index_add(0, ex, g * flat_w[lo : lo + batch_size].reshape(shape))
     return total
 
 
@@ -218,6 +223,7 @@ def expected_gradients(
     batch_size: int = 512,
     forward_kwargs: dict[str, Any] | None = None,
     memory_budget_mb: float | None = None,
+    create_graph: bool = False,
 ) -> Attribution:
     """Expected Gradients: each sample draws a baseline from ``background`` *and* a path point
     ``alpha ~ U(0, 1)``; attributions average ``(x - x') * grad f(x' + alpha (x - x'))``.
@@ -225,7 +231,8 @@ def expected_gradients(
     The delta compares ``sum(attr)`` with ``f(x) - mean_s f(x'_s)`` over the drawn baselines
     (completeness holds in expectation; it shrinks as ``n_samples`` grows). ``background`` is
     ``(M, *shape)`` shared by all inputs or ``(B, M, *shape)``, one set per input (e.g. random
-    token sequences that keep each text's special tokens).
+    token sequences that keep each text's special tokens). With ``create_graph=True`` the
+    attributions stay differentiable (for training with an attribution prior, Erion et al. 2021).
     """
     if memory_budget_mb is not None:
         per_row = activation_bytes_per_row(model, inputs, target, forward_kwargs)
@@ -246,14 +253,24 @@ def expected_gradients(
     kwargs = per_example(forward_kwargs, b, lambda v: v.repeat_interleave(n_samples, 0))
     ones = torch.ones(b * n_samples, 1, dtype=torch.float64)
     grads = path_gradients(
-        model, flat_base, flat_in, alphas.reshape(-1, 1), ones, flat_target, batch_size, kwargs
+        model,
+        flat_base,
+        flat_in,
+        alphas.reshape(-1, 1),
+        ones,
+        flat_target,
+        batch_size,
+        kwargs,
+        create_graph,
     )
     per_sample = (flat_in - flat_base) * grads
     attr = per_sample.reshape(b, n_samples, *inputs.shape[1:]).mean(1)
     f_x = _outputs(model, inputs, target, forward_kwargs, batch_size)
     f_base = _outputs(model, flat_base, flat_target, kwargs, batch_size).reshape(b, n_samples)
-    delta = attr.reshape(b, -1).sum(1) - (f_x - f_base.mean(1))
-    return Attribution(attr.detach(), delta.detach(), n_samples, "expected_gradients")
+    delta = attr.detach().reshape(b, -1).sum(1) - (f_x - f_base.mean(1))
+    return Attribution(
+        attr if create_graph else attr.detach(), delta.detach(), n_samples, "expected_gradients"
+    )
 
 
 def as_numpy(t: torch.Tensor) -> np.ndarray:

@@ -1,9 +1,12 @@
 """Text classifiers trained end to end: the small nlp-lime-ig transformer
-(:mod:`glassworks.models.text_transformer`) or a fine-tuned pretrained encoder (the offline MiniLM,
-or any Hugging Face model), as the fine-tuned DistilBERT of path_explain (Janizek et al. 2021).
+(:mod:`glassworks.models.text_transformer`), CDEP's LSTM (:mod:`glassworks.models.lstm`) or a
+fine-tuned pretrained encoder (the offline MiniLM, or any Hugging Face model), as the fine-tuned
+DistilBERT of path_explain (Janizek et al. 2021).
 
 Training: AdamW, linear warm-up then cosine decay, length-bucketed batches padded per batch,
-early stopping on a validation metric (the best epoch's weights are kept).
+early stopping on a validation metric (the best epoch's weights are kept), and optionally an
+explanation penalty on a group of spurious words (CDEP, RRR or Expected Gradients; see
+:mod:`glassworks.train.losses`).
 """
 
 from __future__ import annotations
@@ -20,21 +23,38 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
 from transformers import (
     AutoModelForSequenceClassification,
     AutoTokenizer,
+    PreTrainedTokenizerFast,
     get_cosine_schedule_with_warmup,
 )
 
 from glassworks.embed.encoder import default_model_path, resolve_device
-from glassworks.models.text_transformer import TextTransformer, train_bpe_tokenizer
+from glassworks.models.lstm import GLOVE_DIM, LSTMTextModule, glove_init
+from glassworks.models.text_transformer import (
+    TextTransformer,
+    train_bpe_tokenizer,
+    train_word_tokenizer,
+)
 from glassworks.train.evaluate import classification_metrics
-from glassworks.train.losses import LossName, OrdinalLoss, make_loss
+from glassworks.train.losses import (
+    LossName,
+    OrdinalLoss,
+    PenaltyName,
+    cdep_penalty,
+    eg_penalty,
+    make_loss,
+    rrr_penalty,
+)
 
 log = logging.getLogger(__name__)
 
 SMALL = "small"
-SelectOn = Literal["macro_f1", "accuracy", "qwk", "loss"]
+LSTM = "lstm"
+OWN_BACKBONES = (SMALL, LSTM)
+SelectOn = Literal["macro_f1", "accuracy", "qwk", "loss", "last"]
 
 
 def resolve_backbone(name: str) -> str:
@@ -49,11 +69,18 @@ def _logits(out: Any) -> torch.Tensor:
 class TextClassifier(ClassifierMixin, BaseEstimator):
     """A transformer text classifier with a scikit-learn API over lists of strings.
 
-    ``backbone="small"`` trains the nlp-lime-ig transformer and a BPE tokenizer (``vocab_size``)
-    on the training texts; any other value (``"default"`` = offline MiniLM, an HF name or a folder)
-    fine-tunes that pretrained model with a fresh classification head. Labels are class indices
-    ``0..n_classes-1``. Fitted: ``tokenizer_``, ``module_``, ``classes_``, ``label_names_``,
-    ``history_``, ``best_epoch_``, ``n_truncated_``.
+    ``backbone="small"`` trains the nlp-lime-ig transformer, ``"lstm"`` CDEP's LSTM (hidden size
+    ``d_model``; ``embeddings="glove"`` starts from GloVe 50-d vectors), each with a tokenizer
+    learnt on the training texts (``tokenizer``: BPE or words, ``vocab_size``); any other value
+    (``"default"`` = offline MiniLM, an HF name or a folder) fine-tunes that pretrained model with
+    a fresh classification head. Labels are class indices ``0..n_classes-1``.
+
+    ``penalty`` (``cdep``, ``rrr``, ``eg``) adds ``penalty_weight`` times an explanation penalty on
+    the tokens of ``spurious_words`` (words that are not one vocabulary token are warned about and
+    counted in ``n_spurious_missing_``). ``select_on="last"`` keeps the last epoch.
+
+    Fitted: ``tokenizer_``, ``module_``, ``classes_``, ``label_names_``, ``history_``,
+    ``best_epoch_``, ``n_truncated_``, ``spurious_ids_``, ``n_spurious_missing_``.
     """
 
     def __init__(
@@ -76,6 +103,11 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         select_on: SelectOn = "macro_f1",
         seed: int = 0,
         device: str = "auto",
+        tokenizer: Literal["bpe", "word"] = "bpe",
+        embeddings: Literal["random", "glove"] = "random",
+        penalty: PenaltyName = "none",
+        penalty_weight: float = 0.0,
+        spurious_words: Sequence[str] | None = None,
     ) -> None:
         self.backbone = backbone
         self.vocab_size = vocab_size
@@ -95,13 +127,37 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self.select_on = select_on
         self.seed = seed
         self.device = device
+        self.tokenizer = tokenizer
+        self.embeddings = embeddings
+        self.penalty = penalty
+        self.penalty_weight = penalty_weight
+        self.spurious_words = spurious_words
 
     # ------------------------------------------------------------------ building
 
+    def _check_penalty(self) -> None:
+        if self.penalty not in ("none", "cdep", "rrr", "eg"):
+            raise ValueError(f"penalty: unknown {self.penalty!r}; use none, cdep, rrr or eg")
+        if self.penalty_weight < 0:
+            raise ValueError(f"penalty_weight (lambda) must be >= 0, got {self.penalty_weight}")
+        if self.penalty != "none" and not self.spurious_words:
+            raise ValueError(f"penalty {self.penalty!r} needs spurious_words (the group is empty)")
+        if self.penalty != "none" and self.backbone not in OWN_BACKBONES:
+            raise ValueError(f"penalty {self.penalty!r} needs backbone 'small' or 'lstm'")
+        if self.penalty != "none" and self.loss == "ordinal":
+            raise ValueError("explanation penalties need a class-logit head, not loss='ordinal'")
+
     def _build(self, texts: Sequence[str], n_classes: int) -> None:
-        if self.backbone == SMALL:
-            self.tokenizer_ = train_bpe_tokenizer(texts, self.vocab_size)
-            self.module_ = self._small_module(len(self.tokenizer_), n_classes)
+        if self.backbone in OWN_BACKBONES:
+            if self.tokenizer == "word":
+                self.tokenizer_ = train_word_tokenizer(texts, self.vocab_size)
+            else:
+                self.tokenizer_ = train_bpe_tokenizer(texts, self.vocab_size)
+            self.module_ = self._own_module(len(self.tokenizer_), n_classes)
+            if self.embeddings == "glove":
+                glove_init(
+                    self.module_.get_input_embeddings(), self.tokenizer_.get_vocab(), seed=self.seed
+                )
             return
         if self.loss == "ordinal":
             raise ValueError("loss='ordinal' needs backbone='small' (a CORAL head)")
@@ -111,7 +167,20 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             path, num_labels=n_classes
         )
 
-    def _small_module(self, vocab_size: int, n_classes: int) -> TextTransformer:
+    def _own_module(self, vocab_size: int, n_classes: int) -> nn.Module:
+        if self.backbone == LSTM:
+            if self.loss == "ordinal":
+                raise ValueError("loss='ordinal' needs backbone='small' (a CORAL head)")
+            return LSTMTextModule(
+                vocab_size,
+                n_classes,
+                embedding_dim=GLOVE_DIM if self.embeddings == "glove" else self.d_model,
+                hidden_size=self.d_model,
+                dropout=self.dropout,
+                pad_id=self.tokenizer_.pad_token_id,
+            )
+        if self.embeddings == "glove" and self.d_model != GLOVE_DIM:
+            raise ValueError(f"embeddings='glove' needs d_model={GLOVE_DIM} for the transformer")
         return TextTransformer(
             vocab_size=vocab_size,
             n_classes=n_classes,
@@ -124,6 +193,37 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             ordinal=self.loss == "ordinal",
             pad_id=self.tokenizer_.pad_token_id,
         )
+
+    def _spurious_ids(self) -> list[int]:
+        """Vocabulary ids of ``spurious_words`` that are one token; warns about the others."""
+        ids, missing = [], []
+        unk = self.tokenizer_.unk_token_id
+        for word in self.spurious_words or ():
+            pieces = self.tokenizer_(word, add_special_tokens=False)["input_ids"]
+            if len(pieces) == 1 and pieces[0] != unk:
+                ids.append(pieces[0])
+            else:
+                missing.append(word)
+        if missing:
+            log.warning(
+                "%d of %d spurious words are not one vocabulary token and cannot be penalised: %s",
+                len(missing),
+                len(self.spurious_words or ()),
+                ", ".join(missing[:20]),
+            )
+        self.n_spurious_missing_ = len(missing)
+        if self.penalty != "none" and not ids:
+            raise ValueError(
+                f"none of the spurious words {list(self.spurious_words or ())[:10]} is in the "
+                "vocabulary: the penalised group is empty"
+            )
+        return sorted(set(ids))
+
+    def group_mask(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """``(B, T)`` True at tokens of the spurious words."""
+        check_is_fitted(self, "spurious_ids_")
+        ids = torch.as_tensor(self.spurious_ids_, dtype=input_ids.dtype, device=input_ids.device)
+        return torch.isin(input_ids, ids)
 
     def _encode(self, texts: Sequence[str]) -> list[list[int]]:
         ids = self.tokenizer_(
@@ -180,7 +280,13 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self.label_names_ = list(label_names) if label_names else [str(c) for c in range(k)]
         if len(self.label_names_) != k:
             raise ValueError(f"fit: {len(self.label_names_)} label names for {k} classes")
+        self._check_penalty()
         self._build(texts, k)
+        self.spurious_ids_ = self._spurious_ids()
+        if self.penalty == "cdep":
+            from glassworks.explain.cd import check_supported
+
+            check_supported(self.module_)  # attention: a clear error before any training
         device = torch.device(resolve_device(self.device))
         self.module_.to(device)
         loss_fn = make_loss(self.loss, y_arr, k).to(device)
@@ -195,13 +301,16 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         has_valid = texts_valid is not None and y_valid is not None and len(texts_valid) > 0
         best, best_state, waited, best_epoch = -math.inf, None, 0, self.epochs
         self.history_: list[dict[str, float]] = []
+        step = 0
         for epoch in range(self.epochs):
             self.module_.train()
-            total, seen = 0.0, 0
+            total, seen, pen_total = 0.0, 0, 0.0
             for idx in self._batches(encoded, gen):
                 batch = self._collate([encoded[i] for i in idx], device)
                 target = torch.as_tensor(y_arr[idx], device=device)
-                loss = self._loss(loss_fn, batch, target)
+                loss, pen = self._loss(loss_fn, batch, target, step)
+                step += 1
+                pen_total += pen * len(idx)
                 opt.zero_grad()
                 loss.backward()
                 nn.utils.clip_grad_norm_(self.module_.parameters(), 1.0)
@@ -212,8 +321,11 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                 if on_step is not None:
                     on_step(len(idx))
             row = {"epoch": epoch + 1, "train_loss": total / seen}
+            if self.penalty != "none":
+                row["train_penalty"] = pen_total / seen
             if has_valid:
                 row.update(self.score_split(texts_valid, y_valid, loss_fn))
+            if has_valid and self.select_on != "last":
                 score = (
                     -row["valid_loss"]
                     if self.select_on == "loss"
@@ -228,20 +340,49 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                     waited += 1
             self.history_.append(row)
             log.info("epoch %d: %s", epoch + 1, {k: round(v, 4) for k, v in row.items()})
-            if has_valid and waited >= self.patience:
+            if has_valid and self.select_on != "last" and waited >= self.patience:
                 break
         if best_state is not None:
             self.module_.load_state_dict(best_state)
-        self.best_epoch_ = best_epoch if has_valid else len(self.history_)
+        selected = has_valid and self.select_on != "last"
+        self.best_epoch_ = best_epoch if selected else len(self.history_)
         self.module_.eval()
         return self
 
     def _loss(
-        self, loss_fn: nn.Module, batch: dict[str, torch.Tensor], target: torch.Tensor
-    ) -> torch.Tensor:
+        self,
+        loss_fn: nn.Module,
+        batch: dict[str, torch.Tensor],
+        target: torch.Tensor,
+        step: int = 0,
+    ) -> tuple[torch.Tensor, float]:
+        """The training loss of a batch and its explanation penalty's value (0 without one)."""
         if isinstance(loss_fn, OrdinalLoss):
-            return loss_fn(self.module_.cumulative_logits(**batch), target)
-        return loss_fn(_logits(self.module_(**batch)), target)
+            return loss_fn(self.module_.cumulative_logits(**batch), target), 0.0
+        if self.penalty == "none" or self.penalty_weight == 0:
+            return loss_fn(_logits(self.module_(**batch)), target), 0.0
+        group = self.group_mask(batch["input_ids"]) & batch["attention_mask"].bool()
+        if self.penalty == "cdep":
+            logits = _logits(self.module_(**batch))
+            pen = cdep_penalty(self.module_, batch["input_ids"], batch["attention_mask"], group)
+        else:
+            with sdpa_kernel(SDPBackend.MATH):  # double backward through attention
+                embeds = self.module_.get_input_embeddings()(batch["input_ids"])
+                logits = _logits(
+                    self.module_(inputs_embeds=embeds, attention_mask=batch["attention_mask"])
+                )
+                if self.penalty == "rrr":
+                    pen = rrr_penalty(logits, embeds, group.to(embeds.dtype))
+                else:
+                    pen = eg_penalty(
+                        self.module_,
+                        embeds,
+                        batch["attention_mask"],
+                        group.to(embeds.dtype),
+                        target,
+                        self.seed * 1_000_003 + step,
+                    )
+        return loss_fn(logits, target) + self.penalty_weight * pen, float(pen.detach())
 
     def score_split(
         self, texts: Sequence[str], y: Sequence[int], loss_fn: nn.Module | None = None
@@ -308,10 +449,12 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             "best_epoch": self.best_epoch_,
             "n_truncated": self.n_truncated_,
             "vocab_size": len(self.tokenizer_),
+            "spurious_ids": getattr(self, "spurious_ids_", []),
+            "n_spurious_missing": getattr(self, "n_spurious_missing_", 0),
         }
         (path / "glassworks.json").write_text(json.dumps(meta, indent=2))
         self.tokenizer_.save_pretrained(path / "tokenizer")
-        if self.backbone == SMALL:
+        if self.backbone in OWN_BACKBONES:
             state = {k: v.cpu() for k, v in self.module_.state_dict().items()}
             torch.save(state, path / "model.pt")
         else:  # a complete HF folder (weights + tokenizer): embed.encoder.model can load it
@@ -333,11 +476,11 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         model.history_ = meta["history"]
         model.best_epoch_ = meta["best_epoch"]
         model.n_truncated_ = meta["n_truncated"]
-        if model.backbone == SMALL:
-            from transformers import PreTrainedTokenizerFast
-
+        model.spurious_ids_ = list(meta.get("spurious_ids", []))
+        model.n_spurious_missing_ = int(meta.get("n_spurious_missing", 0))
+        if model.backbone in OWN_BACKBONES:
             model.tokenizer_ = PreTrainedTokenizerFast.from_pretrained(path / "tokenizer")
-            model.module_ = model._small_module(int(meta["vocab_size"]), k)
+            model.module_ = model._own_module(int(meta["vocab_size"]), k)
             state = torch.load(path / "model.pt", map_location="cpu", weights_only=True)
             model.module_.load_state_dict(state)
         else:

@@ -44,6 +44,28 @@ def train_bpe_tokenizer(
         show_progress=False,
     )
     tok.train_from_iterator(texts, trainer=trainer)
+    return _wrap(tok)
+
+
+def train_word_tokenizer(
+    texts: Iterable[str], vocab_size: int = 20000, min_frequency: int = 1
+) -> PreTrainedTokenizerFast:
+    """A word-level tokenizer (lower-cased, split on white space: SST-2 ships tokenised text)
+    keeping the ``vocab_size`` most frequent training words; others map to [UNK]."""
+    tok = Tokenizer(models.WordLevel(unk_token=UNK))
+    tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    trainer = trainers.WordLevelTrainer(
+        vocab_size=vocab_size,
+        min_frequency=min_frequency,
+        special_tokens=[PAD, UNK, CLS, MASK],
+        show_progress=False,
+    )
+    tok.train_from_iterator(texts, trainer=trainer)
+    return _wrap(tok)
+
+
+def _wrap(tok: Tokenizer) -> PreTrainedTokenizerFast:
     tok.post_processor = TemplateProcessing(
         single=f"{CLS} $A", special_tokens=[(CLS, tok.token_to_id(CLS))]
     )

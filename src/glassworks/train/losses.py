@@ -1,5 +1,17 @@
-"""Training losses for text classifiers: cross-entropy, class-weighted cross-entropy and an ordinal
-(cumulative-link) loss in the CORAL form of Cao, Mirjalili & Raschka 2020 (arXiv 1901.07884)."""
+"""Training losses for text classifiers: cross-entropy, class-weighted cross-entropy, an ordinal
+(cumulative-link) loss in the CORAL form of Cao, Mirjalili & Raschka 2020 (arXiv 1901.07884), and
+explanation penalties that push a model's attribution to a known-spurious group of tokens to zero:
+
+- ``cdep``: the contextual-decomposition score of the group (Rieger, Singh, Murdoch & Yu, ICML
+  2020), ``mean_b sum_c |relevant_c|``, the L1 form of the paper's Eq. 2 with a zero target (the
+  reference code normalises it with a softmax over (relevant, irrelevant), which also charges a
+  group for the *irrelevant* part's sign);
+- ``rrr``: Right for the Right Reasons (Ross, Hughes & Doshi-Velez, IJCAI 2017), the squared input
+  gradient of ``sum_k log p_k`` on the group's embeddings;
+- ``eg``: Expected Gradients of the label's log-probability on the group (an attribution prior,
+  Erion et al., Nature Machine Intelligence 2021), one (baseline, alpha) sample per example drawn
+  from the batch, differentiable through the attribution engine.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +23,8 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 LossName = Literal["ce", "weighted_ce", "ordinal"]
+PenaltyName = Literal["none", "cdep", "rrr", "eg"]
+PENALTIES: tuple[str, ...] = ("none", "cdep", "rrr", "eg")
 
 
 def balanced_class_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:
@@ -62,3 +76,57 @@ def make_loss(name: LossName, labels: np.ndarray, n_classes: int) -> nn.Module:
             raise ValueError("the ordinal loss needs at least 2 classes")
         return OrdinalLoss(n_classes)
     raise ValueError(f"unknown loss {name!r}; use ce, weighted_ce or ordinal")
+
+
+def cdep_penalty(
+    module: nn.Module,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    group: torch.Tensor,
+) -> torch.Tensor:
+    """``mean_b sum_c |CD relevant part of logit c|`` for the token ``group`` (CDEP)."""
+    from glassworks.explain.cd import contextual_decomposition
+
+    rel = contextual_decomposition(module, input_ids, group, attention_mask).relevant
+    return rel.abs().sum(-1).mean()
+
+
+def rrr_penalty(logits: torch.Tensor, embeds: torch.Tensor, group: torch.Tensor) -> torch.Tensor:
+    """``mean_b sum_{t in group} ||d sum_k log p_k / d e_t||^2`` (Ross et al. 2017); ``logits``
+    must come from ``embeds``."""
+    log_p = torch.log_softmax(logits, -1)
+    (grad,) = torch.autograd.grad(log_p.sum(), embeds, create_graph=True)
+    return (grad.pow(2).sum(-1) * group).sum() / len(logits)
+
+
+def eg_penalty(
+    module: nn.Module,
+    embeds: torch.Tensor,
+    attention_mask: torch.Tensor,
+    group: torch.Tensor,
+    target: torch.Tensor,
+    seed: int,
+) -> torch.Tensor:
+    """``mean_b sum_{t in group} |EG_t|`` of ``log p(target)``: one (baseline, alpha) sample per
+    example, baselines drawn from the batch's own embeddings (Erion et al. 2021)."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    from glassworks.explain.paths import expected_gradients
+
+    def log_prob(e: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        out = module(inputs_embeds=e, attention_mask=attention_mask)
+        return torch.log_softmax(out.logits if hasattr(out, "logits") else out, -1)
+
+    with sdpa_kernel(SDPBackend.MATH):  # fused attention has no double backward
+        attr = expected_gradients(
+            log_prob,
+            embeds,
+            embeds.detach(),
+            target,
+            n_samples=1,
+            seed=seed,
+            batch_size=len(embeds),
+            forward_kwargs={"attention_mask": attention_mask},
+            create_graph=True,
+        ).attributions
+    return (attr.sum(-1).abs() * group).sum() / len(embeds)

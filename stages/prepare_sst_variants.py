@@ -1,0 +1,73 @@
+"""Stage ``prepare_sst_variants``: SST-2 with a spurious feature built into train only (CDEP).
+
+    python -m stages.prepare_sst_variants --dataset decoy
+
+Reads ``data/prepared/sst2``; writes ``data/variants/<variant>/`` (``train`` biased, ``valid`` and
+``test`` clean, ``probe`` = test texts with the spurious words, ``reference`` = the unbiased train
+texts, as parquet, and ``schema.json`` with the spurious words and the rule) and
+``metrics/prepare_sst_variants/<variant>.json`` (rows per split, share of texts with a spurious
+word per split).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from glassworks import tracking
+from glassworks.config import PrepareSstVariantsParams, load_section
+from glassworks.data import read_prepared, write_prepared
+from glassworks.data.variants import make_variant, spurious_share
+from glassworks.errors import ConfigError
+from glassworks.io import write_json
+from stages.common import exit_with, parser, provenance, run_main, stage_address
+
+STAGE = "prepare_sst_variants"
+log = logging.getLogger(f"glassworks.stages.{STAGE}")
+
+
+def load_config(params_path: Path, variant: str) -> PrepareSstVariantsParams:
+    """All this stage reads: ``prepare_sst_variants`` (``variant`` must be listed)."""
+    params = load_section(params_path, STAGE, PrepareSstVariantsParams)
+    if variant not in params.variants:
+        raise ConfigError(
+            f"{STAGE}.variants: {variant!r} is not listed (known: {', '.join(params.variants)})"
+        )
+    return params
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Build the variant ``--dataset`` (decoy or gender)."""
+    p = parser(STAGE, __doc__)
+    p.add_argument("--prepared-dir", type=Path, default=Path("data/prepared"))
+    p.add_argument("--out-dir", type=Path, default=Path("data/variants"))
+    p.add_argument("--metrics-dir", type=Path, default=Path(f"metrics/{STAGE}"))
+    args = p.parse_args(argv)
+
+    params = load_config(args.params, args.dataset)
+    tags = provenance(args.root, stage_address(STAGE, args.dataset))
+    with tracking.stage_run(
+        STAGE, args.dataset, params=params.model_dump(), tags=tags, root=args.root
+    ) as run:
+        source = read_prepared(args.prepared_dir / params.dataset)
+        variant = make_variant(source, args.dataset, params.seed, params.min_words)  # type: ignore[arg-type]
+        out = args.out_dir / args.dataset
+        write_prepared(variant, out)
+        words = variant.info["spurious_words"]
+        metrics = {
+            "rows": {name: frame.height for name, frame in variant.splits.items()},
+            "with_spurious_word": {
+                name: spurious_share(frame["text"].to_list(), words)
+                for name, frame in variant.splits.items()
+            },
+            "n_spurious_words": len(words),
+        }
+        write_json(args.metrics_dir / f"{args.dataset}.json", metrics)
+        run.log_metrics(metrics)
+        run.log_artifact(out / "schema.json")
+    log.info("%s: %s", args.dataset, metrics["rows"])
+
+
+if __name__ == "__main__":
+    exit_with(run_main(main, None))
