@@ -19,7 +19,13 @@ from pathlib import Path
 import polars as pl
 
 from glassworks import tracking
-from glassworks.config import CompareCdepParams, TrainCdepParams, load_section
+from glassworks.config import (
+    CdepMatrix,
+    CompareCdepParams,
+    load_section,
+    parse_section,
+    read_yaml,
+)
 from glassworks.errors import DataError
 from glassworks.io import atomic_dir, write_csv, write_json
 from glassworks.report.cdep import curves, lambda_plot, markdown, summary
@@ -29,11 +35,13 @@ STAGE = "compare_cdep"
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
 
 
-def load_config(params_path: Path, key: str = "") -> tuple[CompareCdepParams, TrainCdepParams]:
+def load_config(params_path: Path, key: str = "") -> tuple[CompareCdepParams, CdepMatrix]:
     """All this stage reads: ``compare_cdep`` and the ``train_cdep`` variants and arms."""
+    section = read_yaml(params_path).get("train_cdep") or {}
+    matrix = {k: section[k] for k in ("variants", "arms") if k in section}
     return (
         load_section(params_path, STAGE, CompareCdepParams),
-        load_section(params_path, "train_cdep", TrainCdepParams),
+        parse_section({"train_cdep": matrix}, "train_cdep", CdepMatrix, params_path),
     )
 
 

@@ -36,11 +36,13 @@ def load_config(params_path: Path, key: str) -> tuple[TrainCdepParams, str, str]
     ``train_cdep`` with the variant and arm checked against its lists."""
     variant, _, arm = key.partition("-")
     params = load_section(params_path, STAGE, TrainCdepParams)
-    if variant not in params.variants:
+    if params.variants and variant not in params.variants:
         raise ConfigError(f"{STAGE}.variants: {variant!r} is not listed")
-    if arm not in params.arms:
+    if params.arms and arm not in params.arms:
         raise ConfigError(f"{STAGE}.arms: {arm!r} is not listed (known: {', '.join(params.arms)})")
-    return params, variant, arm
+    params.arm(arm)  # model and penalty known, lambdas given
+    # what this stage reads: its own variant and arm (the lists only check it is one of them)
+    return params.model_copy(update={"variants": (variant,), "arms": (arm,)}), variant, arm
 
 
 def lambda_name(lam: float) -> str:

@@ -471,8 +471,9 @@ class TrainCdepParams(Frozen):
 
     seed: int = 0
     device: str = "auto"
-    variants: tuple[str, ...] = Field(min_length=1)
-    arms: tuple[str, ...] = Field(min_length=1)
+    variants: tuple[str, ...] = ()
+    """The DVC matrix's variants (a stage reads only its own: adding one reruns nothing else)."""
+    arms: tuple[str, ...] = ()
     models: dict[str, CdepModelParams]
     lambdas: dict[Literal["cdep", "rrr", "eg"], tuple[float, ...]]
     max_train: int | None = Field(None, ge=10)
@@ -529,6 +530,13 @@ class TrainCdepParams(Frozen):
             spurious_words=list(spurious_words),
         )
         return out
+
+
+class CdepMatrix(Frozen):
+    """The ``train_cdep`` DVC matrix (what ``compare_cdep`` collects)."""
+
+    variants: tuple[str, ...] = Field(min_length=1)
+    arms: tuple[str, ...] = Field(min_length=1)
 
 
 class CompareCdepParams(Frozen):
