@@ -135,6 +135,8 @@ def summary(root: Path, console: Console) -> int:
                     for m in shown
                 ]
                 table.add_row(name, *cells, _fmt(d.get("ig", {}).get("completeness_rel_max")))
+        elif stage_dir.name == "train_cdep":
+            table = _train_cdep_table(stage_dir)
         elif stage_dir.name == "train_tabular":
             table = _train_tabular_table(stage_dir)
         elif stage_dir.name == "explain_tabular":
@@ -194,6 +196,31 @@ def summary(root: Path, console: Console) -> int:
         "· metrics: [bold]dvc metrics show[/]"
     )
     return 0
+
+
+def _train_cdep_table(stage_dir: Path) -> Table:
+    """Variant x arm x lambda: clean test accuracy, probe accuracy, attribution mass."""
+    table = Table(
+        title="train_cdep: SST-2 variants, clean test accuracy by penalty and lambda "
+        "· data/reports/cdep/"
+    )
+    for col in ("variant", "model", "penalty", "lambda", "clean acc", "probe acc", "IG mass",
+                "CD mass"):  # fmt: skip
+        table.add_column(col, justify="left" if col in ("variant", "model", "penalty") else "right")
+    for f in sorted(stage_dir.glob("*/*.json")):
+        model, _, penalty = f.stem.rpartition("-")
+        for r in json.loads(f.read_text())["runs"]:
+            table.add_row(
+                f.parent.name,
+                model,
+                penalty,
+                f"{r['lambda']:g}",
+                _fmt(r["test_accuracy"]),
+                _fmt(r["probe_accuracy"]),
+                _fmt(r["ig_mass"]),
+                _fmt(r.get("cd_mass")),
+            )
+    return table
 
 
 def _train_tabular_table(stage_dir: Path) -> Table:

@@ -101,3 +101,45 @@ def test_fine_tuned_checkpoint_loads_as_an_encoder(sst2, tiny_bert: Path, tmp_pa
 
     with pytest.raises(ConfigError, match="no tokenizer files"):
         Encoder(model=str(tmp_path / "weights-only"), device="cpu").encode(["x"])
+
+
+def test_lstm_with_glove_round_trips(sst2, tmp_path: Path) -> None:  # noqa: ANN001
+    """The CDEP LSTM over a word vocabulary, GloVe-initialised: GloVe rows really are copied,
+    and a saved model predicts the same after loading."""
+    texts, y = sst2
+    model = _small(backbone="lstm", tokenizer="word", embeddings="glove", epochs=1, lr=0.0)
+    model.fit(texts, y, n_classes=2, label_names=["negative", "positive"])
+    vocab = model.tokenizer_.get_vocab()
+    assert "film" in vocab
+    from glassworks.models.lstm import glove_folder
+
+    words = pl.read_parquet(glove_folder() / "glove_6B_index.parquet")["index"].to_list()
+    table = np.load(glove_folder() / "glove_6B_50d_emb.npy", mmap_mode="r")
+    emb = model.module_.embedding.weight.detach().numpy()
+    np.testing.assert_allclose(emb[vocab["film"]], table[words.index("film")], rtol=1e-6)
+    model.save(tmp_path / "lstm")
+    back = TextClassifier.load(tmp_path / "lstm")
+    np.testing.assert_allclose(back.decision_function(texts), model.decision_function(texts))
+
+
+def test_penalty_inputs(sst2, caplog: pytest.LogCaptureFixture) -> None:  # noqa: ANN001
+    texts, y = sst2
+    kw = dict(backbone="lstm", tokenizer="word", epochs=1, penalty="cdep", penalty_weight=1.0)
+    with pytest.raises(ValueError, match="lambda"):
+        _small(**{**kw, "penalty_weight": -1.0}).fit(texts, y)
+    with pytest.raises(ValueError, match="group is empty"):
+        _small(**kw, spurious_words=[]).fit(texts, y)
+    with pytest.raises(ValueError, match="none of the spurious words"):
+        _small(**kw, spurious_words=["zyzzyva"]).fit(texts, y)
+    with pytest.raises(ValueError, match="unknown 'lasso'"):
+        _small(**{**kw, "penalty": "lasso"}, spurious_words=["film"]).fit(texts, y)
+    # words absent from the vocabulary are warned about and counted; the rest is penalised
+    model = _small(**kw, spurious_words=["film", "zyzzyva", "qwertyuiop"]).fit(texts, y)
+    assert model.n_spurious_missing_ == 2
+    assert "2 of 3 spurious words" in caplog.text
+    assert "train_penalty" in model.history_[-1]
+    # CD on attention: one clear error naming the layer, before any training
+    from glassworks.explain.cd import UnsupportedLayerError
+
+    with pytest.raises(UnsupportedLayerError, match="attention"):
+        _small(penalty="cdep", penalty_weight=1.0, spurious_words=["film"]).fit(texts, y)

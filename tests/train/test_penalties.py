@@ -1,0 +1,152 @@
+"""Explanation penalties: their values match hand computations, they are differentiable, and
+training with them unlearns a decoy that vanilla training relies on."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from glassworks.explain.paths import expected_gradients
+from glassworks.models.lstm import LSTMTextModule
+from glassworks.models.text_classifier import TextClassifier
+from glassworks.train.cdep import attribution_mass
+from glassworks.train.losses import cdep_penalty, eg_penalty, rrr_penalty
+
+
+@pytest.fixture
+def lstm() -> LSTMTextModule:
+    torch.manual_seed(0)
+    return LSTMTextModule(20, 2, embedding_dim=6, hidden_size=8, dropout=0.0).double()
+
+
+def _batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    ids = torch.tensor([[2, 5, 7, 9, 0], [2, 7, 3, 0, 0], [2, 4, 6, 8, 10]])
+    mask = (ids != 0).long()
+    group = ids == 7
+    return ids, mask, group
+
+
+def test_rrr_penalty_is_the_squared_input_gradient_on_the_group(lstm: LSTMTextModule) -> None:
+    ids, mask, group = _batch()
+    embeds = lstm.get_input_embeddings()(ids)
+    logits = lstm(inputs_embeds=embeds, attention_mask=mask)
+    pen = rrr_penalty(logits, embeds, group.double())
+    # by hand: one example at a time, leaf inputs
+    total = 0.0
+    for i in range(3):
+        e = embeds[i : i + 1].detach().requires_grad_(True)
+        lp = torch.log_softmax(lstm(inputs_embeds=e, attention_mask=mask[i : i + 1]), -1)
+        (g,) = torch.autograd.grad(lp.sum(), e)
+        total += float((g[0].pow(2).sum(-1) * group[i]).sum())
+    assert float(pen.detach()) == pytest.approx(total / 3, rel=1e-10)
+    (grad,) = torch.autograd.grad(pen, lstm.head.weight)  # differentiable (double backward)
+    assert grad.abs().sum() > 0
+
+
+def test_eg_penalty_matches_the_engine_and_is_differentiable(lstm: LSTMTextModule) -> None:
+    ids, mask, group = _batch()
+    embeds = lstm.get_input_embeddings()(ids)
+    target = torch.tensor([1, 0, 1])
+    pen = eg_penalty(lstm, embeds, mask, group.double(), target, seed=4)
+
+    def log_prob(e: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return torch.log_softmax(lstm(inputs_embeds=e, attention_mask=attention_mask), -1)
+
+    ref = expected_gradients(
+        log_prob,
+        embeds.detach(),
+        embeds.detach(),
+        target,
+        n_samples=1,
+        seed=4,
+        forward_kwargs={"attention_mask": mask},
+    ).attributions
+    expected = float((ref.sum(-1).abs() * group).sum()) / 3
+    assert float(pen.detach()) == pytest.approx(expected, rel=1e-8)
+    assert float(pen.detach()) > 0
+    (grad,) = torch.autograd.grad(pen, lstm.encoder.lstm.weight_ih_l0)
+    assert grad.abs().sum() > 0
+
+
+def test_cdep_penalty_zero_without_group_and_differentiable(lstm: LSTMTextModule) -> None:
+    ids, mask, group = _batch()
+    assert float(cdep_penalty(lstm, ids, mask, torch.zeros_like(group))) == pytest.approx(0.0)
+    pen = cdep_penalty(lstm, ids, mask, group)
+    assert float(pen.detach()) > 0
+    (grad,) = torch.autograd.grad(pen, lstm.embedding.weight)
+    assert grad[7].abs().sum() > 0  # the decoy's embedding is pushed
+
+
+POS, NEG = ["good", "great", "fine", "superb"], ["bad", "awful", "dull", "poor"]
+FILL = [f"w{i}" for i in range(12)]
+
+
+def _decoy_task(n: int, seed: int, decoy: str) -> tuple[list[str], list[int]]:
+    """Sentiment word right 75% of the time; the decoy ('text' positive / 'video' negative) is
+    right always (``decoy='train'``), never (``'reversed'``) or absent (``'none'``)."""
+    rng = random.Random(seed)
+    texts, labels = [], []
+    for _ in range(n):
+        y = rng.randint(0, 1)
+        truthful = rng.random() < (0.9 if decoy == "train" else 1.0)
+        word = rng.choice(POS if (y == 1) == truthful else NEG)
+        words = [rng.choice(FILL) for _ in range(4)] + [word]
+        if decoy != "none":
+            words.append({"train": ["video", "text"], "reversed": ["text", "video"]}[decoy][y])
+        rng.shuffle(words)
+        texts.append(" ".join(words))
+        labels.append(y)
+    return texts, labels
+
+
+def _fit(penalty: str, lam: float) -> TextClassifier:
+    texts, labels = _decoy_task(600, 0, "train")
+    model = TextClassifier(
+        backbone="lstm",
+        tokenizer="word",
+        vocab_size=100,
+        d_model=16,
+        dropout=0.0,
+        lr=0.01,
+        epochs=12,
+        batch_size=32,
+        select_on="last",
+        penalty=penalty,
+        penalty_weight=lam,
+        spurious_words=["text", "video"],
+        device="cpu",
+    )
+    return model.fit(texts, labels)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("penalty", "lam"), [("eg", 3.0), ("cdep", 10.0)])
+def test_penalised_training_unlearns_the_decoy(penalty: str, lam: float) -> None:
+    texts, labels = _decoy_task(300, 1, "reversed")  # the decoy now points the wrong way
+    vanilla, penalised = _fit("none", 0.0), _fit(penalty, lam)
+    acc_vanilla = float(np.mean(vanilla.predict(texts) == np.array(labels)))
+    acc_penalised = float(np.mean(penalised.predict(texts) == np.array(labels)))
+    assert acc_vanilla < 0.3, acc_vanilla  # vanilla follows the decoy
+    assert acc_penalised > acc_vanilla + 0.3, (acc_vanilla, acc_penalised)
+    mass_vanilla = attribution_mass(vanilla, texts[:60], n_steps=16)["ig_mass"]
+    mass_penalised = attribution_mass(penalised, texts[:60], n_steps=16)["ig_mass"]
+    assert mass_penalised < mass_vanilla
+
+
+@pytest.mark.slow
+def test_rrr_training_flattens_the_decoy_gradient() -> None:
+    """RRR reaches its own objective (the decoy's input gradient shrinks by orders of magnitude);
+    on this task, as on SST-2 (README), that alone does not stop the LSTM using the decoy."""
+    texts, _ = _decoy_task(200, 1, "train")
+
+    def decoy_gradient(model: TextClassifier) -> float:
+        batch = model._collate(model._encode(texts), torch.device("cpu"))
+        group = model.group_mask(batch["input_ids"]).float()
+        embeds = model.module_.get_input_embeddings()(batch["input_ids"])
+        logits = model.module_(inputs_embeds=embeds, attention_mask=batch["attention_mask"])
+        return float(rrr_penalty(logits, embeds, group).detach())
+
+    assert decoy_gradient(_fit("rrr", 1000.0)) < 0.01 * decoy_gradient(_fit("none", 0.0))
