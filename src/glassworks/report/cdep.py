@@ -62,8 +62,10 @@ def lambda_plot(
                 ax.axhline(
                     ref, linestyle=style, color=color, linewidth=1, label=f"{model} no shortcut"
                 )
+    top = float(records["lambda"].max() or 1.0)
     for a in (ax, ax_mass):
         a.set_xscale("symlog", linthresh=0.1)
+        a.set_xlim(-0.01, top * 1.5)  # lambda >= 0: no empty negative half
         a.set_xlabel("lambda (penalty weight)")
         a.grid(alpha=0.3)
     ax.set_ylabel(f"clean {metric.replace('_', ' ')}")
