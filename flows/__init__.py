@@ -1,0 +1,1 @@
+"""Prefect flows over the glassworks pipeline (the only package that imports prefect)."""

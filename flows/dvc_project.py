@@ -1,0 +1,132 @@
+"""The DVC side of the flows: the stage graph, what is stale, and running one stage.
+
+No Prefect here: these are plain functions the tasks call. DVC stays the only writer of stage
+outputs: a stage runs as ``dvc repro --single-item <stage>``, which checks its inputs, runs its
+command and records ``dvc.lock``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import networkx as nx
+
+GPU_PREFIXES = ("embed", "train_")
+"""Stages that embed or train: tagged ``gpu`` (one at a time on a GPU work pool)."""
+
+TRANSIENT = ("Unable to acquire lock", "is busy, it is being blocked by", "database is locked")
+"""DVC's messages when another ``dvc`` process holds the repo or an output: worth a retry."""
+
+
+class StageFailed(RuntimeError):
+    """A stage's command failed; the message carries the stage's own error lines."""
+
+
+class TransientStageError(StageFailed):
+    """DVC could not take its lock (a concurrent ``dvc repro``): retried with back-off."""
+
+
+@dataclass(frozen=True)
+class StageGraph:
+    """Pipeline stages (addresses such as ``train_text@sst2-small``) and their upstream stages."""
+
+    upstream: dict[str, frozenset[str]]
+
+    def downstream(self, addresses: set[str]) -> set[str]:
+        """``addresses`` and every stage that depends on one of them, directly or not."""
+        g = nx.DiGraph()
+        for node, ups in self.upstream.items():
+            g.add_node(node)
+            g.add_edges_from((u, node) for u in ups)
+        out = set(addresses)
+        for a in addresses:
+            out |= nx.descendants(g, a)
+        return out
+
+    def order(self, addresses: set[str]) -> list[str]:
+        """``addresses`` in dependency order (upstream first, ties by name)."""
+        g = nx.DiGraph()
+        g.add_nodes_from(addresses)
+        g.add_edges_from((u, a) for a in addresses for u in self.upstream[a] if u in addresses)
+        return list(nx.lexicographical_topological_sort(g))
+
+
+def _env() -> dict[str, str]:
+    """The environment stages run in: this interpreter's ``bin`` first on PATH (so the stage
+    commands' ``python`` is the project's), and no colour codes in captured output."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("NO_COLOR", "1")
+    env.setdefault("TERM", "dumb")
+    return env
+
+
+def dvc(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run ``dvc <args>`` in ``root`` and capture its output."""
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "dvc"), *args],
+        cwd=root,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if check and proc.returncode != 0:
+        raise StageFailed(f"dvc {' '.join(args)} failed:\n{_error_lines(proc)}")
+    return proc
+
+
+def _error_lines(proc: subprocess.CompletedProcess[str], keep: int = 20) -> str:
+    lines = [ln.rstrip() for ln in (proc.stdout + "\n" + proc.stderr).splitlines() if ln.strip()]
+    errors = [ln for ln in lines if "ERROR" in ln or "Error" in ln]
+    tail = lines[-keep:]
+    picked = errors + [ln for ln in tail if ln not in errors]
+    return "\n".join(picked[-keep:])
+
+
+def stage_graph(root: Path) -> StageGraph:
+    """Every pipeline stage of ``root/dvc.yaml`` (data-source ``.dvc`` files excluded) with its
+    upstream stages, from DVC's own index."""
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo:
+        graph = repo.index.graph  # edges point from a stage to the stages it depends on
+        stages = {s for s in graph.nodes if getattr(s, "cmd", None)}
+        # stages of the root dvc.yaml are addressed by name ("prepare@sst2"), as `dvc repro` takes
+        return StageGraph(
+            {s.name: frozenset(u.name for u in graph.successors(s) if u in stages) for s in stages}
+        )
+
+
+def stale_stages(root: Path, graph: StageGraph) -> set[str]:
+    """Stages ``dvc status`` reports as changed (deps, params, outs or command)."""
+    proc = dvc(root, "status", "--json")
+    report = json.loads(proc.stdout.strip() or "{}")
+    return {name for name in report if name in graph.upstream}
+
+
+def params_dirty(root: Path) -> dict[str, object]:
+    """Tracked params that differ from the last commit (``dvc params diff``)."""
+    proc = dvc(root, "params", "diff", "--json")
+    return json.loads(proc.stdout.strip() or "{}")
+
+
+def reproduce(root: Path, address: str) -> str:
+    """``dvc repro --single-item <address>``; its output, or :class:`StageFailed` with the stage's
+    error lines (:class:`TransientStageError` when DVC could not take its lock)."""
+    proc = dvc(root, "repro", "--single-item", address, check=False)
+    if proc.returncode == 0:
+        return proc.stdout
+    text = proc.stdout + proc.stderr
+    kind = TransientStageError if any(t in text for t in TRANSIENT) else StageFailed
+    raise kind(f"stage {address} failed:\n{_error_lines(proc)}")
+
+
+def is_gpu_stage(address: str) -> bool:
+    """Embedding and training stages (tagged ``gpu``)."""
+    return address.split("@", 1)[0].startswith(GPU_PREFIXES)

@@ -1,0 +1,148 @@
+"""The ``pipeline`` flow: every stale DVC stage as a Prefect task, in dependency order.
+
+Reads the DAG from ``dvc.yaml`` (DVC's own index) and ``dvc status``; stages that changed and
+everything downstream of them run as ``dvc repro --single-item <stage>`` tasks, each waiting only
+for its upstream stages, so independent stages run concurrently on the task runner. DVC stays the
+only writer of stage outputs; a rerun after a failure resumes at the failed stage (finished stages
+are up to date in ``dvc.lock`` and are not redone). Embedding and training stages carry the tag
+``gpu``: a tag concurrency limit of 1 (``flows.deploy`` creates it) runs them one at a time while
+CPU stages proceed. DVC's lock errors (a concurrent ``dvc`` process) are retried with back-off;
+a stage's own failure is not retried and its task fails with the stage's error message.
+
+    python -m flows.pipeline [--root .] [--force] [--dask ADDRESS|local]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.client.schemas.objects import State, TaskRun
+from prefect.futures import PrefectFuture, wait
+from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.tasks import Task
+
+from flows.dvc_project import (
+    StageFailed,
+    TransientStageError,
+    is_gpu_stage,
+    params_dirty,
+    reproduce,
+    stage_graph,
+    stale_stages,
+)
+from flows.runs import runs_markdown
+
+
+class DirtyParams(RuntimeError):
+    """Tracked params differ from the last commit and ``force`` was not given."""
+
+
+def only_transient(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
+    """Retry a stage only when DVC could not take its lock, never for the stage's own error."""
+    return isinstance(state.result(raise_on_failure=False), TransientStageError)
+
+
+@task(
+    retries=4,
+    retry_delay_seconds=[2, 5, 15, 30],
+    retry_condition_fn=only_transient,
+    task_run_name="{address}",
+)
+def run_stage(root: str, address: str, mlflow_ui: str = "http://127.0.0.1:5000") -> dict[str, Any]:
+    """``dvc repro --single-item address``; a markdown artifact links the MLflow runs it made."""
+    logger = get_run_logger()
+    start = time.time()
+    output = reproduce(Path(root), address)
+    seconds = time.time() - start
+    skipped = "didn't change, skipping" in output
+    logger.info("%s: %s in %.1f s", address, "up to date" if skipped else "reproduced", seconds)
+    if not skipped:
+        create_markdown_artifact(
+            key=_artifact_key(address),
+            markdown=runs_markdown(Path(root), address, since=start, ui=mlflow_ui),
+            description=f"MLflow runs of {address}",
+        )
+    return {"stage": address, "seconds": seconds, "skipped": skipped}
+
+
+def _artifact_key(address: str) -> str:
+    """Prefect artifact keys allow lower-case letters, digits and dashes only."""
+    key = "".join(c if c.isalnum() else "-" for c in address.lower())
+    return "-".join(part for part in key.split("-") if part)[:100]
+
+
+@flow(name="pipeline", task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=False)
+def pipeline(
+    root: str = ".",
+    force: bool = False,
+    targets: list[str] | None = None,
+    mlflow_ui: str = "http://127.0.0.1:5000",
+) -> dict[str, Any]:
+    """Reproduce every stale stage (or the stale ones among ``targets`` and downstream of them).
+
+    Refuses to start when tracked params differ from the last commit (``dvc params diff``), so a
+    scheduled run reproduces committed parameters, unless ``force``.
+    """
+    logger = get_run_logger()
+    project = Path(root).resolve()
+    if not force:
+        changed = params_dirty(project)
+        if changed:
+            files = ", ".join(sorted(changed))
+            raise DirtyParams(
+                f"uncommitted changes to tracked params in {files} (dvc params diff); commit "
+                "them or run with force=True"
+            )
+    graph = stage_graph(project)
+    stale = stale_stages(project, graph)
+    if targets:
+        unknown = sorted(set(targets) - set(graph.upstream))
+        if unknown:
+            raise ValueError(f"unknown stages {unknown}; see `dvc stage list`")
+        stale &= graph.downstream(set(targets))
+    todo = graph.downstream(stale)
+    order = graph.order(todo)
+    logger.info("%d stages, %d stale, %d to run", len(graph.upstream), len(stale), len(order))
+    futures: dict[str, PrefectFuture[dict[str, Any]]] = {}
+    for address in order:
+        upstream = [futures[u] for u in graph.upstream[address] if u in futures]
+        tags = ["gpu" if is_gpu_stage(address) else "cpu", address.split("@", 1)[0]]
+        futures[address] = run_stage.with_options(tags=tags).submit(
+            str(project), address, mlflow_ui, wait_for=upstream
+        )
+    wait(list(futures.values()))
+    results, failed = [], []
+    for address, fut in futures.items():
+        state = fut.state
+        if state.is_completed():
+            results.append(fut.result())
+        else:
+            failed.append((address, state.message or state.name))
+    if failed:
+        lines = "\n".join(f"- {a}: {m}" for a, m in failed)
+        raise StageFailed(f"{len(failed)} of {len(order)} stages did not complete:\n{lines}")
+    return {"stale": sorted(stale), "ran": [r["stage"] for r in results], "results": results}
+
+
+def main() -> None:
+    """Run the flow once from the command line."""
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--root", default=".")
+    p.add_argument("--force", action="store_true", help="run despite uncommitted params")
+    p.add_argument("--dask", default=None, help="'local' for a LocalCluster or a scheduler address")
+    args = p.parse_args()
+    flow_ = pipeline
+    if args.dask:
+        from flows.runners import dask_runner
+
+        flow_ = pipeline.with_options(task_runner=dask_runner(args.dask))
+    flow_(root=args.root, force=args.force)
+
+
+if __name__ == "__main__":
+    main()
