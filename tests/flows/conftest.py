@@ -13,7 +13,10 @@ import yaml
 
 BIN = Path(sys.executable).parent
 
-WRITE = "import yaml; n = yaml.safe_load(open('params.yaml'))['make']['n']; open('data.txt', 'w').write('x' * n)"
+WRITE = (
+    "import yaml; n = yaml.safe_load(open('params.yaml'))['make']['n'];"
+    "open('data.txt', 'w').write('x' * n)"
+)
 COUNT = "import json; json.dump({'chars': len(open('data.txt').read())}, open('count.json', 'w'))"
 UPPER = "open('upper.txt', 'w').write(open('data.txt').read().upper())"
 CHECK = (
