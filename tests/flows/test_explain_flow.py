@@ -1,0 +1,73 @@
+"""The explain flow: a logged text model explains new texts; batches fan out on threads and on a
+2-worker Dask LocalCluster; the result lands in one MLflow run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from flows.explain import explain, read_texts
+from flows.runners import dask_runner
+from glassworks import tracking
+from glassworks.models.text_classifier import TextClassifier
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+TEXTS = ["a charming , funny film", "dull and lifeless", "the best of the year", "a mess",
+         "warm and wise", "tedious , flat , empty", "i loved it", "boring"]  # fmt: skip
+
+
+@pytest.fixture
+def model_uri(tmp_path: Path) -> str:
+    model = TextClassifier(
+        backbone="lstm", tokenizer="word", vocab_size=100, d_model=8, epochs=2, device="cpu"
+    ).fit(TEXTS * 3, [1, 0, 1, 0, 1, 0, 1, 0] * 3, label_names=["negative", "positive"])
+    model.save(tmp_path / "model")
+    with tracking.stage_run("train_text", "tiny") as run:
+        tracking.log_text_model(tmp_path / "model", TEXTS[:2], model=model)
+    return f"runs:/{run.run_id}/model"
+
+
+def _artifacts(run_id: str, tmp_path: Path) -> tuple[str, pd.DataFrame]:
+    import mlflow  # the test reads back what the flow logged
+
+    folder = Path(mlflow.artifacts.download_artifacts(run_id=run_id, dst_path=str(tmp_path)))
+    page = (folder / "explanations/highlights.html").read_text()
+    return page, pd.read_csv(folder / "explanations/predictions.csv")
+
+
+def test_explain_flow_logs_highlights(model_uri: str, tmp_path: Path) -> None:
+    file = tmp_path / "texts.txt"
+    file.write_text("\n".join(TEXTS[:5]) + "\n\n")
+    out = explain(model_uri=model_uri, file=str(file), texts=["an extra one"], batch_size=2)
+    assert out["n_texts"] == 6
+    assert out["batches"] == 3
+    page, table = _artifacts(out["run_id"], tmp_path / "a")
+    assert list(table["text"]) == ["an extra one", *TEXTS[:5]]  # texts, then the file; in order
+    assert set(table["label"]) <= {"negative", "positive"}
+    assert "charming" in page
+    assert page.count("class='ex'") == 6
+    assert table["delta"].abs().max() < 0.05  # IG completeness on the LSTM, 32 steps
+
+
+def test_explain_flow_on_a_dask_local_cluster(model_uri: str, tmp_path: Path) -> None:
+    flow = explain.with_options(task_runner=dask_runner("local", n_workers=2))
+    threads = explain(model_uri=model_uri, texts=TEXTS, batch_size=3)
+    dask = flow(model_uri=model_uri, texts=TEXTS, batch_size=3)
+    assert dask["batches"] == 3
+    for a, b in zip(threads["rows"], dask["rows"], strict=True):
+        assert a["label"] == b["label"]
+        assert a["p"] == pytest.approx(b["p"], rel=1e-5)
+
+
+def test_bad_input(tmp_path: Path, model_uri: str) -> None:
+    with pytest.raises(ValueError, match="give texts or a file"):
+        explain(model_uri=model_uri)
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        read_texts(tmp_path / "missing.txt")
+    bad = tmp_path / "t.csv"
+    bad.write_text("sentence\nhello\n")
+    with pytest.raises(ValueError, match="'text' column"):
+        read_texts(bad)
