@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 MLFLOW_TRACKING_URI ?= sqlite:///mlruns/mlflow.db
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: install run test test-fast lint ui clean
+.PHONY: install run test test-fast lint ui serve clean
 
 # torch goes in first and pinned: an unpinned torch pulls a multi-GB CUDA build.
 $(STAMP): pyproject.toml Makefile
@@ -32,12 +32,17 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests stages benchmarks
-	$(BIN)/ruff format --check src tests stages benchmarks
+	$(BIN)/ruff check src tests stages flows benchmarks
+	$(BIN)/ruff format --check src tests stages flows benchmarks
 
 ui: $(STAMP)
 	@mkdir -p mlruns
 	$(BIN)/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --host 127.0.0.1 --port 5000
+
+# A local Prefect server (database under .prefect/, bound to 127.0.0.1:4200) serving the three
+# deployments of flows/deploy.py; Ctrl-C stops both.
+serve: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m flows.deploy --local-server --root .
 
 clean:
 	rm -rf data/prepared metrics/*/ mlruns
