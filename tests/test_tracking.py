@@ -38,3 +38,34 @@ def test_stage_run_logs_and_fails_cleanly(tmp_path: Path) -> None:
     assert failed.info.status == "FAILED"
     assert len(tracking.find_runs("demo")) == 2
     assert tracking.find_runs("missing-stage") == []
+
+
+def test_register_champion_moves_the_alias_once_per_run(tmp_path: Path) -> None:
+    """A champion is registered with its alias; registering the same run again adds no version;
+    a better run gets the next version and the alias moves to it; the alias loads the model."""
+    from mlflow import MlflowClient
+
+    ids = []
+    for i in range(2):
+        with tracking.stage_run("train_text", f"tiny-{i}", root=tmp_path) as run:
+            tracking.log_text_model(_pickled_text_model(tmp_path, i), ["good", "bad"])
+        ids.append(run.run_id)
+    assert tracking.register_champion(ids[0], "glassworks-text-tiny", root=tmp_path) == 1
+    assert tracking.register_champion(ids[0], "glassworks-text-tiny", root=tmp_path) == 1
+    assert tracking.register_champion(ids[1], "glassworks-text-tiny", root=tmp_path) == 2
+    client = MlflowClient(tracking.tracking_uri(tmp_path))
+    champion = client.get_model_version_by_alias("glassworks-text-tiny", "champion")
+    assert (str(champion.version), champion.run_id) == ("2", ids[1])
+    model = tracking.load_text_model("models:/glassworks-text-tiny@champion", root=tmp_path)
+    assert model.predict(["good"]).shape == (1,)
+
+
+def _pickled_text_model(tmp_path: Path, seed: int) -> Path:
+    from glassworks.models.text_classifier import TextClassifier
+
+    texts = ["good film", "bad film", "great fun", "awful mess"] * 3
+    model = TextClassifier(backbone="lstm", tokenizer="word", vocab_size=50, d_model=4, epochs=1,
+                           seed=seed, device="cpu").fit(texts, [1, 0, 1, 0] * 3)  # fmt: skip
+    folder = tmp_path / f"model-{seed}"
+    model.save(folder)
+    return folder

@@ -532,6 +532,14 @@ class TrainCdepParams(Frozen):
         return out
 
 
+class ReportParams(Frozen):
+    """``report`` stage: the overview page and the champion models in the MLflow registry."""
+
+    alias: str = Field("champion", pattern=r"^[A-Za-z][A-Za-z0-9_-]*$")
+    register: bool = True
+    text_metric: Literal["accuracy", "macro_f1"] = "accuracy"
+
+
 class CdepMatrix(Frozen):
     """The ``train_cdep`` DVC matrix (what ``compare_cdep`` collects)."""
 
@@ -561,6 +569,7 @@ class Params(Frozen):
     prepare_sst_variants: PrepareSstVariantsParams
     train_cdep: TrainCdepParams
     compare_cdep: CompareCdepParams
+    report: ReportParams
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -231,14 +231,38 @@ def find_runs(stage: str, dataset: str | None = None, root: str | Path = ".") ->
     )
 
 
-def load_text_model(uri: str) -> Any:
-    """The ``TextClassifier`` behind a logged text model (``runs:/<id>/model``, ``models:/...``).
+def load_text_model(uri: str, root: str | Path = ".") -> Any:
+    """The ``TextClassifier`` behind a logged text model (``runs:/<id>/model``,
+    ``models:/<name>@champion``) in the project's store (``MLFLOW_TRACKING_URI`` or ``root``'s).
 
     Raises ``FileNotFoundError`` with the URI when MLflow cannot resolve it.
     """
+    mlflow.set_tracking_uri(tracking_uri(root))
     try:
         loaded = mlflow.pyfunc.load_model(uri)
     except (mlflow.exceptions.MlflowException, OSError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise FileNotFoundError(f"{uri}: no MLflow model there ({first})") from None
     return loaded.unwrap_python_model().model
+
+
+def register_champion(
+    run_id: str, name: str, alias: str = "champion", artifact: str = "model", root: str | Path = "."
+) -> int:
+    """Register ``runs:/<run_id>/<artifact>`` as a version of model ``name`` and point ``alias``
+    at it; a no-op when the alias already points at a version of that run. Returns the version."""
+    from mlflow.exceptions import MlflowException
+
+    uri = tracking_uri(root)
+    mlflow.set_tracking_uri(uri)
+    client = MlflowClient(uri)
+    try:
+        current = client.get_model_version_by_alias(name, alias)
+    except MlflowException:
+        current = None
+    if current is not None and current.run_id == run_id:
+        return int(current.version)
+    version = mlflow.register_model(f"runs:/{run_id}/{artifact}", name)
+    client.set_registered_model_alias(name, alias, version.version)
+    client.set_model_version_tag(name, version.version, "glassworks.alias", alias)
+    return int(version.version)
