@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 MLFLOW_TRACKING_URI ?= sqlite:///mlruns/mlflow.db
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: install run test test-fast lint ui serve clean
+.PHONY: install browser run test test-fast lint ui serve clean
 
 # torch goes in first and pinned: an unpinned torch pulls a multi-GB CUDA build.
 $(STAMP): pyproject.toml Makefile
@@ -25,7 +25,14 @@ run: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
 	$(BIN)/glassworks summary
 
-test: $(STAMP)
+# Debian's chromium for the MLflow UI browser test (tests/e2e/test_mlflow_ui.py); as root only,
+# otherwise that test is skipped and says why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	  || echo "chromium not installed (not root): the MLflow UI browser test will be skipped"
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)
