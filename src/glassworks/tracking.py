@@ -237,13 +237,24 @@ def load_text_model(uri: str, root: str | Path = ".") -> Any:
 
     Raises ``FileNotFoundError`` with the URI when MLflow cannot resolve it.
     """
+    model = load_model_bundle(uri, root)
+    if isinstance(model, dict):
+        raise FileNotFoundError(f"{uri}: a tabular model, not a text model")
+    return model
+
+
+def load_model_bundle(uri: str, root: str | Path = ".") -> Any:
+    """What a logged glassworks model wraps: a ``TextClassifier`` for a text model, the
+    ``train_tabular`` bundle (``encoder``, ``model``, ``label_names``, ``method``) for a tabular
+    one. Raises ``FileNotFoundError`` with the URI when MLflow cannot resolve it."""
     mlflow.set_tracking_uri(tracking_uri(root))
     try:
         loaded = mlflow.pyfunc.load_model(uri)
     except (mlflow.exceptions.MlflowException, OSError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise FileNotFoundError(f"{uri}: no MLflow model there ({first})") from None
-    return loaded.unwrap_python_model().model
+    inner = loaded.unwrap_python_model()
+    return inner.bundle if isinstance(inner, PickledTabularModel) else inner.model
 
 
 def register_champion(

@@ -30,12 +30,13 @@ def test_served_deployments_run_on_a_local_server(project: Path, tmp_path: Path)
         )  # fmt: skip
         try:
             with temporary_settings(updates={PREFECT_API_URL: url}):
+                # serve() registers the three one after the other: wait for each
+                on_demand = _wait_for_deployment("explain/explain-on-demand", served, tmp_path)
+                weekly = _wait_for_deployment("full-profile/weekly-full", served, tmp_path)
                 deployment = _wait_for_deployment("pipeline/nightly-pipeline", served, tmp_path)
                 crons = [s.schedule.cron for s in deployment.schedules]
                 assert crons == ["0 2 * * *"]
                 with get_client(sync_client=True) as client:
-                    weekly = client.read_deployment_by_name("full-profile/weekly-full")
-                    on_demand = client.read_deployment_by_name("explain/explain-on-demand")
                     limits = {
                         c.tag: c.concurrency_limit for c in client.read_concurrency_limits(10, 0)
                     }
