@@ -48,8 +48,8 @@ def only_transient(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -
 
 
 @task(
-    retries=4,
-    retry_delay_seconds=[2, 5, 15, 30],
+    retries=6,
+    retry_delay_seconds=[2, 5, 10, 20, 40, 60],
     retry_condition_fn=only_transient,
     task_run_name="{address}",
 )
@@ -135,8 +135,11 @@ def main() -> None:
     p.add_argument("--root", default=".")
     p.add_argument("--force", action="store_true", help="run despite uncommitted params")
     p.add_argument("--dask", default=None, help="'local' for a LocalCluster or a scheduler address")
+    p.add_argument("--workers", type=int, default=None, help="stages at once (threads)")
     args = p.parse_args()
     flow_ = pipeline
+    if args.workers:
+        flow_ = pipeline.with_options(task_runner=ThreadPoolTaskRunner(max_workers=args.workers))
     if args.dask:
         from flows.runners import dask_runner
 

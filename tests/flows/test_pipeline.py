@@ -89,7 +89,7 @@ def test_refuses_uncommitted_params_unless_forced(project: Path) -> None:
 def test_lock_errors_are_retried(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A stage whose dvc run fails with DVC's lock message is retried; others are not."""
     set_params(project, check={"fail": True, "message": "ERROR: Unable to acquire lock"})
-    fast = pipeline_module.run_stage.with_options(retry_delay_seconds=[0, 0, 0, 0])
+    fast = pipeline_module.run_stage.with_options(retry_delay_seconds=[0] * 6)
     monkeypatch.setattr(pipeline_module, "run_stage", fast)
     state = pipeline(root=str(project), return_state=True)
     with get_client(sync_client=True) as client:
@@ -101,7 +101,7 @@ def test_lock_errors_are_retried(project: Path, monkeypatch: pytest.MonkeyPatch)
             limit=100,
         )
     check = next(r for r in runs if r.name == "check")
-    assert check.run_count == 5  # 1 + 4 retries
+    assert check.run_count == 7  # 1 + 6 retries
 
 
 def test_only_transient_condition() -> None:
