@@ -4,6 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 MLFLOW_TRACKING_URI ?= sqlite:///mlruns/mlflow.db
+# The MLflow UI and the Prefect server listen on localhost only. `make ui UI_HOST=0.0.0.0` exposes
+# them to the network: neither has authentication (anyone reaching the port reads every run, and
+# Prefect's API can start flows on this machine). Put a proxy with auth in front first.
+UI_HOST ?= 127.0.0.1
+SERVE_HOST ?= 127.0.0.1
 export HF_HUB_OFFLINE ?= 1
 
 .PHONY: install browser run test test-fast lint ui serve clean
@@ -44,12 +49,12 @@ lint: $(STAMP)
 
 ui: $(STAMP)
 	@mkdir -p mlruns
-	$(BIN)/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --host 127.0.0.1 --port 5000
+	$(BIN)/mlflow ui --backend-store-uri $(MLFLOW_TRACKING_URI) --host $(UI_HOST) --port 5000
 
 # A local Prefect server (database under .prefect/, bound to 127.0.0.1:4200) serving the three
 # deployments of flows/deploy.py; Ctrl-C stops both.
 serve: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m flows.deploy --local-server --root .
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m flows.deploy --local-server --host $(SERVE_HOST) --root .
 
 clean:
 	rm -rf data/prepared metrics/*/ mlruns

@@ -71,10 +71,16 @@ def main() -> None:
     p.add_argument("--root", default=".", help="the glassworks project the flows run in")
     p.add_argument("--local-server", action="store_true", help="start a server under .prefect/")
     p.add_argument("--port", type=int, default=4200)
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address the local server listens on; anything but 127.0.0.1 exposes an "
+        "unauthenticated API that can run flows on this machine",
+    )
     args = p.parse_args()
     root = str(Path(args.root).resolve())
     if args.local_server:
-        with local_server(Path(root) / ".prefect", args.port) as url:
+        with local_server(Path(root) / ".prefect", args.port, host=args.host) as url:
             print(f"Prefect UI: {url.removesuffix('/api')}  (Ctrl-C stops server and deployments)")  # noqa: T201
             env = {**os.environ, "PREFECT_API_URL": url}
             cmd = [sys.executable, "-m", "flows.deploy", "--root", root]

@@ -22,31 +22,39 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def server_env(home: Path, port: int) -> dict[str, str]:
-    """Environment of a server (and its clients) with its database under ``home``."""
+LOCALHOST = "127.0.0.1"
+
+
+def server_env(home: Path, port: int, host: str = LOCALHOST) -> dict[str, str]:
+    """Environment of a server (and its clients) with its database under ``home``; it listens on
+    ``host`` (localhost unless exposed on purpose: the server has no authentication)."""
+    client_host = LOCALHOST if host in ("0.0.0.0", "::") else host  # noqa: S104
     return {
         **os.environ,
         "PREFECT_HOME": str(home),
-        "PREFECT_SERVER_API_HOST": "127.0.0.1",
+        "PREFECT_SERVER_API_HOST": host,
         "PREFECT_SERVER_API_PORT": str(port),
-        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+        "PREFECT_API_URL": f"http://{client_host}:{port}/api",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "DO_NOT_TRACK": "1",
     }
 
 
 @contextmanager
-def local_server(home: Path, port: int | None = None, timeout: float = 180) -> Iterator[str]:
-    """Start ``prefect server start`` on 127.0.0.1 and yield its API URL; stop it on exit."""
+def local_server(
+    home: Path, port: int | None = None, timeout: float = 180, host: str = LOCALHOST
+) -> Iterator[str]:
+    """Start ``prefect server start`` on ``host`` (127.0.0.1 by default) and yield its API URL;
+    stop it on exit."""
     home = Path(home).resolve()
     home.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
-    env = server_env(home, port)
+    env = server_env(home, port, host)
     log_path = home / "server.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
             [str(Path(sys.executable).parent / "prefect"), "server", "start",
-             "--host", "127.0.0.1", "--port", str(port)],
+             "--host", host, "--port", str(port)],
             env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         url = env["PREFECT_API_URL"]

@@ -69,3 +69,17 @@ def _pickled_text_model(tmp_path: Path, seed: int) -> Path:
     folder = tmp_path / f"model-{seed}"
     model.save(folder)
     return folder
+
+
+@pytest.mark.parametrize(
+    ("uri", "shown"),
+    [
+        ("https://alice:s3cret@mlflow.example.com/api", "https://***@mlflow.example.com/api"),
+        ("postgresql+psycopg2://u:p@db:5432/mlflow", "postgresql+psycopg2://***@db:5432/mlflow"),
+        ("sqlite:////tmp/x/mlflow.db", "sqlite:////tmp/x/mlflow.db"),
+        ("http://127.0.0.1:5000", "http://127.0.0.1:5000"),
+    ],
+)
+def test_tracking_uri_credentials_are_redacted(uri: str, shown: str) -> None:
+    """What ``stage_run`` logs about its store (``redact``): no user or password."""
+    assert tracking.redact(uri) == shown

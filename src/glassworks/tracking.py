@@ -37,6 +37,14 @@ def tracking_uri(root: str | Path = ".") -> str:
     return f"sqlite:///{db}"
 
 
+_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@")
+
+
+def redact(uri: str) -> str:
+    """``uri`` with any ``user:password@`` part replaced by ``***@`` (safe to log or tag)."""
+    return _CREDENTIALS.sub(r"\g<scheme>***@", uri)
+
+
 def _artifact_location(uri: str, experiment: str) -> str | None:
     """Local sqlite stores keep artifacts beside the database; servers choose their own."""
     if uri.startswith("sqlite:///"):
@@ -116,7 +124,7 @@ def stage_run(
     ) as run:
         if params:
             mlflow.log_params({k: str(v) for k, v in flatten(params).items()})
-        log.info("MLflow run %s (%s@%s) in %s", run.info.run_id, stage, dataset, uri)
+        log.info("MLflow run %s (%s@%s) in %s", run.info.run_id, stage, dataset, redact(uri))
         yield StageRun(run_id=run.info.run_id, experiment_id=experiment_id)
 
 
