@@ -116,9 +116,50 @@ def params_dirty(root: Path) -> dict[str, object]:
     return json.loads(proc.stdout.strip() or "{}")
 
 
+def release_stale_locks(root: Path) -> list[str]:
+    """Drop the read/write-lock entries of ``dvc`` processes that are gone or are zombies (a
+    killed ``dvc repro``). DVC drops entries whose PID no longer exists, but a process killed a
+    moment ago lingers as a zombie until it is reaped and keeps its outputs "busy". Returns the
+    commands whose entries were dropped."""
+    import psutil
+
+    path = Path(root) / ".dvc" / "tmp" / "rwlock"
+    if not path.is_file():
+        return []
+    try:
+        data = json.loads(path.read_text() or "{}")
+    except json.JSONDecodeError:
+        return []
+
+    def alive(info: dict[str, object]) -> bool:
+        try:
+            return psutil.Process(int(str(info["pid"]))).status() != psutil.STATUS_ZOMBIE
+        except (psutil.NoSuchProcess, KeyError, ValueError):
+            return False
+
+    dropped: set[str] = set()
+    for out, infos in list(data.get("read", {}).items()):
+        keep = [i for i in infos if alive(i)]
+        dropped |= {str(i.get("cmd")) for i in infos if i not in keep}
+        if keep:
+            data["read"][out] = keep
+        else:
+            del data["read"][out]
+    for out, info in list(data.get("write", {}).items()):
+        if not alive(info):
+            dropped.add(str(info.get("cmd")))
+            del data["write"][out]
+    if dropped:
+        tmp = path.with_suffix(".glassworks-tmp")
+        tmp.write_text(json.dumps(data))
+        os.replace(tmp, path)
+    return sorted(dropped)
+
+
 def reproduce(root: Path, address: str) -> str:
     """``dvc repro --single-item <address>``; its output, or :class:`StageFailed` with the stage's
     error lines (:class:`TransientStageError` when DVC could not take its lock)."""
+    release_stale_locks(root)
     proc = dvc(root, "repro", "--single-item", address, check=False)
     if proc.returncode == 0:
         return proc.stdout

@@ -31,6 +31,7 @@ from flows.dvc_project import (
     TransientStageError,
     is_gpu_stage,
     params_dirty,
+    release_stale_locks,
     reproduce,
     stage_graph,
     stale_stages,
@@ -90,6 +91,8 @@ def pipeline(
     """
     logger = get_run_logger()
     project = Path(root).resolve()
+    for cmd in release_stale_locks(project):
+        logger.warning("released the DVC locks of a killed process: %s", cmd)
     if not force:
         changed = params_dirty(project)
         if changed:

@@ -33,3 +33,7 @@ class DataError(GlassworksError, ValueError):
 
 class ConfigError(GlassworksError, ValueError):
     """A parameter file or parameter value is invalid; the message names the key."""
+
+
+class TrackingError(GlassworksError, RuntimeError):
+    """The MLflow store cannot be reached or written; the message names the (redacted) URI."""

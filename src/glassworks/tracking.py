@@ -21,6 +21,8 @@ import mlflow
 import pandas as pd
 from mlflow.tracking import MlflowClient
 
+from glassworks.errors import TrackingError
+
 log = logging.getLogger(__name__)
 
 DEFAULT_STORE = "mlruns/mlflow.db"
@@ -113,15 +115,31 @@ def stage_run(
     root: str | Path = ".",
     run_name: str | None = None,
 ) -> Iterator[StageRun]:
-    """Open one MLflow run for ``stage`` on ``dataset``; it ends FAILED if the body raises."""
+    """Open one MLflow run for ``stage`` on ``dataset``; it ends FAILED if the body raises.
+
+    An unreachable or unwritable store fails fast with :class:`TrackingError` naming it (HTTP
+    stores get at most 2 retries and a 20 s timeout unless ``MLFLOW_HTTP_REQUEST_*`` say
+    otherwise), before the stage does any work.
+    """
     uri = tracking_uri(root)
+    if uri.startswith(("http://", "https://")):
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
     mlflow.set_tracking_uri(uri)
-    client = MlflowClient(uri)
-    experiment_id = _experiment_id(client, stage, uri)
     all_tags = {"glassworks.stage": stage, "glassworks.dataset": dataset, **(tags or {})}
-    with mlflow.start_run(
-        experiment_id=experiment_id, run_name=run_name or f"{stage}@{dataset}", tags=all_tags
-    ) as run:
+    try:
+        client = MlflowClient(uri)
+        experiment_id = _experiment_id(client, stage, uri)
+        active = mlflow.start_run(
+            experiment_id=experiment_id, run_name=run_name or f"{stage}@{dataset}", tags=all_tags
+        )
+    except Exception as exc:  # noqa: BLE001 - any store failure: one clear error
+        first = redact((str(exc).strip().splitlines() or [type(exc).__name__])[0][:300])
+        raise TrackingError(
+            f"MLflow store {redact(uri)} is unavailable ({type(exc).__name__}: {first}); "
+            "set MLFLOW_TRACKING_URI to a reachable, writable store"
+        ) from None
+    with active as run:
         if params:
             mlflow.log_params({k: str(v) for k, v in flatten(params).items()})
         log.info("MLflow run %s (%s@%s) in %s", run.info.run_id, stage, dataset, redact(uri))
