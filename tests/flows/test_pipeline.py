@@ -112,3 +112,22 @@ def test_only_transient_condition() -> None:
     assert pipeline_module.only_transient(None, None, lock)  # type: ignore[arg-type]
     assert not pipeline_module.only_transient(None, None, own)  # type: ignore[arg-type]
     assert isinstance(lock, State)
+
+
+def test_each_stage_publishes_a_markdown_artifact(project: Path) -> None:
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, TaskRunFilter
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    pipeline(root=str(project))
+    with get_client(sync_client=True) as client:
+        arts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["make", "count"])),
+            flow_run_filter=FlowRunFilter(),
+            task_run_filter=TaskRunFilter(),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=10,
+            offset=0,
+        )
+    assert {a.key for a in arts} == {"make", "count"}
+    assert all(a.type == "markdown" for a in arts)
+    assert "## make" in next(a.data for a in arts if a.key == "make")
