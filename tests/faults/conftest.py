@@ -1,3 +1,3 @@
-"""The flow tests' real DVC project and Prefect harness, for the fault tests."""
+"""The flow tests' real DVC project, for the fault tests."""
 
-from tests.flows.conftest import prefect_harness, project  # noqa: F401
+from tests.flows.conftest import project  # noqa: F401

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,23 @@ from flows.pipeline import DirtyParams, pipeline
 from tests.flows.conftest import dvc, set_params
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+def _task_runs(flow_run_id: object, name: str, final: bool = True) -> list:
+    """The flow run's task runs once the one called ``name`` is recorded in a final state (the
+    client reports states through events, asynchronously)."""
+    deadline = time.monotonic() + 60
+    while True:
+        with get_client(sync_client=True) as client:
+            runs = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])),
+                sort=TaskRunSort.EXPECTED_START_TIME_ASC,
+                limit=100,
+            )
+        named = [r for r in runs if r.name == name]
+        if named and (not final or named[0].state.is_final()) or time.monotonic() > deadline:
+            return runs
+        time.sleep(0.5)
 
 
 def test_graph_from_dvc(project: Path) -> None:
@@ -64,14 +82,7 @@ def test_task_state_carries_the_stage_error(project: Path) -> None:
     set_params(project, check={"fail": True, "message": "the stage's own words"})
     state = pipeline(root=str(project), return_state=True)
     assert state.is_failed()
-    with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(
-                id=FlowRunFilterId(any_=[state.state_details.flow_run_id])
-            ),
-            sort=TaskRunSort.EXPECTED_START_TIME_ASC,
-            limit=100,
-        )
+    runs = _task_runs(state.state_details.flow_run_id, "check")
     failed = [r for r in runs if r.name == "check"]
     assert failed[0].state.is_failed()
     assert "the stage's own words" in failed[0].state.message
@@ -92,14 +103,7 @@ def test_lock_errors_are_retried(project: Path, monkeypatch: pytest.MonkeyPatch)
     fast = pipeline_module.run_stage.with_options(retry_delay_seconds=[0] * 6)
     monkeypatch.setattr(pipeline_module, "run_stage", fast)
     state = pipeline(root=str(project), return_state=True)
-    with get_client(sync_client=True) as client:
-        runs = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(
-                id=FlowRunFilterId(any_=[state.state_details.flow_run_id])
-            ),
-            sort=TaskRunSort.EXPECTED_START_TIME_ASC,
-            limit=100,
-        )
+    runs = _task_runs(state.state_details.flow_run_id, "check")
     check = next(r for r in runs if r.name == "check")
     assert check.run_count == 7  # 1 + 6 retries
 
