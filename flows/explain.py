@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -41,10 +42,19 @@ def read_texts(path: str | Path) -> list[str]:
     return [line.strip() for line in raw.splitlines() if line.strip()]
 
 
+@functools.lru_cache(maxsize=4)
+def _model(model_uri: str) -> Any:
+    """The model behind ``model_uri``, loaded once per process (thread batches share it; each Dask
+    worker loads it once)."""
+    return tracking.load_model_bundle(model_uri)
+
+
 @task(task_run_name="explain batch {index}")
 def explain_batch(model_uri: str, texts: list[str], index: int, n_steps: int) -> dict[str, Any]:
     """Predict and explain one batch (the model is loaded in the worker: Dask-safe)."""
-    model = tracking.load_text_model(model_uri)
+    model = _model(model_uri)
+    if isinstance(model, dict):
+        raise ValueError(f"{model_uri}: a tabular model; pass rows, not texts")
     proba = model.predict_proba(texts)
     exp = explain_texts(
         model.module_, model.tokenizer_, texts, n_steps=n_steps, max_length=model.max_length
@@ -68,7 +78,7 @@ def explain_rows_batch(
     import pandas as pd
     import polars as pl
 
-    bundle = tracking.load_model_bundle(model_uri)
+    bundle = _model(model_uri)
     if not isinstance(bundle, dict):
         raise ValueError(f"{model_uri}: a text model; pass texts, not rows")
     encoder, model = bundle["encoder"], bundle["model"]

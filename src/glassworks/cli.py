@@ -16,15 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-
-def _flatten(data: dict, prefix: str = "") -> dict[str, object]:
-    out: dict[str, object] = {}
-    for k, v in data.items():
-        if isinstance(v, dict):
-            out.update(_flatten(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
+from glassworks.report.overview import flatten
 
 
 def _fmt(value: object) -> str:
@@ -106,7 +98,7 @@ def summary(root: Path, console: Console) -> int:
             for title in cols:
                 table.add_column(title, justify="right")
             for f in files:
-                m = _flatten(json.loads(f.read_text()))
+                m = flatten(json.loads(f.read_text()))
                 table.add_row(f.stem, *(_fmt(m.get(k)) for k in cols.values()))
         elif stage_dir.name == "train_text":
             table = Table(title="train_text: test split · data/models/text/<run>/")
@@ -158,7 +150,7 @@ def summary(root: Path, console: Console) -> int:
                     *(_fmt(d["tabresnet"].get(m, {}).get("faithfulness")) for m in methods),
                 )
         else:
-            flat = {f.stem: _flatten(json.loads(f.read_text())) for f in files}
+            flat = {f.stem: flatten(json.loads(f.read_text())) for f in files}
             keys = sorted(
                 {
                     k

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from glassworks.models.text_transformer import embed_inputs
+
 log = logging.getLogger(__name__)
 
 GLOVE_DIM = 50
@@ -79,10 +81,7 @@ class LSTMTextModule(nn.Module):
         inputs_embeds: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Class logits."""
-        if inputs_embeds is None:
-            if input_ids is None:
-                raise ValueError("pass input_ids or inputs_embeds")
-            inputs_embeds = self.embedding(input_ids)
+        inputs_embeds = embed_inputs(self.embedding, input_ids, inputs_embeds)
         return self.head(self.dropout(self.encoder(inputs_embeds, attention_mask)))
 
 

@@ -283,7 +283,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self._check_penalty()
         self._build(texts, k)
         self.spurious_ids_ = self._spurious_ids()
-        if self.penalty == "cdep":
+        if self.penalty == "cdep":  # imported here: training without CD needs no explain code
             from glassworks.explain.cd import check_supported
 
             check_supported(self.module_)  # attention: a clear error before any training

@@ -37,14 +37,7 @@ def train_bpe_tokenizer(
     )
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.decoder = decoders.BPEDecoder()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        min_frequency=min_frequency,
-        special_tokens=[PAD, UNK, CLS, MASK],
-        show_progress=False,
-    )
-    tok.train_from_iterator(texts, trainer=trainer)
-    return _wrap(tok)
+    return _trained(tok, trainers.BpeTrainer, texts, vocab_size, min_frequency)
 
 
 def train_word_tokenizer(
@@ -55,23 +48,40 @@ def train_word_tokenizer(
     tok = Tokenizer(models.WordLevel(unk_token=UNK))
     tok.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()])
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    trainer = trainers.WordLevelTrainer(
-        vocab_size=vocab_size,
-        min_frequency=min_frequency,
-        special_tokens=[PAD, UNK, CLS, MASK],
-        show_progress=False,
+    return _trained(tok, trainers.WordLevelTrainer, texts, vocab_size, min_frequency)
+
+
+def _trained(
+    tok: Tokenizer, trainer: type, texts: Iterable[str], vocab_size: int, min_frequency: int
+) -> PreTrainedTokenizerFast:
+    """Learn ``tok``'s vocabulary (special tokens first: [PAD] = 0), prepend [CLS] to every
+    sequence and wrap it for ``transformers``."""
+    tok.train_from_iterator(
+        texts,
+        trainer=trainer(
+            vocab_size=vocab_size,
+            min_frequency=min_frequency,
+            special_tokens=[PAD, UNK, CLS, MASK],
+            show_progress=False,
+        ),
     )
-    tok.train_from_iterator(texts, trainer=trainer)
-    return _wrap(tok)
-
-
-def _wrap(tok: Tokenizer) -> PreTrainedTokenizerFast:
     tok.post_processor = TemplateProcessing(
         single=f"{CLS} $A", special_tokens=[(CLS, tok.token_to_id(CLS))]
     )
     return PreTrainedTokenizerFast(
         tokenizer_object=tok, pad_token=PAD, unk_token=UNK, cls_token=CLS, mask_token=MASK
     )
+
+
+def embed_inputs(
+    embedding: nn.Embedding, input_ids: torch.Tensor | None, inputs_embeds: torch.Tensor | None
+) -> torch.Tensor:
+    """``inputs_embeds`` if given, else ``embedding(input_ids)`` (the HF convention)."""
+    if inputs_embeds is not None:
+        return inputs_embeds
+    if input_ids is None:
+        raise ValueError("pass input_ids or inputs_embeds")
+    return embedding(input_ids)
 
 
 class SinusoidalPositions(nn.Module):
@@ -139,10 +149,7 @@ class TextTransformer(nn.Module):
         attention_mask: torch.Tensor | None,
         inputs_embeds: torch.Tensor | None,
     ) -> torch.Tensor:
-        if inputs_embeds is None:
-            if input_ids is None:
-                raise ValueError("pass input_ids or inputs_embeds")
-            inputs_embeds = self.embedding(input_ids)
+        inputs_embeds = embed_inputs(self.embedding, input_ids, inputs_embeds)
         if attention_mask is None:
             attention_mask = torch.ones(inputs_embeds.shape[:2], device=inputs_embeds.device)
         keep = attention_mask.to(inputs_embeds.dtype)

@@ -11,7 +11,7 @@ from typing import Any
 
 import polars as pl
 
-from glassworks.report.plots import _save, plt
+from glassworks.report.plots import plt, save_figure
 
 PENALIZED = ("cdep", "rrr", "eg")
 
@@ -74,7 +74,7 @@ def lambda_plot(
     ax.set_title(f"SST-2 {variant}: accuracy vs lambda")
     ax_mass.set_title(f"SST-2 {variant}: attribution on spurious words")
     ax.legend(fontsize=7)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def markdown(records: pl.DataFrame) -> str:

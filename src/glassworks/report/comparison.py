@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
-from glassworks.report.plots import _save  # noqa: E402
+from glassworks.report.plots import save_figure  # noqa: E402
 
 # Nemenyi q_0.05 (two-tailed, studentised range / sqrt 2) for k = 2..10 methods (Demsar 2006)
 _Q05 = {2: 1.960, 3: 2.343, 4: 2.569, 5: 2.728, 6: 2.850, 7: 2.949, 8: 3.031, 9: 3.102, 10: 3.164}
@@ -162,7 +162,7 @@ def rank_plot(comp: Comparison, path: Path) -> None:
     ax.set_yticks([])
     ax.set_xlabel(f"mean rank of test AUROC over {comp.n_datasets} datasets (1 = best)")
     ax.set_title("Tabular methods: mean rank (Nemenyi CD at 0.05)")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def normalized_plot(records: pl.DataFrame, reference: str, path: Path) -> None:
@@ -189,7 +189,7 @@ def normalized_plot(records: pl.DataFrame, reference: str, path: Path) -> None:
     ax.set_ylabel(f"test AUROC / {reference} AUROC")
     ax.set_title("Normalised test AUROC (every dataset and seed)")
     plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def goals(comp: Comparison, records: pl.DataFrame) -> dict[str, Any]:

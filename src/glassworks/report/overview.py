@@ -15,15 +15,24 @@ from typing import Any
 MAX_COLUMNS = 8
 
 
-def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
-    out: dict[str, float] = {}
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mappings as ``{"a.b.c": leaf}``."""
+    out: dict[str, Any] = {}
     for key, value in data.items():
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
-            out.update(_flatten(value, f"{name}."))
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            out[name] = float(value)
+            out.update(flatten(value, f"{name}."))
+        else:
+            out[name] = value
     return out
+
+
+def _numeric(data: Mapping[str, Any]) -> dict[str, float]:
+    return {
+        k: float(v)
+        for k, v in flatten(data).items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    }
 
 
 def _cell(v: float | None) -> str:
@@ -45,7 +54,7 @@ def metrics_tables(metrics_root: Path) -> str:
         flat = {}
         for f in files:
             try:
-                flat[str(f.relative_to(root))] = _flatten(json.loads(f.read_text()))
+                flat[str(f.relative_to(root))] = _numeric(json.loads(f.read_text()))
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{f}: not valid JSON ({exc})") from None
         counts: dict[str, int] = {}

@@ -24,10 +24,11 @@ def contribution_bars(table: pl.DataFrame, title: str, path: Path, xlabel: str) 
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_xlabel(xlabel)
     ax.set_title(title)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
-def _save(fig: plt.Figure, path: Path) -> None:
+def save_figure(fig: plt.Figure, path: Path) -> None:
+    """Write ``fig`` as a PNG atomically and close it."""
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
@@ -49,7 +50,7 @@ def matrix_interaction_plot(
     ax.set_yticks(range(len(labels)), labels)
     ax.set_title(title)
     fig.colorbar(im, ax=ax, shrink=0.8, label="interaction")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def bar_interaction_plot(
@@ -102,7 +103,7 @@ def summary_plot(
     ax.set_xlabel("attribution")
     ax.set_title(title)
     fig.colorbar(sc, ax=ax, label="feature value (low → high)")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def scatter_plot(
@@ -125,7 +126,7 @@ def scatter_plot(
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set_xlabel(f"{names[feature]} (value)")
     ax.set_ylabel(f"attribution of {names[feature]}")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def confusion_plot(matrix: np.ndarray, labels: list[str], path: Path, title: str) -> None:
@@ -143,7 +144,7 @@ def confusion_plot(matrix: np.ndarray, labels: list[str], path: Path, title: str
             color = "white" if matrix[i, j] > top / 2 else "black"
             ax.text(j, i, str(int(matrix[i, j])), ha="center", va="center", color=color)
     ax.set_title(title)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def per_class_bars(scores: dict[str, dict[str, float]], path: Path, title: str) -> None:
@@ -159,7 +160,7 @@ def per_class_bars(scores: dict[str, dict[str, float]], path: Path, title: str) 
     ax.set_ylim(0, 1)
     ax.legend()
     ax.set_title(title)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def curves_plot(
@@ -173,7 +174,7 @@ def curves_plot(
     ax.set_ylabel(ylabel)
     ax.legend()
     ax.set_title(title)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def audit_plot(scores: dict[str, dict[str, float]], path: Path, title: str) -> None:
@@ -196,4 +197,4 @@ def audit_plot(scores: dict[str, dict[str, float]], path: Path, title: str) -> N
     ax.set_ylabel("agreement with the truth")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
-    _save(fig, path)
+    save_figure(fig, path)
