@@ -55,6 +55,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--prepared-dir", type=Path, default=Path("data/prepared"))
     p.add_argument("--out-dir", type=Path, default=Path("data/embeddings"))
     p.add_argument("--metrics-dir", type=Path, default=Path("metrics/embed"))
+    p.add_argument(
+        "--shard-size", type=int, default=4096, help="n-grams per cache shard (resume granularity)"
+    )
     args = p.parse_args(argv)
 
     enc_params, cache_dir, seed, ds = load_config(args.params, args.dataset)
@@ -80,7 +83,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         cache = EmbeddingCache(args.root / cache_dir, encoder.identity)
         keys = table.get_column("ngram").to_list()
         with progress_bar(len(keys), f"embed {args.dataset}") as advance:
-            vectors, stats = cache.embed(keys, encoder, progress=advance)
+            vectors, stats = cache.embed(
+                keys, encoder, shard_size=args.shard_size, progress=advance
+            )
         meta = {
             "dataset": args.dataset,
             "encoder": enc_params.model_dump(),

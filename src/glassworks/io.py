@@ -31,9 +31,15 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def atomic_dir(path: str | Path) -> Iterator[Path]:
-    """Yield a temp directory beside ``path``; it replaces ``path`` only if the block succeeds."""
+    """Yield a temp directory beside ``path``; it replaces ``path`` only if the block succeeds.
+
+    An output has one writer at a time (DVC locks a stage), so temp folders of ``path`` found on
+    entry were left by a killed writer and are removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for pattern in (f".{path.name}.*.tmp", f".{path.name}.old-*"):
+        for stale in path.parent.glob(pattern):
+            shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield tmp

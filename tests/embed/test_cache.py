@@ -3,6 +3,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 
 from glassworks.embed.cache import CachedEmbedder, EmbeddingCache
@@ -81,21 +82,98 @@ from glassworks.embed.cache import EmbeddingCache
 from tests.fakes import HashEncoder
 enc = HashEncoder()
 keys = [f"k{i}" for i in range(int(sys.argv[2]), int(sys.argv[3]))]
-EmbeddingCache(sys.argv[1], enc.identity).embed(keys, enc, shard_size=50)
+_, stats = EmbeddingCache(sys.argv[1], enc.identity).embed(keys, enc, shard_size=50)
+print("encoded", stats.newly_embedded)
 """
 
 
 def test_two_processes_writing_at_once(tmp_path: Path) -> None:
+    """Overlapping key sets written at once: both finish, each key is stored (and encoded) once,
+    and the vectors equal a single-process run."""
     procs = [
-        subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), lo, hi], cwd=REPO)
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(tmp_path), lo, hi],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         for lo, hi in (("0", "600"), ("300", "900"))
     ]
-    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    outs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    assert sum(int(o.split()[-1]) for o in outs) == 900  # encoded once in all
     enc = HashEncoder()
     cache = EmbeddingCache(tmp_path, enc.identity)
     assert len(cache) == 900
+    stored = sum(len(pl.read_parquet(f)) for f in cache.dir.glob("*.keys.parquet"))
+    assert stored == 900
+    report = cache.verify()
+    assert report.ok
+    assert (report.keys, report.duplicate_keys) == (900, 0)
     keys = [f"k{i}" for i in range(900)]
-    np.testing.assert_allclose(cache.get(keys), enc.encode(keys), rtol=1e-6)
+    single = EmbeddingCache(tmp_path / "single", enc.identity).embed(keys, enc)[0]
+    np.testing.assert_array_equal(cache.get(keys), single)
+
+
+def _shard(cache: EmbeddingCache, key: str) -> str:
+    return next(
+        f.name[: -len(".keys.parquet")]
+        for f in cache.dir.glob("*.keys.parquet")
+        if key in pl.read_parquet(f).get_column("key").to_list()
+    )
+
+
+def test_damaged_vectors_are_moved_aside_and_embedded_again(tmp_path: Path) -> None:
+    enc = HashEncoder()
+    keys = [f"k{i}" for i in range(10)]
+    EmbeddingCache(tmp_path, enc.identity).embed(keys, enc, shard_size=4)
+    cache = EmbeddingCache(tmp_path, enc.identity)
+    name = _shard(cache, "k5")
+    npy = cache.dir / f"{name}.npy"
+    data = bytearray(npy.read_bytes())
+    data[-3] ^= 0xFF  # one flipped byte in the last vector
+    npy.write_bytes(bytes(data))
+    fresh = HashEncoder()
+    vecs, stats = cache.embed(keys, fresh, shard_size=4)
+    assert (stats.newly_embedded, stats.cache_hits) == (4, 6)  # the damaged shard only
+    np.testing.assert_array_equal(vecs, fresh.encode(keys))
+    assert (cache.dir / f"{name}.npy.corrupt").exists()
+    assert not npy.exists()
+    assert cache.quarantined == [name]
+    assert EmbeddingCache(tmp_path, enc.identity).verify().ok
+
+
+def test_damaged_key_table_is_moved_aside(tmp_path: Path) -> None:
+    enc = HashEncoder()
+    cache = EmbeddingCache(tmp_path, enc.identity)
+    cache.embed(["a", "b"], enc)
+    keys_file = next(cache.dir.glob("*.keys.parquet"))
+    meta = pl.read_parquet_metadata(keys_file)
+    # a valid table whose keys were swapped: vectors would be served under the wrong n-grams
+    pl.DataFrame({"key": ["b", "a"]}).write_parquet(keys_file, metadata=meta)
+    again = EmbeddingCache(tmp_path, enc.identity)
+    assert len(again) == 0
+    assert again.quarantined == [keys_file.name[: -len(".keys.parquet")]]
+    vecs, stats = again.embed(["a", "b"], enc)
+    assert stats.newly_embedded == 2
+    np.testing.assert_array_equal(vecs, enc.encode(["a", "b"]))
+
+
+def test_verify_seals_legacy_shards_and_removes_dead_writers_temp_files(tmp_path: Path) -> None:
+    enc = HashEncoder()
+    cache = EmbeddingCache(tmp_path, enc.identity)
+    cache.embed(["a", "b", "c"], enc)
+    # a shard from before checksums existed, and a temp file of a writer killed mid-write
+    np.save(cache.dir / "00-legacy.npy", enc.encode(["d"]))
+    pl.DataFrame({"key": ["d"]}).write_parquet(cache.dir / "00-legacy.keys.parquet")
+    (cache.dir / ".00-x.npy.abc.tmp").write_bytes(b"half a shard")
+    report = EmbeddingCache(tmp_path, enc.identity).verify()
+    assert report.ok
+    assert (report.shards, report.keys, report.sealed, report.temp_files_removed) == (2, 4, 1, 1)
+    assert not list(cache.dir.glob("*.tmp"))
+    meta = pl.read_parquet_metadata(cache.dir / "00-legacy.keys.parquet")
+    assert "glassworks.vectors_sha256" in meta
+    assert EmbeddingCache(tmp_path, enc.identity).verify().sealed == 0
 
 
 def test_cached_embedder_table_and_pickle(tmp_path: Path) -> None:

@@ -2,23 +2,30 @@
 
 Layout: ``<root>/<namespace>/`` per encoder identity (model weights hash + pooling + layer + ...),
 holding ``identity.json`` and append-only shards ``<shard>.npy`` (float32 rows) +
-``<shard>.keys.parquet`` (the n-gram of each row). A shard is written to temp files and renamed,
-the key table last: a shard is complete iff its key table exists, so a killed run leaves no
-corrupt shard and a rerun embeds only what is missing. Writers never touch each other's shards, so
-two processes may fill the same namespace at once (a key embedded by both is read from the first
-shard in name order). Vectors are read through memory maps.
+``<shard>.keys.parquet`` (the n-gram of each row, and in its metadata the SHA-256 of the ``.npy``
+file and of the keys). A shard is written to temp files and renamed, the key table last: a shard is
+complete iff its key table exists, so a process killed at any point leaves no corrupt shard and a
+rerun embeds only what is missing. A shard whose bytes no longer match its checksum (disk or copy
+damage) is moved aside (``*.corrupt``) the first time it is read, and its keys are embedded again.
+
+Writers take an exclusive lock on ``<namespace>/.lock`` (``flock``: released by the kernel when a
+process dies, even by ``kill -9``) around "look up what is missing, encode it, write the shard", so
+processes filling the same namespace at once store every key exactly once. Readers never lock.
+Vectors are read through memory maps.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import logging
 import os
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -28,6 +35,9 @@ import polars as pl
 from glassworks.io import atomic_path
 
 log = logging.getLogger(__name__)
+
+SHA_KEY = "glassworks.vectors_sha256"
+KEYS_SHA_KEY = "glassworks.keys_sha256"
 
 
 class TextEncoder(Protocol):
@@ -55,24 +65,85 @@ class EmbedStats:
     seconds_encoding: float
 
 
-class EmbeddingCache:
-    """Append-only, memory-mapped store of vectors for one encoder identity."""
+@dataclass
+class VerifyReport:
+    """What :meth:`EmbeddingCache.verify` found."""
 
-    def __init__(self, root: str | Path, identity: str) -> None:
+    shards: int = 0
+    keys: int = 0
+    duplicate_keys: int = 0
+    sealed: int = 0
+    corrupt: list[str] = field(default_factory=list)
+    temp_files_removed: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """No corrupt shard and no key stored twice."""
+        return not self.corrupt and not self.duplicate_keys
+
+
+@dataclass
+class _Shard:
+    name: str
+    keys: list[str]
+    vectors: np.ndarray | None
+    sha256: str | None
+    verified: bool = False
+
+
+def _keys_digest(keys: Sequence[str]) -> str:
+    return hashlib.sha256("\0".join(keys).encode()).hexdigest()
+
+
+def _file_digest(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+class EmbeddingCache:
+    """Append-only, memory-mapped, checksummed store of vectors for one encoder identity."""
+
+    def __init__(self, root: str | Path, identity: str, *, verify: bool = True) -> None:
         self.root = Path(root)
         self.identity = identity
+        self.verify_reads = verify
         self.namespace = hashlib.sha256(identity.encode()).hexdigest()[:16]
         self.dir = self.root / self.namespace
         self._index: dict[str, tuple[int, int]] = {}
-        self._shards: list[np.ndarray] = []
+        self._shards: list[_Shard] = []
         self._seen: set[str] = set()
+        self.quarantined: list[str] = []
+        self.temp_files_removed = 0
 
-    def _ensure_dir(self) -> None:
+    @classmethod
+    def open_dir(cls, folder: str | Path, *, verify: bool = True) -> EmbeddingCache:
+        """The cache of an existing namespace folder (``<root>/<namespace>``)."""
+        folder = Path(folder)
+        ident = folder / "identity.json"
+        if not ident.is_file():
+            raise FileNotFoundError(f"{folder}: no identity.json (not a cache namespace)")
+        cache = cls(folder.parent, ident.read_text(), verify=verify)
+        cache.namespace, cache.dir = folder.name, folder
+        return cache
+
+    @contextlib.contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """Hold the namespace's writer lock; temp files found under it are a dead writer's."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        ident = self.dir / "identity.json"
-        if not ident.exists():
-            with atomic_path(ident) as tmp:
-                tmp.write_text(json.dumps(json.loads(self.identity), indent=2) + "\n")
+        with (self.dir / ".lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                for stale in self.dir.glob(".*.tmp"):
+                    log.info("embedding cache: removing %s (left by a killed writer)", stale.name)
+                    stale.unlink(missing_ok=True)
+                    self.temp_files_removed += 1
+                ident = self.dir / "identity.json"
+                if not ident.exists():
+                    with atomic_path(ident) as tmp:
+                        tmp.write_text(json.dumps(json.loads(self.identity), indent=2) + "\n")
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def refresh(self) -> None:
         """Index shards written since the last look (by this or another process)."""
@@ -82,22 +153,61 @@ class EmbeddingCache:
             name = keys_path.name[: -len(".keys.parquet")]
             if name in self._seen:
                 continue
+            self._seen.add(name)
             try:
                 keys = pl.read_parquet(keys_path).get_column("key").to_list()
+                meta = pl.read_parquet_metadata(keys_path)
                 vectors = np.load(self.dir / f"{name}.npy", mmap_mode="r")
             except (OSError, ValueError, pl.exceptions.PolarsError) as exc:
                 log.warning("embedding cache: skipping unreadable shard %s (%s)", name, exc)
-                self._seen.add(name)
                 continue
             if vectors.ndim != 2 or vectors.shape[0] != len(keys):
                 log.warning("embedding cache: skipping shard %s (rows do not match keys)", name)
-                self._seen.add(name)
+                continue
+            if KEYS_SHA_KEY in meta and meta[KEYS_SHA_KEY] != _keys_digest(keys):
+                self._quarantine(name, "its keys do not match their checksum")
                 continue
             shard = len(self._shards)
-            self._shards.append(vectors)
-            self._seen.add(name)
+            self._shards.append(_Shard(name, keys, vectors, meta.get(SHA_KEY)))
             for row, key in enumerate(keys):
                 self._index.setdefault(key, (shard, row))
+
+    def _quarantine(self, name: str, why: str) -> None:
+        """Move a damaged shard aside (another process may have done so already)."""
+        log.warning("embedding cache: shard %s is corrupt (%s); moved aside", name, why)
+        self.quarantined.append(name)
+        for suffix in (".keys.parquet", ".npy"):
+            src = self.dir / f"{name}{suffix}"
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(src, src.with_name(f"{src.name}.corrupt"))
+
+    def _check(self, shard: int) -> bool:
+        """Verify one shard's checksum once per process; drop it from the index if damaged."""
+        s = self._shards[shard]
+        if s.vectors is None:
+            return False
+        if s.verified or s.sha256 is None:
+            return True
+        if _file_digest(self.dir / f"{s.name}.npy") == s.sha256:
+            s.verified = True
+            return True
+        self._quarantine(s.name, "its vectors do not match their checksum")
+        s.vectors = None
+        self._index = {}
+        for i, other in enumerate(self._shards):
+            if other.vectors is not None:
+                for row, key in enumerate(other.keys):
+                    self._index.setdefault(key, (i, row))
+        return False
+
+    def _check_keys(self, keys: Sequence[str]) -> None:
+        """Verify every shard that ``keys`` are read from (until none is found damaged)."""
+        if not self.verify_reads:
+            return
+        while True:
+            shards = {self._index[k][0] for k in keys if k in self._index}
+            if all(self._check(s) for s in sorted(shards)):
+                return
 
     def __len__(self) -> int:
         self.refresh()
@@ -109,31 +219,46 @@ class EmbeddingCache:
     def get(self, keys: Sequence[str]) -> np.ndarray:
         """Vectors of ``keys`` (all must be cached) as a float32 array."""
         self.refresh()
+        self._check_keys(keys)
         if not keys:
-            dim = self._shards[0].shape[1] if self._shards else 0
-            return np.zeros((0, dim), dtype=np.float32)
+            live = [s.vectors for s in self._shards if s.vectors is not None]
+            return np.zeros((0, live[0].shape[1] if live else 0), dtype=np.float32)
         missing = [k for k in keys if k not in self._index]
         if missing:
             raise KeyError(f"{len(missing)} keys not cached, e.g. {missing[0]!r}")
         locs = np.array([self._index[k] for k in keys], dtype=np.int64)
-        out = np.empty((len(keys), self._shards[locs[0, 0]].shape[1]), dtype=np.float32)
+        first = self._shards[locs[0, 0]].vectors
+        assert first is not None
+        out = np.empty((len(keys), first.shape[1]), dtype=np.float32)
         for shard in np.unique(locs[:, 0]):
             sel = np.flatnonzero(locs[:, 0] == shard)
-            out[sel] = self._shards[shard][locs[sel, 1]]
+            vectors = self._shards[shard].vectors
+            assert vectors is not None
+            out[sel] = vectors[locs[sel, 1]]
         return out
 
     def add(self, keys: Sequence[str], vectors: np.ndarray) -> None:
-        """Append one shard atomically (vectors first, then the key table that completes it)."""
+        """Append the keys not stored yet as one shard (under the writer lock)."""
         if len(keys) != len(vectors):
             raise ValueError("keys and vectors differ in length")
+        with self.write_lock():
+            self.refresh()
+            new = [i for i, k in enumerate(keys) if k not in self._index]
+            self._write_shard([keys[i] for i in new], np.asarray(vectors)[new])
+
+    def _write_shard(self, keys: Sequence[str], vectors: np.ndarray) -> None:
+        """Write one shard: vectors, then the key table with both checksums (caller holds the
+        lock)."""
         if not len(keys):
             return
-        self._ensure_dir()
         name = f"{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        with atomic_path(self.dir / f"{name}.npy") as tmp, tmp.open("wb") as f:
+        npy = self.dir / f"{name}.npy"
+        with atomic_path(npy) as tmp, tmp.open("wb") as f:
             np.save(f, np.ascontiguousarray(vectors, dtype=np.float32))
+        meta = {SHA_KEY: _file_digest(npy), KEYS_SHA_KEY: _keys_digest(keys)}
         with atomic_path(self.dir / f"{name}.keys.parquet") as tmp:
-            pl.DataFrame({"key": list(keys)}, schema={"key": pl.String}).write_parquet(tmp)
+            frame = pl.DataFrame({"key": list(keys)}, schema={"key": pl.String})
+            frame.write_parquet(tmp, metadata=meta)
         self.refresh()
 
     def embed(
@@ -144,27 +269,71 @@ class EmbeddingCache:
         shard_size: int = 4096,
         progress: Callable[[int], None] | None = None,
     ) -> tuple[np.ndarray, EmbedStats]:
-        """Vectors for ``keys``; the encoder runs only on keys not cached yet, shard by shard."""
+        """Vectors for ``keys``; the encoder runs only on keys not cached yet, shard by shard.
+
+        Each shard is looked up, encoded and written under the writer lock, so keys another
+        process stored meanwhile are not encoded again."""
         self.refresh()
         unique = list(dict.fromkeys(keys))
+        self._check_keys(unique)
         missing = [k for k in unique if k not in self._index]
         if progress is not None and len(unique) > len(missing):
             progress(len(unique) - len(missing))
-        seconds = 0.0
+        seconds, encoded = 0.0, 0
         for start in range(0, len(missing), shard_size):
             chunk = missing[start : start + shard_size]
-            t0 = time.perf_counter()
-            vectors = encoder.encode(chunk, progress=progress)
-            seconds += time.perf_counter() - t0
-            self.add(chunk, vectors)
+            with self.write_lock():
+                self.refresh()
+                todo = [k for k in chunk if k not in self._index]
+                if progress is not None and len(todo) < len(chunk):
+                    progress(len(chunk) - len(todo))
+                if not todo:
+                    continue
+                t0 = time.perf_counter()
+                vectors = encoder.encode(todo, progress=progress)
+                seconds += time.perf_counter() - t0
+                encoded += len(todo)
+                self._write_shard(todo, vectors)
         stats = EmbedStats(
             requested=len(keys),
             unique=len(unique),
-            cache_hits=len(unique) - len(missing),
-            newly_embedded=len(missing),
+            cache_hits=len(unique) - encoded,
+            newly_embedded=encoded,
             seconds_encoding=seconds,
         )
         return self.get(list(keys)), stats
+
+    def verify(self, *, seal: bool = True) -> VerifyReport:
+        """Check every shard's checksums (moving damaged ones aside), count keys stored twice,
+        remove temp files of killed writers, and with ``seal`` record checksums for shards written
+        before checksums existed."""
+        report = VerifyReport()
+        if not self.dir.is_dir():
+            return report
+        with self.write_lock():
+            self.refresh()
+            counts: dict[str, int] = {}
+            for i, s in enumerate(self._shards):
+                if s.vectors is None:
+                    continue
+                if s.sha256 is None and seal:
+                    s.sha256 = _file_digest(self.dir / f"{s.name}.npy")
+                    with atomic_path(self.dir / f"{s.name}.keys.parquet") as tmp:
+                        pl.DataFrame({"key": s.keys}, schema={"key": pl.String}).write_parquet(
+                            tmp, metadata={SHA_KEY: s.sha256, KEYS_SHA_KEY: _keys_digest(s.keys)}
+                        )
+                    report.sealed += 1
+                s.verified = False
+                if not self._check(i):
+                    continue
+                report.shards += 1
+                for key in s.keys:
+                    counts[key] = counts.get(key, 0) + 1
+            report.keys = len(counts)
+            report.duplicate_keys = sum(1 for c in counts.values() if c > 1)
+        report.corrupt = list(dict.fromkeys(self.quarantined))
+        report.temp_files_removed = self.temp_files_removed
+        return report
 
     def describe(self) -> dict[str, Any]:
         """What a stage records as its reference to this cache."""
@@ -174,7 +343,7 @@ class EmbeddingCache:
             "namespace": self.namespace,
             "identity": json.loads(self.identity),
             "keys": len(self._index),
-            "shards": len(self._shards),
+            "shards": sum(s.vectors is not None for s in self._shards),
         }
 
 

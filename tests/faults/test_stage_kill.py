@@ -1,0 +1,235 @@
+"""``kill -9`` inside ``embed`` and ``train_text`` at several points: nothing corrupt is left in
+the embedding cache, nothing partial where DVC would cache outputs, and the rerun resumes (the
+cache re-embeds only what is missing) and ends with the same result as an uninterrupted run."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from glassworks.embed.cache import EmbeddingCache
+from glassworks.embed.index import read_index
+from stages import prepare
+from stages.common import run_main
+from tests.fakes import HashEncoder
+
+REPO = Path(__file__).resolve().parents[2]
+
+WRITER = """
+import sys
+from glassworks.embed.cache import EmbeddingCache
+from tests.fakes import HashEncoder
+enc = HashEncoder()
+keys = [f"n-gram {i}" for i in range(int(sys.argv[2]))]
+_, stats = EmbeddingCache(sys.argv[1], enc.identity).embed(keys, enc, shard_size=50)
+print(stats.newly_embedded, stats.cache_hits)
+"""
+
+
+def _start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+    return subprocess.Popen(
+        args,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _kill_when(
+    proc: subprocess.Popen, ready: Callable[[], bool], delay: float = 0.0, timeout: float = 120
+) -> bool:
+    """SIGKILL the process group ``delay`` s after ``ready()``; False if the process ended first."""
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        if ready():
+            time.sleep(delay)
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+            return True
+        time.sleep(0.002)
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        pytest.fail("the process neither reached the kill point nor finished")
+    return False
+
+
+@pytest.mark.slow
+def test_cache_survives_repeated_kill_9(tmp_path: Path) -> None:
+    """Eight kills at random moments of a 20k-key embedding (400 shards): after each the cache
+    verifies (checksums, no key twice); the last run encodes exactly what was still missing."""
+    n, rng = 20_000, random.Random(0)
+    enc = HashEncoder()
+    ns = EmbeddingCache(tmp_path, enc.identity).dir
+    kills, mid_write, before = 0, 0, 0
+    for i in range(8):
+        proc = _start([sys.executable, "-c", WRITER, str(tmp_path), str(n)])
+        start_shards = len(list(ns.glob("*.keys.parquet"))) if ns.exists() else 0
+        if i % 2:  # while a shard is being written (its temp file exists)
+            killed = _kill_when(proc, lambda: _tmp_files(ns))
+        else:  # a random moment once this run is writing
+            killed = _kill_when(
+                proc,
+                lambda: ns.exists() and len(list(ns.glob("*.keys.parquet"))) > start_shards,  # noqa: B023
+                delay=rng.uniform(0.0, 0.05),
+            )
+        assert killed, proc.stdout.read() if proc.stdout else ""
+        kills += 1
+        report = EmbeddingCache(tmp_path, enc.identity).verify()
+        assert report.ok, report
+        mid_write += report.temp_files_removed > 0
+        assert report.keys >= before  # progress is kept
+        before = report.keys
+    proc = _start([sys.executable, "-c", WRITER, str(tmp_path), str(n)])
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out
+    newly, hits = map(int, out.split()[-2:])
+    assert (newly, hits) == (n - before, before)  # only what was missing
+    cache = EmbeddingCache(tmp_path, enc.identity)
+    report = cache.verify()
+    assert report.ok
+    assert report.keys == n
+    keys = [f"n-gram {i}" for i in range(n)]
+    np.testing.assert_array_equal(cache.get(keys[::97]), enc.encode(keys[::97]))
+    assert mid_write >= 4  # the odd kills landed inside a shard write
+    print(f"kills={kills} mid_write={mid_write} kept={before}/{n}")
+
+
+def _stage_cmd(module: str, dataset: str, params: Path, *dirs: str) -> list[str]:
+    return [
+        sys.executable, "-m", f"stages.{module}", "--dataset", dataset,
+        "--params", str(params), "--root", str(REPO), *dirs,
+    ]  # fmt: skip
+
+
+def _tmp_files(folder: Path) -> bool:
+    return folder.exists() and any(folder.glob(".*.tmp"))
+
+
+@pytest.fixture
+def fashion(tmp_path: Path, raw_dir: Path, tiny_bert: Path) -> Path:
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["embed"]["encoder"].update(model=str(tiny_bert), layer=-1, batch_size=16)
+    params["embed"]["cache_dir"] = str(tmp_path / "cache")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    params["embed"]["cache_dir"] = str(tmp_path / "reference-cache")
+    (tmp_path / "reference.yaml").write_text(yaml.safe_dump(params))
+    args = ["--params", str(tmp_path / "params.yaml"), "--root", str(REPO)]
+    dirs = ["--raw-dir", str(raw_dir), "--out-dir", str(tmp_path / "prepared")]
+    dirs += ["--metrics-dir", str(tmp_path / "m")]
+    assert run_main(prepare.main, ["--dataset", "amazon-fashion", *args, *dirs]) == 0
+    return tmp_path
+
+
+@pytest.mark.slow
+def test_embed_stage_killed_at_four_points(fashion: Path) -> None:
+    ws, ds = fashion, "amazon-fashion"
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{ws / 'mlflow.db'}"}
+
+    def cmd(params: str, out: str) -> list[str]:
+        return _stage_cmd(
+            "embed", ds, ws / params, "--prepared-dir", str(ws / "prepared"),
+            "--out-dir", str(ws / out), "--metrics-dir", str(ws / f"metrics-{out}"),
+            "--shard-size", "256",
+        )  # fmt: skip
+
+    ref = _start(cmd("reference.yaml", "reference"), env)
+    assert ref.wait(timeout=300) == 0, ref.stdout.read() if ref.stdout else ""
+    cache_root = ws / "cache"
+
+    def shards() -> int:
+        return sum(1 for _ in cache_root.rglob("*.keys.parquet"))
+
+    points: dict[str, Callable[[], bool]] = {
+        "starting up": lambda: True,
+        "after the first shard": lambda: shards() >= 1,
+        "in the middle of the n-grams": lambda: shards() >= 12,
+        "while writing the output": lambda: _tmp_files(ws / "out"),
+    }
+    kept = []
+    for point, ready in points.items():
+        proc = _start(cmd("params.yaml", "out"), env)
+        delay = 2.0 if point == "starting up" else 0.0
+        assert _kill_when(proc, ready, delay), f"finished before the kill point {point!r}"
+        assert not (ws / "out" / ds).exists(), point  # nothing partial where DVC caches
+        assert not (ws / "metrics-out" / f"{ds}.json").exists(), point
+        ns = next(cache_root.iterdir(), None) if cache_root.exists() else None
+        if ns is not None:
+            report = EmbeddingCache.open_dir(ns).verify()
+            assert report.ok, (point, report)
+            kept.append(report.keys)
+    proc = _start(cmd("params.yaml", "out"), env)
+    assert proc.wait(timeout=300) == 0, proc.stdout.read() if proc.stdout else ""
+    assert not _tmp_files(ws / "out")
+    metrics = json.loads((ws / "metrics-out" / f"{ds}.json").read_text())
+    assert metrics["cache_hits"] == kept[-1] > 0  # the rerun re-embedded only what was missing
+    assert metrics["newly_embedded"] == metrics["ngrams_unique"] - kept[-1]
+    keys, vecs, _, _ = read_index(ws / "out" / ds)
+    ref_keys, ref_vecs, _, _ = read_index(ws / "reference" / ds)
+    assert keys == ref_keys
+    np.testing.assert_allclose(vecs, ref_vecs, atol=1e-5)  # same as an uninterrupted run
+
+
+@pytest.fixture
+def sst2(tmp_path: Path, raw_dir: Path) -> Path:
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["train_text"]["models"]["small"].update(
+        vocab_size=400, d_model=32, d_ff=64, epochs=6, batch_size=16
+    )
+    params["train_text"]["runs"] = {
+        "tiny": {"dataset": "sst2", "model": "small", "max_train": 600, "max_length": 40}
+    }
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    args = ["--params", str(tmp_path / "params.yaml"), "--root", str(REPO)]
+    dirs = ["--raw-dir", str(raw_dir), "--out-dir", str(tmp_path / "prepared")]
+    dirs += ["--metrics-dir", str(tmp_path / "m")]
+    assert run_main(prepare.main, ["--dataset", "sst2", *args, *dirs]) == 0
+    return tmp_path
+
+
+@pytest.mark.slow
+def test_train_text_killed_at_three_points(sst2: Path) -> None:
+    ws = sst2
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{ws / 'mlflow.db'}"}
+    cmd = _stage_cmd(
+        "train_text", "tiny", ws / "params.yaml", "--prepared-dir", str(ws / "prepared"),
+        "--out-dir", str(ws / "models"), "--metrics-dir", str(ws / "metrics"),
+        "--plots-dir", str(ws / "plots"),
+    )  # fmt: skip
+    outs = [ws / "models" / "tiny", ws / "metrics" / "tiny.json", ws / "plots" / "tiny"]
+    points: dict[str, Callable[[], bool]] = {
+        "training": lambda: (ws / "mlflow.db").exists(),
+        "saving the model": lambda: _tmp_files(ws / "models"),
+        "model saved, metrics not yet": lambda: (ws / "models" / "tiny").exists(),
+    }
+    for point, ready in points.items():
+        for out in outs:
+            if out.is_dir():
+                subprocess.run(["rm", "-rf", str(out)], check=True)  # as `dvc repro` does
+            out.unlink(missing_ok=True) if out.is_file() else None
+        proc = _start(cmd, env)
+        delay = 3.0 if point == "training" else 0.0
+        assert _kill_when(proc, ready, delay), f"finished before the kill point {point!r}"
+        assert not _tmp_files(ws / "models") or point == "saving the model"
+        model = ws / "models" / "tiny"
+        if model.exists():  # renamed into place whole: complete and loadable
+            assert {"model.pt", "glassworks.json"} <= {p.name for p in model.iterdir()}
+        assert not (ws / "metrics" / "tiny.json").exists(), point
+    proc = _start(cmd, env)
+    assert proc.wait(timeout=300) == 0, proc.stdout.read() if proc.stdout else ""
+    metrics = json.loads((ws / "metrics" / "tiny.json").read_text())
+    assert metrics["accuracy"] > 0.5
+    assert not _tmp_files(ws / "models")  # the killed writer's temp folder was cleaned up
