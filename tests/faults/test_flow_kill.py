@@ -25,16 +25,7 @@ SLOW = "import time; time.sleep(30); open('slow.txt', 'w').write('done')"
 @pytest.mark.usefixtures("prefect_harness")
 @pytest.mark.parametrize("kill_after", [2.0, 8.0])
 def test_killed_flow_resumes(project: Path, kill_after: float) -> None:
-    spec = yaml.safe_load((project / "dvc.yaml").read_text())
-    spec["stages"]["slow"] = {
-        "cmd": f'python -c "{SLOW}"',
-        "deps": ["data.txt"],
-        "outs": ["slow.txt"],
-    }
-    (project / "dvc.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
-    (project / ".gitignore").write_text("data.txt\nupper.txt\nok.txt\nslow.txt\n")
-    git(project, "add", "-A")
-    git(project, "commit", "-qm", "slow stage")
+    _add_slow_stage(project)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("PREFECT_API_URL", None)  # the child starts its own temporary server
     proc = subprocess.Popen(
@@ -58,6 +49,63 @@ def test_killed_flow_resumes(project: Path, kill_after: float) -> None:
     assert not set(out["ran"]) & (finished - {"slow"})  # finished stages are not redone
     assert (project / "slow.txt").read_text() == "done"
     assert json.loads(dvc(project, "status", "--json").stdout or "{}") == {}
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+@pytest.mark.parametrize("target", ["stage command", "dvc repro"])
+def test_killed_task_fails_and_the_rerun_completes(project: Path, target: str) -> None:
+    """One task's work killed (SIGKILL, as the OOM killer would) while the flow goes on: the task
+    fails with the stage's message, the flow ends Failed, no partial output, and a rerun of the flow
+    runs only that stage from DVC's record."""
+    import psutil
+
+    _add_slow_stage(project)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("PREFECT_API_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flows.pipeline", "--root", str(project), "--workers", "2"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    marker = "repro --single-item slow" if target == "dvc repro" else "-c import time"
+    victim = None
+    while victim is None and time.monotonic() < deadline:
+        for p in psutil.process_iter(["cmdline"]):
+            if marker in " ".join(p.info["cmdline"] or []):
+                victim = p
+        time.sleep(0.2)
+    assert victim is not None, f"the {target} never started"
+    time.sleep(1.0)
+    family = [victim, *victim.children(recursive=True)]
+    for p in family:
+        p.kill()
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode != 0, out  # the flow run reports the failed task
+    assert "slow" in out
+    time.sleep(1.0)
+    assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in family)
+    assert not (project / "slow.txt").exists()
+    finished = set(yaml.safe_load((project / "dvc.lock").read_text())["stages"])
+    assert "slow" not in finished
+    rerun = pipeline(root=str(project))
+    assert rerun["ran"] == ["slow"]
+    assert (project / "slow.txt").read_text() == "done"
+    assert json.loads(dvc(project, "status", "--json").stdout or "{}") == {}
+
+
+def _add_slow_stage(project: Path) -> None:
+    spec = yaml.safe_load((project / "dvc.yaml").read_text())
+    spec["stages"]["slow"] = {
+        "cmd": f'python -c "{SLOW}"',
+        "deps": ["data.txt"],
+        "outs": ["slow.txt"],
+    }
+    (project / "dvc.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    (project / ".gitignore").write_text("data.txt\nupper.txt\nok.txt\nslow.txt\n")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "slow stage")
 
 
 def _running(project: Path) -> str:
