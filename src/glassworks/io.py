@@ -1,4 +1,5 @@
-"""Atomic file writes: a killed process leaves either the old output or none, never half of one."""
+"""Atomic file writes (a killed process leaves either the old output or none, never half of one)
+and readers of stage outputs that turn a damaged file into one error naming it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
+
+from glassworks.errors import DataError
+
+DAMAGED = "rerun the stage that writes it (dvc repro) or restore it (dvc checkout)"
 
 
 @contextlib.contextmanager
@@ -71,3 +77,41 @@ def write_csv(path: str | Path, frame: pl.DataFrame) -> None:
     """Atomically write a CSV (e.g. a DVC plot source)."""
     with atomic_path(path) as tmp:
         frame.write_csv(tmp)
+
+
+def read_json(path: str | Path) -> Any:
+    """A JSON file; a missing or damaged one raises :class:`DataError` naming it."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(path, f"file not found; {DAMAGED}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(path, f"damaged (not JSON: {exc}); {DAMAGED}") from None
+
+
+def read_parquet(path: str | Path, columns: list[str] | None = None) -> pl.DataFrame:
+    """A parquet file (optionally requiring ``columns``); damage raises :class:`DataError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, f"file not found; {DAMAGED}")
+    try:
+        frame = pl.read_parquet(path)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise DataError(path, f"damaged (not parquet: {exc}); {DAMAGED}") from None
+    missing = [c for c in columns or [] if c not in frame.columns]
+    if missing:
+        raise DataError(path, f"missing column {missing[0]!r}; {DAMAGED}")
+    return frame
+
+
+def read_npy(path: str | Path, *, mmap: bool = True) -> np.ndarray:
+    """A ``.npy`` array (memory-mapped by default; never unpickles); damage raises
+    :class:`DataError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, f"file not found; {DAMAGED}")
+    try:
+        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise DataError(path, f"damaged (not a numpy array: {exc}); {DAMAGED}") from None

@@ -54,10 +54,16 @@ def _row(obj: Any, path: Path, line: int) -> dict[str, Any]:
         )
     try:
         unix_time = int(obj["unixReviewTime"])
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise DataError(
             path, f"not an integer: {obj['unixReviewTime']!r}", line=line, field="unixReviewTime"
         ) from None
+    for key in ("reviewerID", "asin"):
+        if not isinstance(obj[key], str | int) or isinstance(obj[key], bool):
+            raise DataError(path, f"expected a string, got {obj[key]!r}", line=line, field=key)
+    for key in ("reviewText", "summary"):
+        if not isinstance(obj.get(key), str | None):
+            raise DataError(path, f"expected a string, got {obj[key]!r}", line=line, field=key)
     review = obj.get("reviewText")
     return {
         "stars": int(stars),

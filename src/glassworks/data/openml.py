@@ -147,6 +147,10 @@ def build_frame(
                 raise DataError(
                     source, f"non-numeric value in a numeric feature: {exc}", field=name
                 ) from None
+            infinite = series.is_infinite()
+            if infinite.any():  # NaN is a missing value (imputed); infinity has no meaning here
+                row = keep_rows[int(infinite.arg_max())]
+                raise DataError(source, f"infinite value in data row {row + 1}", field=name)
             feature_info[name] = {"type": "numeric"}
         elif kind == "nominal":
             strings = [None if _is_missing(v) else str(v) for v in values]

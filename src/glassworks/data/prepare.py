@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-
-import polars as pl
 
 from glassworks.config import (
     AmazonDataset,
@@ -19,7 +16,7 @@ from glassworks.data import amazon, essays, openml, sst2
 from glassworks.data.schema import SPLITS, Loaded, PreparedDataset
 from glassworks.data.split import stratified_split, undersample
 from glassworks.errors import DataError
-from glassworks.io import atomic_dir, write_json
+from glassworks.io import DAMAGED, atomic_dir, read_json, read_parquet, write_json
 
 
 def load_source(params: DatasetParams, raw_dir: Path) -> Loaded:
@@ -98,8 +95,11 @@ def read_prepared(folder: Path) -> PreparedDataset:
     schema_path = folder / "schema.json"
     if not schema_path.is_file():
         raise DataError(folder, "no schema.json: run the prepare stage first (dvc repro prepare)")
-    schema = json.loads(schema_path.read_text())
-    splits = {name: pl.read_parquet(folder / f"{name}.parquet") for name in SPLITS}
+    schema = read_json(schema_path)
+    need = ("name", "source", "modality", "task", "label_names", "columns")
+    if not isinstance(schema, dict) or any(k not in schema for k in need):
+        raise DataError(schema_path, f"not a prepared-data schema (needs {need}); {DAMAGED}")
+    splits = {name: read_parquet(folder / f"{name}.parquet") for name in SPLITS}
     known = {
         "name",
         "source",
@@ -111,6 +111,10 @@ def read_prepared(folder: Path) -> PreparedDataset:
         "columns",
         "splits",
     }
+    try:
+        columns = {k: v["description"] for k, v in schema["columns"].items()}
+    except (AttributeError, KeyError, TypeError):
+        raise DataError(schema_path, f"'columns' is not a column table; {DAMAGED}") from None
     return PreparedDataset(
         name=schema["name"],
         source=schema["source"],
@@ -118,6 +122,6 @@ def read_prepared(folder: Path) -> PreparedDataset:
         task=schema["task"],
         label_names=schema["label_names"],
         splits=splits,
-        columns={k: v["description"] for k, v in schema["columns"].items()},
+        columns=columns,
         info={k: v for k, v in schema.items() if k not in known},
     )

@@ -27,6 +27,7 @@ import polars as pl
 from glassworks.data.prepare import read_prepared
 from glassworks.data.schema import PreparedDataset
 from glassworks.errors import DataError
+from glassworks.io import read_parquet
 
 VariantName = Literal["decoy", "gender"]
 DECOY_WORDS = {1: "text", 0: "video"}
@@ -195,5 +196,5 @@ def read_variant(folder: Path) -> PreparedDataset:
         path = folder / f"{name}.parquet"
         if not path.is_file():
             raise DataError(path, "missing split: rerun `dvc repro prepare_sst_variants`")
-        splits[name] = pl.read_parquet(path)
+        splits[name] = read_parquet(path)
     return replace(base, splits=splits)

@@ -20,7 +20,7 @@ import polars as pl
 
 from glassworks.embed.ngrams import NgramSpec, count_ngrams
 from glassworks.errors import DataError
-from glassworks.io import atomic_dir
+from glassworks.io import DAMAGED, atomic_dir, read_json, read_npy, read_parquet
 
 
 def ngram_table(texts: Sequence[str], spec: NgramSpec) -> pl.DataFrame:
@@ -59,14 +59,16 @@ def read_index(folder: Path) -> tuple[list[str], np.ndarray, pl.DataFrame, dict[
     folder = Path(folder)
     if not (folder / "embed.json").is_file():
         raise DataError(folder, "no embed.json: run the embed stage first (dvc repro embed)")
-    keys = pl.read_parquet(folder / "ngrams.parquet").get_column("ngram").to_list()
-    vectors = np.load(folder / "embeddings.npy", mmap_mode="r")
-    meta = json.loads((folder / "embed.json").read_text())
-    if vectors.shape[0] != len(keys):
+    keys = read_parquet(folder / "ngrams.parquet", ["ngram"]).get_column("ngram").to_list()
+    vectors = read_npy(folder / "embeddings.npy")
+    meta = read_json(folder / "embed.json")
+    if not isinstance(meta, dict):
+        raise DataError(folder / "embed.json", f"damaged (not an object); {DAMAGED}")
+    if vectors.ndim != 2 or vectors.shape[0] != len(keys):
         raise DataError(
-            folder / "embeddings.npy", f"{vectors.shape[0]} rows for {len(keys)} n-grams"
+            folder / "embeddings.npy", f"shape {vectors.shape} for {len(keys)} n-grams; {DAMAGED}"
         )
-    texts = pl.read_parquet(folder / "texts.parquet")
+    texts = read_parquet(folder / "texts.parquet", ["id", "split"])
     return keys, vectors, texts, meta
 
 
