@@ -26,10 +26,18 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from glassworks.config import plain_name
 from glassworks.errors import GlassworksError
 
 log = logging.getLogger("glassworks.stages")
 _VAR = re.compile(r"\$\{\s*([^}]+?)\s*\}")
+
+
+def _dataset_name(name: str) -> str:
+    try:
+        return plain_name(name)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def parser(stage: str, doc: str | None, per_dataset: bool = True) -> argparse.ArgumentParser:
@@ -37,7 +45,9 @@ def parser(stage: str, doc: str | None, per_dataset: bool = True) -> argparse.Ar
     runs once over everything)."""
     p = argparse.ArgumentParser(prog=f"python -m stages.{stage}", description=doc)
     if per_dataset:
-        p.add_argument("--dataset", required=True, help="dataset name (a key of params.yaml)")
+        p.add_argument(
+            "--dataset", required=True, type=_dataset_name, help="dataset name (a params.yaml key)"
+        )
     p.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file")
     p.add_argument("--root", type=Path, default=Path("."), help="repository root")
     return p

@@ -25,6 +25,7 @@ from glassworks.config import (
     load_section,
     parse_section,
     read_yaml,
+    subsection,
 )
 from glassworks.errors import DataError
 from glassworks.io import atomic_dir, write_csv, write_json
@@ -37,7 +38,7 @@ log = logging.getLogger(f"glassworks.stages.{STAGE}")
 
 def load_config(params_path: Path, key: str = "") -> tuple[CompareCdepParams, CdepMatrix]:
     """All this stage reads: ``compare_cdep`` and the ``train_cdep`` variants and arms."""
-    section = read_yaml(params_path).get("train_cdep") or {}
+    section = subsection(read_yaml(params_path), "train_cdep", params_path)
     matrix = {k: section[k] for k in ("variants", "arms") if k in section}
     return (
         load_section(params_path, STAGE, CompareCdepParams),

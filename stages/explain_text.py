@@ -27,6 +27,7 @@ from glassworks.config import (
     TextRun,
     parse_section,
     read_yaml,
+    subsection,
 )
 from glassworks.data import read_prepared
 from glassworks.data.split import subsample
@@ -47,7 +48,7 @@ def load_config(params_path: Path, dataset: str) -> tuple[ExplainTextSettings, T
     """The ``explain_text`` settings for run ``dataset`` and that ``train_text`` run."""
     data = read_yaml(params_path)
     settings = parse_section(data, STAGE, ExplainTextParams, params_path).for_run(dataset)
-    runs = data.get("train_text", {}).get("runs", {})
+    runs = subsection(data, "train_text.runs", params_path)
     if dataset not in runs:
         raise ConfigError(f"train_text.runs: no run {dataset!r}; known: {', '.join(runs)}")
     return settings, parse_section(runs, dataset, TextRun, params_path)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from glassworks import tracking
-from glassworks.config import ReportParams, load_section, read_yaml
+from glassworks.config import ReportParams, load_section, read_yaml, subsection
 from glassworks.errors import DataError
 from glassworks.io import atomic_dir
 from glassworks.report.overview import champions, champions_table, figure_links, metrics_tables
@@ -31,7 +31,7 @@ FIGURES = (Path("data/reports"), Path("data/explanations"))
 def load_config(params_path: Path, key: str = "") -> tuple[ReportParams, dict[str, str]]:
     """All this stage reads: ``report`` and which dataset each ``train_text`` run trains on."""
     params = load_section(params_path, STAGE, ReportParams)
-    runs = (read_yaml(params_path).get("train_text") or {}).get("runs") or {}
+    runs = subsection(read_yaml(params_path), "train_text.runs", params_path)
     text_runs = {
         name: str(run["dataset"])
         for name, run in runs.items()

@@ -43,7 +43,7 @@ def load_config(params_path: Path, key: str) -> TabularRun:
     dataset, _, method = key.rpartition("-")
     params = load_section(params_path, STAGE, TrainTabularParams)
     if params.datasets and dataset not in params.datasets:
-        raise ConfigError(f"train_tabular.datasets: {dataset!r} is not listed")
+        raise ConfigError(f"train_tabular.datasets: {dataset!r} (from {key!r}) is not listed")
     if params.methods and method not in params.methods:
         raise ConfigError(
             f"train_tabular.methods: {method!r} is not listed (known: {', '.join(params.methods)})"

@@ -11,11 +11,26 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from glassworks.errors import ConfigError
 
 AMAZON_CATEGORIES = ("All_Beauty", "AMAZON_FASHION", "Appliances")
+
+
+def plain_name(name: str) -> str:
+    """Names become file and folder names (``data/models/<name>``): no path tricks."""
+    if not name or name in {".", ".."} or "/" in name or "\\" in name or name.startswith("."):
+        raise ValueError(f"name {name!r} must be a plain file name (no '/', no leading '.')")
+    if any(ord(c) < 32 for c in name):
+        raise ValueError(f"name {name!r} contains a control character")
+    return name
+
+
+Name = Annotated[str, AfterValidator(plain_name)]
+"""A dataset, run or model name: it becomes a file or folder name."""
+Seed = Annotated[int, Field(ge=0)]
+"""A random seed (numpy refuses negative ones)."""
 
 
 class Frozen(BaseModel):
@@ -38,7 +53,7 @@ def entry(mapping: dict[str, V], name: str, where: str) -> V:
 class SplitParams(Frozen):
     """How every dataset is split (stratified by label)."""
 
-    seed: int = 0
+    seed: Seed = 0
     test_size: float = Field(0.2, gt=0.0, lt=1.0)
     valid_size: float = Field(0.1, gt=0.0, lt=1.0)
 
@@ -84,14 +99,7 @@ class PrepareParams(Frozen):
     """``prepare`` stage: the shared split and one entry per dataset."""
 
     split: SplitParams = SplitParams()
-    datasets: dict[str, DatasetParams]
-
-    @model_validator(mode="after")
-    def _names(self) -> PrepareParams:
-        for name in self.datasets:
-            if not name or "/" in name or name.startswith("."):
-                raise ValueError(f"dataset name {name!r} must be a plain file name")
-        return self
+    datasets: dict[Name, DatasetParams]
 
     def dataset(self, name: str) -> DatasetParams:
         """The parameters of one dataset; the error lists the known names."""
@@ -127,8 +135,8 @@ class EmbedParams(Frozen):
 
     encoder: EncoderParams = EncoderParams()
     cache_dir: str = ".cache/embeddings"
-    seed: int = 0
-    datasets: dict[str, EmbedDataset]
+    seed: Seed = 0
+    datasets: dict[Name, EmbedDataset]
 
     def dataset(self, name: str) -> EmbedDataset:
         """One dataset's n-gram rule; the error lists the known names."""
@@ -146,7 +154,7 @@ class TrainEmbGAMParams(Frozen):
     n_explain: int = Field(20, ge=0)
     """Test texts explained n-gram by n-gram in the HTML report."""
     top_k: int = Field(20, ge=1)
-    seed: int = 0
+    seed: Seed = 0
 
 
 class TrainMLPParams(Frozen):
@@ -158,7 +166,7 @@ class TrainMLPParams(Frozen):
     epochs: int = Field(200, ge=1)
     batch_size: int = Field(128, ge=1)
     patience: int = Field(20, ge=1)
-    seed: int = 0
+    seed: Seed = 0
     datasets: tuple[str, ...] = ("openml-31",)
 
 
@@ -170,7 +178,7 @@ class ExplainSettings(Frozen):
     ih_steps: int = Field(16, ge=2)
     eg_samples: int = Field(64, ge=1)
     background: int = Field(200, ge=1)
-    seed: int = 0
+    seed: Seed = 0
 
 
 class ExplainModel(Frozen):
@@ -188,7 +196,7 @@ class ExplainParams(Frozen):
     """``explain`` stage."""
 
     settings: ExplainSettings = ExplainSettings()
-    models: dict[str, ExplainModel]
+    models: dict[Name, ExplainModel]
 
     def target(self, name: str) -> ExplainModel:
         """One entry of ``explain.models``; the error lists the known names."""
@@ -242,9 +250,9 @@ class TextRun(Frozen):
 class TrainTextParams(Frozen):
     """``train_text`` stage: recipes and the runs (dataset x recipe) that use them."""
 
-    models: dict[str, TextModelParams]
-    runs: dict[str, TextRun]
-    seed: int = 0
+    models: dict[Name, TextModelParams]
+    runs: dict[Name, TextRun]
+    seed: Seed = 0
     device: str = "auto"
 
     @model_validator(mode="after")
@@ -292,14 +300,14 @@ class ExplainTextSettings(Frozen):
     """Texts (the shortest of the sample) that also get token x token Integrated Hessians."""
     ih_steps: int = Field(16, ge=2)
     ks: tuple[float, ...] = (0.1, 0.2, 0.5)
-    seed: int = 0
+    seed: Seed = 0
 
 
 class ExplainTextParams(Frozen):
     """``explain_text`` stage: which ``train_text`` runs to explain, and how."""
 
     settings: ExplainTextSettings = ExplainTextSettings()
-    runs: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    runs: dict[Name, dict[str, Any]] = Field(default_factory=dict)
     """Per-run overrides of ``settings`` (e.g. ``n_interactions: 0`` for long essays)."""
 
     @model_validator(mode="after")
@@ -429,7 +437,7 @@ class CompareTabularParams(Frozen):
 class ExplainTabularParams(Frozen):
     """``explain_tabular`` stage: post-hoc explainers audited against INN's exact contributions."""
 
-    seed: int = 0
+    seed: Seed = 0
     """Which training seed's INN and TabResNet to audit."""
     n_examples: int = Field(100, ge=2)
     n_steps: int = Field(64, ge=2)
@@ -449,7 +457,7 @@ class PrepareSstVariantsParams(Frozen):
     variants: tuple[Literal["decoy", "gender"], ...] = Field(("decoy", "gender"), min_length=1)
     min_words: int = Field(5, ge=0)
     """Drop shorter train/validation phrases (SST-2 train holds every sub-phrase)."""
-    seed: int = 0
+    seed: Seed = 0
 
 
 CDEP_PENALTIES = ("none", "clean", "cdep", "rrr", "eg")
@@ -469,12 +477,12 @@ class TrainCdepParams(Frozen):
     ``none`` = the vanilla model on the biased train split (lambda 0), ``clean`` = the same model
     on the unbiased ``reference`` split (the accuracy to recover)."""
 
-    seed: int = 0
+    seed: Seed = 0
     device: str = "auto"
     variants: tuple[str, ...] = ()
     """The DVC matrix's variants (a stage reads only its own: adding one reruns nothing else)."""
     arms: tuple[str, ...] = ()
-    models: dict[str, CdepModelParams]
+    models: dict[Name, CdepModelParams]
     lambdas: dict[Literal["cdep", "rrr", "eg"], tuple[float, ...]]
     max_train: int | None = Field(None, ge=10)
     n_probe: int = Field(200, ge=1)
@@ -586,13 +594,19 @@ def _format_validation(error: ValidationError, prefix: str, path: Path) -> Confi
     return ConfigError(f"{path}: invalid parameters\n  " + "\n  ".join(lines))
 
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's safe loader when PyYAML was built with it (~10x faster), else the pure-Python one."""
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping; errors name the file."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)  # noqa: S506
     except FileNotFoundError:
         raise ConfigError(f"{path}: parameter file not found") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if data is None:
@@ -600,6 +614,20 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     return data
+
+
+def subsection(data: dict[str, Any], dotted: str, path: str | Path) -> dict[str, Any]:
+    """``data[a][b]...`` for ``dotted = "a.b"`` (empty when absent); a non-mapping on the way is a
+    :class:`ConfigError` naming the key."""
+    node: Any = data
+    for depth, key in enumerate(dotted.split(".")):
+        node = node.get(key) if isinstance(node, dict) else None
+        if node is None:
+            return {}
+        if not isinstance(node, dict):
+            where = ".".join(dotted.split(".")[: depth + 1])
+            raise ConfigError(f"{path}: {where} must be a mapping, got {type(node).__name__}")
+    return node
 
 
 def parse_section(data: dict[str, Any], section: str, model: type[M], path: str | Path) -> M:
