@@ -75,14 +75,12 @@ def explain_rows_batch(
     model_uri: str, rows: list[dict[str, Any]], index: int, n_samples: int
 ) -> dict[str, Any]:
     """Predict and attribute one batch of raw tabular rows."""
-    import pandas as pd
-    import polars as pl
 
     bundle = _model(model_uri)
     if not isinstance(bundle, dict):
         raise ValueError(f"{model_uri}: a text model; pass texts, not rows")
     encoder, model = bundle["encoder"], bundle["model"]
-    x = encoder.transform(pl.from_pandas(pd.DataFrame(rows)))
+    x = encoder.transform_rows(rows, source=f"rows batch {index}")
     attr, target, method = explain_rows(model, x, n_samples=n_samples)
     names = list(encoder.feature_names_)
     return {

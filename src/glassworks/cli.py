@@ -260,8 +260,8 @@ def explain_text(
         return 1
     try:
         model = _load_text_model(model_ref)
-    except FileNotFoundError as exc:
-        console.print(f"[red]error:[/] {exc}")
+    except Exception as exc:  # noqa: BLE001 - the command's edge: one line, no traceback
+        console.print(f"[red]error:[/] cannot load model {model_ref!r}: {exc}")
         return 1
     names = model.label_names_
     proba = model.predict_proba(list(texts))

@@ -4,6 +4,8 @@ explanations), and one factory for every tabular method the comparison trains.""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -14,6 +16,8 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 from sklearn.utils.validation import check_is_fitted
+
+from glassworks.errors import DataError
 
 
 class TabularEncoder(TransformerMixin, BaseEstimator):
@@ -103,6 +107,54 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         """Float64 matrix with one column per ``feature_names_`` entry."""
         check_is_fitted(self, "transformer_")
         return np.asarray(self.transformer_.transform(self._pandas(frame)), dtype=np.float64)
+
+    def transform_rows(self, rows: Sequence[Any], source: str = "rows") -> np.ndarray:
+        """Encode raw rows given from outside (dicts of feature -> value), checking each.
+
+        Numeric features: a number or numeric string; ``None``/NaN/empty is missing (imputed like
+        training's); infinity or text is a :class:`DataError` naming the row and feature. Nominal
+        features: any value is compared as text; ``None`` is missing; a category never seen in
+        training encodes like training's rare ones (one-hot: the infrequent column, or all zeros).
+        Keys that are not features (e.g. the label) are ignored; a missing feature is an error."""
+        check_is_fitted(self, "transformer_")
+        if not rows:
+            raise DataError(source, "no rows given")
+        numeric: dict[str, list[float | None]] = {c: [] for c in self.numeric_}
+        nominal: dict[str, list[str | None]] = {c: [] for c in self.nominal_}
+        for i, row in enumerate(rows):
+            if not isinstance(row, Mapping):
+                raise DataError(source, f"row {i} is a {type(row).__name__}, not a mapping")
+            for c in [*self.numeric_, *self.nominal_]:
+                if c not in row:
+                    raise DataError(source, f"row {i} lacks the feature", field=c)
+            for c in self.numeric_:
+                numeric[c].append(_number(row[c], source, i, c))
+            for c in self.nominal_:
+                v = row[c]
+                missing = v is None or (isinstance(v, float) and math.isnan(v))
+                nominal[c].append(None if missing else str(v))
+        frame = pl.DataFrame(
+            {**{c: pl.Series(c, v, dtype=pl.Float64) for c, v in numeric.items()},
+             **{c: pl.Series(c, v, dtype=pl.String) for c, v in nominal.items()}}
+        )  # fmt: skip
+        return self.transform(frame)
+
+
+def _number(value: Any, source: str, row: int, column: str) -> float | None:
+    """One numeric feature value from outside: None/NaN/"" -> missing; inf or text -> error."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str | np.number):
+        raise DataError(source, f"row {row}: {value!r} is not a number", field=column)
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        raise DataError(source, f"row {row}: {value!r} is not a number", field=column) from None
+    if math.isnan(number):
+        return None
+    if math.isinf(number):
+        raise DataError(source, f"row {row}: infinite value", field=column)
+    return number
 
 
 TABULAR_METHODS: tuple[str, ...] = (

@@ -32,6 +32,8 @@ from transformers import (
 )
 
 from glassworks.embed.encoder import default_model_path, resolve_device
+from glassworks.errors import DataError
+from glassworks.io import read_json
 from glassworks.models.lstm import GLOVE_DIM, LSTMTextModule, glove_init
 from glassworks.models.text_transformer import (
     TextTransformer,
@@ -463,12 +465,21 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu") -> TextClassifier:
-        """Read a folder written by :meth:`save`."""
+        """Read a folder written by :meth:`save`; a damaged one raises :class:`DataError` naming
+        it (weights load with ``weights_only=True``: a file that would run code is refused)."""
         path = Path(path)
         meta_path = path / "glassworks.json"
         if not meta_path.is_file():
             raise FileNotFoundError(f"{path}: not a glassworks text model (no glassworks.json)")
-        meta = json.loads(meta_path.read_text())
+        try:
+            return cls._load(path, read_json(meta_path), device)
+        except DataError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any damage (meta, tokenizer, weights) -> one error
+            raise DataError(path, f"damaged model folder ({type(exc).__name__}: {exc})") from exc
+
+    @classmethod
+    def _load(cls, path: Path, meta: Any, device: str) -> TextClassifier:
         model = cls(**{**meta["params"], "device": device})
         k = int(meta["n_classes"])
         model.classes_ = np.arange(k)
