@@ -11,7 +11,7 @@ UI_HOST ?= 127.0.0.1
 SERVE_HOST ?= 127.0.0.1
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: install browser run test test-fast lint ui serve clean
+.PHONY: install browser run test test-all lint ui serve clean
 
 # torch goes in first and pinned: an unpinned torch pulls a multi-GB CUDA build.
 $(STAMP): pyproject.toml Makefile
@@ -37,11 +37,13 @@ browser:
 	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 	  || echo "chromium not installed (not root): the MLflow UI browser test will be skipped"
 
-test: $(STAMP) browser
-	$(BIN)/python -m pytest
-
-test-fast: $(STAMP)
+# `make test`: the fast subset (tests not marked `slow`, a few minutes). `make test-all`: everything,
+# incl. the kill -9 fault tests, end-to-end DVC/Prefect runs and the browser test (what CI runs).
+test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"
+
+test-all: $(STAMP) browser
+	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests stages flows benchmarks

@@ -299,6 +299,31 @@ def explain_text(
     return 0
 
 
+def verify_cache(root: Path, console: Console) -> int:
+    """Check every namespace of the embedding cache (checksums, keys stored twice, temp files of
+    killed writers, shards from before checksums sealed); 1 if anything was damaged."""
+    from glassworks.embed.cache import EmbeddingCache
+
+    folders = sorted(p.parent for p in Path(root).glob("*/identity.json"))
+    if not folders:
+        console.print(f"[yellow]no embedding cache under {root}[/]")
+        return 0
+    table = Table("namespace", "model", "shards", "keys", "stored twice", "sealed", "temp removed",
+                  "corrupt (moved aside)")  # fmt: skip
+    bad = False
+    for folder in folders:
+        cache = EmbeddingCache.open_dir(folder)
+        r = cache.verify()
+        bad |= not r.ok
+        model = str(json.loads(cache.identity).get("model", "?"))[-40:]
+        counts = (r.shards, r.keys, r.duplicate_keys, r.sealed, r.temp_files_removed)
+        table.add_row(folder.name, model, *map(str, counts), ", ".join(r.corrupt) or "0")
+    console.print(table)
+    if bad:
+        console.print("[red]damaged shards were moved aside; the next embed run re-embeds them[/]")
+    return 1 if bad else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``glassworks`` command."""
     p = argparse.ArgumentParser(
@@ -316,7 +341,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     e.add_argument("--html", type=Path, default=Path("explanation.html"), help="HTML page to write")
     e.add_argument("--steps", type=int, default=32, help="Gauss-Legendre steps for IG")
     e.add_argument("texts", nargs="+", help="texts to explain")
+    v = sub.add_parser("verify-cache", help="check the embedding cache's checksums")
+    v.add_argument("--root", type=Path, default=Path(".cache/embeddings"))
     args = p.parse_args(argv)
+    if args.command == "verify-cache":
+        return verify_cache(args.root, Console())
     if args.command == "explain-text":
         return explain_text(args.model, args.texts, args.html, args.steps, Console())
     if args.command == "summary":

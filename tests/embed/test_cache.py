@@ -189,3 +189,20 @@ def test_cached_embedder_table_and_pickle(tmp_path: Path) -> None:
     assert clone.cache_root == str(tmp_path)
     assert "pre" not in clone._table
     np.testing.assert_allclose(clone.embed(["x"]), out[1:2])
+
+
+def test_verify_cache_command(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from glassworks import cli
+
+    enc = HashEncoder()
+    cache = EmbeddingCache(tmp_path, enc.identity)
+    cache.embed([f"k{i}" for i in range(6)], enc, shard_size=3)
+    out = Console(record=True, width=200)
+    assert cli.verify_cache(tmp_path, out) == 0
+    npy = next(cache.dir.glob("*.npy"))
+    npy.write_bytes(npy.read_bytes()[:-4] + b"\x00\x00\x80\x7f")
+    assert cli.verify_cache(tmp_path, out) == 1
+    assert npy.with_name(npy.name + ".corrupt").exists()
+    assert cli.verify_cache(tmp_path, out) == 0  # the damaged shard is gone, the rest verifies
