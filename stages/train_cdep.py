@@ -39,7 +39,8 @@ def load_config(params_path: Path, key: str) -> tuple[TrainCdepParams, str, str]
     if params.variants and variant not in params.variants:
         raise ConfigError(f"{STAGE}.variants: {variant!r} (from {key!r}) is not listed")
     if params.arms and arm not in params.arms:
-        raise ConfigError(f"{STAGE}.arms: {arm!r} (from {key!r}) is not listed")
+        known = ", ".join(params.arms)
+        raise ConfigError(f"{STAGE}.arms: {arm!r} (from {key!r}) is not listed (known: {known})")
     params.arm(arm)  # model and penalty known, lambdas given
     # what this stage reads: its own variant and arm (the lists only check it is one of them)
     return params.model_copy(update={"variants": (variant,), "arms": (arm,)}), variant, arm

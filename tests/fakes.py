@@ -42,3 +42,31 @@ class HashEncoder:
         if progress is not None:
             progress(len(texts))
         return out.astype(np.float32)
+
+
+REVIEWS = ["a charming , funny film", "dull and lifeless", "the best of the year", "a mess",
+           "warm and wise", "tedious , flat , empty", "i loved it", "boring"]  # fmt: skip
+"""Eight short movie-review phrases, alternately positive and negative."""
+
+
+def tiny_lstm():  # noqa: ANN201 - a fitted TextClassifier (imported lazily: torch)
+    """A 2-epoch word-level LSTM classifier fitted on :data:`REVIEWS`."""
+    from glassworks.models.text_classifier import TextClassifier
+
+    return TextClassifier(
+        backbone="lstm", tokenizer="word", vocab_size=100, d_model=8, epochs=2, device="cpu"
+    ).fit(REVIEWS * 3, [1, 0, 1, 0, 1, 0, 1, 0] * 3, label_names=["negative", "positive"])
+
+
+def toy_tabular(n: int):  # noqa: ANN201 - a polars frame
+    """``n`` rows of a numeric ``age``, a nominal ``colour`` (Enum) and a random binary label."""
+    import polars as pl
+
+    rng = np.random.default_rng(0)
+    return pl.DataFrame(
+        {
+            "age": rng.normal(40, 10, n),
+            "colour": rng.choice(["red", "blue"], n),
+            "label": (rng.normal(size=n) > 0).astype(np.int64),
+        }
+    ).with_columns(pl.col("colour").cast(pl.Enum(["blue", "red"])))

@@ -119,6 +119,14 @@ def _tmp_files(folder: Path) -> bool:
     return folder.exists() and any(folder.glob(".*.tmp"))
 
 
+def _prepare(ws: Path, raw_dir: Path, dataset: str) -> Path:
+    """Run ``prepare`` for ``dataset`` into ``ws/prepared`` with ``ws/params.yaml``."""
+    args = ["--dataset", dataset, "--params", str(ws / "params.yaml"), "--root", str(REPO)]
+    dirs = ["--raw-dir", str(raw_dir), "--out-dir", str(ws / "prepared")]
+    assert run_main(prepare.main, [*args, *dirs, "--metrics-dir", str(ws / "m")]) == 0
+    return ws
+
+
 @pytest.fixture
 def fashion(tmp_path: Path, raw_dir: Path, tiny_bert: Path) -> Path:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
@@ -127,11 +135,7 @@ def fashion(tmp_path: Path, raw_dir: Path, tiny_bert: Path) -> Path:
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     params["embed"]["cache_dir"] = str(tmp_path / "reference-cache")
     (tmp_path / "reference.yaml").write_text(yaml.safe_dump(params))
-    args = ["--params", str(tmp_path / "params.yaml"), "--root", str(REPO)]
-    dirs = ["--raw-dir", str(raw_dir), "--out-dir", str(tmp_path / "prepared")]
-    dirs += ["--metrics-dir", str(tmp_path / "m")]
-    assert run_main(prepare.main, ["--dataset", "amazon-fashion", *args, *dirs]) == 0
-    return tmp_path
+    return _prepare(tmp_path, raw_dir, "amazon-fashion")
 
 
 @pytest.mark.slow
@@ -193,11 +197,7 @@ def sst2(tmp_path: Path, raw_dir: Path) -> Path:
         "tiny": {"dataset": "sst2", "model": "small", "max_train": 600, "max_length": 40}
     }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    args = ["--params", str(tmp_path / "params.yaml"), "--root", str(REPO)]
-    dirs = ["--raw-dir", str(raw_dir), "--out-dir", str(tmp_path / "prepared")]
-    dirs += ["--metrics-dir", str(tmp_path / "m")]
-    assert run_main(prepare.main, ["--dataset", "sst2", *args, *dirs]) == 0
-    return tmp_path
+    return _prepare(tmp_path, raw_dir, "sst2")
 
 
 @pytest.mark.slow

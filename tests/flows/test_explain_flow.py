@@ -11,19 +11,16 @@ import pytest
 from flows.explain import explain, read_texts
 from flows.runners import dask_runner
 from glassworks import tracking
-from glassworks.models.text_classifier import TextClassifier
+from tests.fakes import REVIEWS, tiny_lstm, toy_tabular
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
-TEXTS = ["a charming , funny film", "dull and lifeless", "the best of the year", "a mess",
-         "warm and wise", "tedious , flat , empty", "i loved it", "boring"]  # fmt: skip
+TEXTS = REVIEWS
 
 
 @pytest.fixture
 def model_uri(tmp_path: Path) -> str:
-    model = TextClassifier(
-        backbone="lstm", tokenizer="word", vocab_size=100, d_model=8, epochs=2, device="cpu"
-    ).fit(TEXTS * 3, [1, 0, 1, 0, 1, 0, 1, 0] * 3, label_names=["negative", "positive"])
+    model = tiny_lstm()
     model.save(tmp_path / "model")
     with tracking.stage_run("train_text", "tiny") as run:
         tracking.log_text_model(tmp_path / "model", TEXTS[:2], model=model)
@@ -84,14 +81,7 @@ def test_explain_flow_on_tabular_rows(tmp_path: Path, method: str) -> None:
 
     from glassworks.models.tabular import TabularEncoder, make_tabular_model
 
-    rng = np.random.default_rng(0)
-    frame = pl.DataFrame(
-        {
-            "age": rng.normal(40, 10, 120),
-            "colour": rng.choice(["red", "blue"], 120),
-            "label": (rng.normal(size=120) > 0).astype(np.int64),
-        }
-    ).with_columns(pl.col("colour").cast(pl.Enum(["blue", "red"])))
+    frame = toy_tabular(120)
     enc = TabularEncoder().fit(frame)
     x = enc.transform(frame)
     hyper = {"epochs": 4, "warmup_epochs": 1, "nr_restarts": 1, "device": "cpu"}

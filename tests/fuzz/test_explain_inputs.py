@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import polars as pl
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -22,25 +21,17 @@ from glassworks.explain.audit import explain_rows
 from glassworks.explain.text import explain_texts
 from glassworks.models.tabular import TabularEncoder, make_tabular_model
 from glassworks.models.text_classifier import TextClassifier
+from tests.fakes import tiny_lstm, toy_tabular
 from tests.fuzz.conftest import tried
 
 FUZZ = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-TEXTS = ["a charming , funny film", "dull and lifeless", "the best of the year", "a mess",
-         "warm and wise", "tedious , flat , empty", "i loved it", "boring"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def tabular() -> tuple[TabularEncoder, Any]:
-    rng = np.random.default_rng(0)
-    frame = pl.DataFrame(
-        {
-            "age": rng.normal(40, 10, 80),
-            "colour": rng.choice(["red", "blue"], 80),
-            "label": (rng.normal(size=80) > 0).astype(np.int64),
-        }
-    ).with_columns(pl.col("colour").cast(pl.Enum(["blue", "red"])))
+    frame = toy_tabular(80)
     enc = TabularEncoder().fit(frame)
     model = make_tabular_model("logistic_regression", 0, {}).fit(
         enc.transform(frame), frame["label"].to_numpy()
@@ -80,9 +71,7 @@ def test_tabular_rows(tabular: tuple[TabularEncoder, Any], rows: list[dict[str, 
 
 @pytest.fixture(scope="module")
 def text_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[TextClassifier, Path]:
-    model = TextClassifier(
-        backbone="lstm", tokenizer="word", vocab_size=100, d_model=8, epochs=2, device="cpu"
-    ).fit(TEXTS * 3, [1, 0, 1, 0, 1, 0, 1, 0] * 3, label_names=["negative", "positive"])
+    model = tiny_lstm()
     folder = tmp_path_factory.mktemp("model") / "model"
     model.save(folder)
     return model, folder

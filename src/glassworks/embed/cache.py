@@ -167,10 +167,13 @@ class EmbeddingCache:
             if KEYS_SHA_KEY in meta and meta[KEYS_SHA_KEY] != _keys_digest(keys):
                 self._quarantine(name, "its keys do not match their checksum")
                 continue
-            shard = len(self._shards)
             self._shards.append(_Shard(name, keys, vectors, meta.get(SHA_KEY)))
-            for row, key in enumerate(keys):
-                self._index.setdefault(key, (shard, row))
+            self._index_shard(len(self._shards) - 1)
+
+    def _index_shard(self, shard: int) -> None:
+        """Serve the keys of ``shard`` that no earlier shard serves."""
+        for row, key in enumerate(self._shards[shard].keys):
+            self._index.setdefault(key, (shard, row))
 
     def _quarantine(self, name: str, why: str) -> None:
         """Move a damaged shard aside (another process may have done so already)."""
@@ -196,8 +199,7 @@ class EmbeddingCache:
         self._index = {}
         for i, other in enumerate(self._shards):
             if other.vectors is not None:
-                for row, key in enumerate(other.keys):
-                    self._index.setdefault(key, (i, row))
+                self._index_shard(i)
         return False
 
     def _check_keys(self, keys: Sequence[str]) -> None:
@@ -255,11 +257,15 @@ class EmbeddingCache:
         npy = self.dir / f"{name}.npy"
         with atomic_path(npy) as tmp, tmp.open("wb") as f:
             np.save(f, np.ascontiguousarray(vectors, dtype=np.float32))
-        meta = {SHA_KEY: _file_digest(npy), KEYS_SHA_KEY: _keys_digest(keys)}
+        self._write_keys(name, keys, _file_digest(npy))
+        self.refresh()
+
+    def _write_keys(self, name: str, keys: Sequence[str], vectors_sha256: str) -> None:
+        """The key table that completes shard ``name``, with both checksums in its metadata."""
+        meta = {SHA_KEY: vectors_sha256, KEYS_SHA_KEY: _keys_digest(keys)}
         with atomic_path(self.dir / f"{name}.keys.parquet") as tmp:
             frame = pl.DataFrame({"key": list(keys)}, schema={"key": pl.String})
             frame.write_parquet(tmp, metadata=meta)
-        self.refresh()
 
     def embed(
         self,
@@ -318,10 +324,7 @@ class EmbeddingCache:
                     continue
                 if s.sha256 is None and seal:
                     s.sha256 = _file_digest(self.dir / f"{s.name}.npy")
-                    with atomic_path(self.dir / f"{s.name}.keys.parquet") as tmp:
-                        pl.DataFrame({"key": s.keys}, schema={"key": pl.String}).write_parquet(
-                            tmp, metadata={SHA_KEY: s.sha256, KEYS_SHA_KEY: _keys_digest(s.keys)}
-                        )
+                    self._write_keys(s.name, s.keys, s.sha256)
                     report.sealed += 1
                 s.verified = False
                 if not self._check(i):
