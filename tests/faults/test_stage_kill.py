@@ -27,9 +27,19 @@ from tests.fakes import HashEncoder
 REPO = Path(__file__).resolve().parents[2]
 
 WRITER = """
-import sys
+import contextlib, sys, time
+import glassworks.embed.cache as cache_module
 from glassworks.embed.cache import EmbeddingCache
 from tests.fakes import HashEncoder
+if len(sys.argv) > 3:  # hold each temp file open a moment, so a kill can land inside the write
+    atomic_path = cache_module.atomic_path
+    @contextlib.contextmanager
+    def slow_atomic_path(path):
+        with atomic_path(path) as tmp:
+            yield tmp
+            if not path.name.endswith(".json"):  # a shard file, not the identity
+                time.sleep(float(sys.argv[3]))
+    cache_module.atomic_path = slow_atomic_path
 enc = HashEncoder()
 keys = [f"n-gram {i}" for i in range(int(sys.argv[2]))]
 _, stats = EmbeddingCache(sys.argv[1], enc.identity).embed(keys, enc, shard_size=50)
@@ -69,16 +79,21 @@ def _kill_when(
 
 @pytest.mark.slow
 def test_cache_survives_repeated_kill_9(tmp_path: Path) -> None:
-    """Eight kills at random moments of a 20k-key embedding (400 shards): after each the cache
-    verifies (checksums, no key twice); the last run encodes exactly what was still missing."""
+    """Eight kills of a 20k-key embedding (400 shards), half at random moments and half while a
+    shard's temp file exists (held 50 ms so the kill lands inside the write): after each the
+    cache verifies (checksums, no key twice); the last run encodes exactly what was missing."""
     n, rng = 20_000, random.Random(0)
     enc = HashEncoder()
     ns = EmbeddingCache(tmp_path, enc.identity).dir
     kills, mid_write, before = 0, 0, 0
-    for i in range(8):
-        proc = _start([sys.executable, "-c", WRITER, str(tmp_path), str(n)])
+    for i in range(16):  # at least 8 kills, and at least 4 of them inside a shard write
+        if kills >= 8 and mid_write >= 4:
+            break
+        inside_write = i % 2 == 1
+        args = [sys.executable, "-c", WRITER, str(tmp_path), str(n)]
+        proc = _start(args + ["0.05"] if inside_write else args)
         start_shards = len(list(ns.glob("*.keys.parquet"))) if ns.exists() else 0
-        if i % 2:  # while a shard is being written (its temp file exists)
+        if inside_write:  # while a shard is being written (its temp file exists)
             killed = _kill_when(proc, lambda: _tmp_files(ns))
         else:  # a random moment once this run is writing
             killed = _kill_when(
@@ -90,7 +105,7 @@ def test_cache_survives_repeated_kill_9(tmp_path: Path) -> None:
         kills += 1
         report = EmbeddingCache(tmp_path, enc.identity).verify()
         assert report.ok, report
-        mid_write += report.temp_files_removed > 0
+        mid_write += inside_write and report.temp_files_removed > 0
         assert report.keys >= before  # progress is kept
         before = report.keys
     proc = _start([sys.executable, "-c", WRITER, str(tmp_path), str(n)])
