@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from glassworks.config import plain_name
+from glassworks.config import load_tracking, plain_name
 from glassworks.errors import GlassworksError
 
 log = logging.getLogger("glassworks.stages")
@@ -65,6 +65,11 @@ def setup_logging() -> None:
     # interpret: InterpretML logs every EBM boosting round at INFO (megabytes per fit)
     for noisy in ("alembic", "mlflow.store", "urllib3", "interpret"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def best_effort(params: Path) -> bool:
+    """``tracking.best_effort`` of the params file: may the stage finish without MLflow?"""
+    return load_tracking(params).best_effort
 
 
 def run_main(main: Callable[[Sequence[str] | None], None], argv: Sequence[str] | None) -> int:

@@ -30,7 +30,7 @@ from glassworks.config import (
 from glassworks.errors import DataError
 from glassworks.io import atomic_dir, write_csv, write_json
 from glassworks.report.cdep import curves, lambda_plot, markdown, summary
-from stages.common import exit_with, parser, provenance, run_main
+from stages.common import best_effort, exit_with, parser, provenance, run_main
 
 STAGE = "compare_cdep"
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
@@ -76,7 +76,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     table = markdown(records)
     tags = provenance(args.root, STAGE)
     with tracking.stage_run(
-        STAGE, "all", params=params.model_dump(), tags=tags, root=args.root
+        STAGE,
+        "all",
+        params=params.model_dump(),
+        tags=tags,
+        root=args.root,
+        best_effort=best_effort(args.params),
     ) as run:
         with atomic_dir(args.out_dir) as tmp:
             (tmp / "cdep.md").write_text(table)

@@ -22,7 +22,7 @@ from glassworks.config import CompareTabularParams, TrainTabularParams, load_sec
 from glassworks.errors import ConfigError, DataError
 from glassworks.io import atomic_dir, write_json
 from glassworks.report.comparison import compare, goals, markdown, normalized_plot, rank_plot
-from stages.common import exit_with, parser, provenance, run_main
+from stages.common import best_effort, exit_with, parser, provenance, run_main
 
 STAGE = "compare_tabular"
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
@@ -84,7 +84,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     }
     tags = provenance(args.root, STAGE)
     with tracking.stage_run(
-        STAGE, "all", params=params.model_dump(), tags=tags, root=args.root
+        STAGE,
+        "all",
+        params=params.model_dump(),
+        tags=tags,
+        root=args.root,
+        best_effort=best_effort(args.params),
     ) as run:
         with atomic_dir(args.out_dir) as tmp:
             (tmp / "comparison.md").write_text(table)

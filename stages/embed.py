@@ -25,7 +25,15 @@ from glassworks.embed.encoder import Encoder
 from glassworks.embed.index import ngram_table, spec_dict, write_index
 from glassworks.embed.ngrams import NgramSpec
 from glassworks.io import write_json
-from stages.common import exit_with, parser, progress_bar, provenance, run_main, stage_address
+from stages.common import (
+    best_effort,
+    exit_with,
+    parser,
+    progress_bar,
+    provenance,
+    run_main,
+    stage_address,
+)
 
 STAGE = "embed"
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
@@ -75,7 +83,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     }
 
     with tracking.stage_run(
-        STAGE, args.dataset, params=run_params, tags=tags, root=args.root
+        STAGE,
+        args.dataset,
+        params=run_params,
+        tags=tags,
+        root=args.root,
+        best_effort=best_effort(args.params),
     ) as run:
         texts = texts_used(args.prepared_dir / args.dataset, ds.train_subsample, seed)
         table = ngram_table(texts.get_column("text").to_list(), spec)

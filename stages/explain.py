@@ -28,7 +28,7 @@ from glassworks.report.plots import (
     scatter_plot,
     summary_plot,
 )
-from stages.common import exit_with, parser, provenance, run_main, stage_address
+from stages.common import best_effort, exit_with, parser, provenance, run_main, stage_address
 
 STAGE = "explain"
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
@@ -129,7 +129,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     tags = provenance(args.root, stage_address(STAGE, args.dataset))
     run_params = {"settings": settings.model_dump(), "model": target.model_dump()}
     with tracking.stage_run(
-        STAGE, args.dataset, params=run_params, tags=tags, root=args.root
+        STAGE,
+        args.dataset,
+        params=run_params,
+        tags=tags,
+        root=args.root,
+        best_effort=best_effort(args.params),
     ) as run:
         out = args.out_dir / args.dataset
         with atomic_dir(out) as tmp:

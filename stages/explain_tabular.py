@@ -29,7 +29,7 @@ from glassworks.errors import ConfigError, DataError
 from glassworks.explain.audit import audit_tabular
 from glassworks.io import atomic_dir, write_json
 from glassworks.report.plots import audit_plot, summary_plot
-from stages.common import exit_with, parser, provenance, run_main, stage_address
+from stages.common import best_effort, exit_with, parser, provenance, run_main, stage_address
 
 STAGE = "explain_tabular"
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
@@ -74,7 +74,12 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     tags = provenance(args.root, stage_address(STAGE, args.dataset))
     with tracking.stage_run(
-        STAGE, args.dataset, params=params.model_dump(), tags=tags, root=args.root
+        STAGE,
+        args.dataset,
+        params=params.model_dump(),
+        tags=tags,
+        root=args.root,
+        best_effort=best_effort(args.params),
     ) as run:
         audit = audit_tabular(
             inn["model"],

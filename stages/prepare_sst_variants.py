@@ -21,7 +21,7 @@ from glassworks.data import read_prepared, write_prepared
 from glassworks.data.variants import make_variant, spurious_share
 from glassworks.errors import ConfigError
 from glassworks.io import write_json
-from stages.common import exit_with, parser, provenance, run_main, stage_address
+from stages.common import best_effort, exit_with, parser, provenance, run_main, stage_address
 
 STAGE = "prepare_sst_variants"
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
@@ -48,7 +48,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     params = load_config(args.params, args.dataset)
     tags = provenance(args.root, stage_address(STAGE, args.dataset))
     with tracking.stage_run(
-        STAGE, args.dataset, params=params.model_dump(), tags=tags, root=args.root
+        STAGE,
+        args.dataset,
+        params=params.model_dump(),
+        tags=tags,
+        root=args.root,
+        best_effort=best_effort(args.params),
     ) as run:
         source = read_prepared(args.prepared_dir / params.dataset)
         variant = make_variant(source, args.dataset, params.seed, params.min_words)  # type: ignore[arg-type]

@@ -21,7 +21,7 @@ from glassworks.config import ReportParams, load_section, read_yaml, subsection
 from glassworks.errors import DataError
 from glassworks.io import atomic_dir
 from glassworks.report.overview import champions, champions_table, figure_links, metrics_tables
-from stages.common import exit_with, parser, provenance, run_main
+from stages.common import best_effort, exit_with, parser, provenance, run_main
 
 STAGE = "report"
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
@@ -52,22 +52,27 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise DataError(args.metrics_dir, "no metrics yet: run the pipeline first (dvc repro)")
     tags = provenance(args.root, STAGE)
     with tracking.stage_run(
-        STAGE, "all", params=params.model_dump(), tags=tags, root=args.root
+        STAGE,
+        "all",
+        params=params.model_dump(by_alias=True),
+        tags=tags,
+        root=args.root,
+        best_effort=best_effort(args.params),
     ) as run:
         rows = []
         for champ in champions(args.metrics_dir, text_runs, params.text_metric):
             row = champ.as_dict()
             found = [
                 r
-                for r in tracking.find_runs(champ.stage, champ.stage_item, root=args.root)
+                for r in run.find_runs(champ.stage, champ.stage_item, root=args.root)
                 if champ.run_name is None or r.info.run_name == champ.run_name
             ]
-            if params.register and found:
+            if params.register_champions and found:
                 row["run_id"] = found[0].info.run_id
-                row["version"] = tracking.register_champion(
+                row["version"] = run.register_champion(
                     found[0].info.run_id, champ.name, params.alias, root=args.root
                 )
-            elif params.register:
+            elif params.register_champions and not run.detached:
                 log.warning("%s: no MLflow run of %s@%s to register", champ.name, champ.stage,
                             champ.stage_item)  # fmt: skip
             rows.append(row)

@@ -25,7 +25,15 @@ from glassworks.data.variants import read_variant
 from glassworks.errors import ConfigError
 from glassworks.io import atomic_dir, write_csv, write_json
 from glassworks.train.cdep import fit_penalized
-from stages.common import exit_with, parser, progress_bar, provenance, run_main, stage_address
+from stages.common import (
+    best_effort,
+    exit_with,
+    parser,
+    progress_bar,
+    provenance,
+    run_main,
+    stage_address,
+)
 
 STAGE = "train_cdep"
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
@@ -76,7 +84,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             name = f"{args.dataset} lambda={lam:g}"
             with (
                 tracking.stage_run(
-                    STAGE, args.dataset, params=est, tags=tags, root=args.root, run_name=name
+                    STAGE,
+                    args.dataset,
+                    params=est,
+                    tags=tags,
+                    root=args.root,
+                    best_effort=best_effort(args.params),
+                    run_name=name,
                 ) as run,
                 progress_bar(est["epochs"] * train.height, f"train {name}") as advance,
             ):
@@ -95,9 +109,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 model.save(folder)
                 run.log_metrics(metrics)
                 run.log_dict(metrics, "metrics.json")
-                tracking.log_text_model(
-                    folder, data.splits["test"]["text"].to_list()[:3], model=model
-                )
+                run.log_text_model(folder, data.splits["test"]["text"].to_list()[:3], model=model)
             log.info(
                 "%s: clean test accuracy %.4f, probe accuracy %.4f, IG mass on spurious %.3f",
                 name,

@@ -33,7 +33,7 @@ from glassworks.models.emb_gam import EmbGAMClassifier
 from glassworks.report.html import Highlighted, highlight_page
 from glassworks.report.plots import contribution_bars
 from glassworks.train.evaluate import classification_metrics
-from stages.common import exit_with, parser, provenance, run_main, stage_address
+from stages.common import best_effort, exit_with, parser, provenance, run_main, stage_address
 
 STAGE = "train_embgam"
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
@@ -111,7 +111,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     params = load_config(args.params, args.dataset)
     tags = provenance(args.root, stage_address(STAGE, args.dataset))
     with tracking.stage_run(
-        STAGE, args.dataset, params=params.model_dump(), tags=tags, root=args.root
+        STAGE,
+        args.dataset,
+        params=params.model_dump(),
+        tags=tags,
+        root=args.root,
+        best_effort=best_effort(args.params),
     ) as run:
         prepared = read_prepared(args.prepared_dir / args.dataset)
         keys, vectors, used, meta = read_index(args.embeddings_dir / args.dataset)
@@ -168,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         for path in sorted(out.iterdir()):
             if path.suffix in {".csv", ".png", ".html"}:
                 run.log_artifact(path, "explanations")
-        tracking.log_text_model(out / "model.pkl", x_test[:3])
+        run.log_text_model(out / "model.pkl", x_test[:3])
     log.info(
         "%s: Emb-GAM %.4f, bag-of-n-grams %.4f, majority %.4f (test accuracy)",
         args.dataset,

@@ -21,7 +21,7 @@ from glassworks.io import atomic_dir, write_json
 from glassworks.models.mlp import MLPClassifier
 from glassworks.models.tabular import TabularEncoder
 from glassworks.train.evaluate import classification_metrics
-from stages.common import exit_with, parser, provenance, run_main, stage_address
+from stages.common import best_effort, exit_with, parser, provenance, run_main, stage_address
 
 STAGE = "train_mlp"
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
@@ -46,7 +46,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     params = load_config(args.params, args.dataset)
     tags = provenance(args.root, stage_address(STAGE, args.dataset))
     with tracking.stage_run(
-        STAGE, args.dataset, params=params.model_dump(), tags=tags, root=args.root
+        STAGE,
+        args.dataset,
+        params=params.model_dump(),
+        tags=tags,
+        root=args.root,
+        best_effort=best_effort(args.params),
     ) as run:
         prepared = read_prepared(args.prepared_dir / args.dataset)
         if prepared.modality != "tabular":

@@ -30,7 +30,7 @@ from glassworks.train.tabular import (
     fit_and_score,
     summarize_seeds,
 )
-from stages.common import exit_with, parser, provenance, run_main, stage_address
+from stages.common import best_effort, exit_with, parser, provenance, run_main, stage_address
 
 STAGE = "train_tabular"
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
@@ -105,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 params=run_params,
                 tags={**tags, "glassworks.method": args.method, "glassworks.seed": str(seed)},
                 root=args.root,
+                best_effort=best_effort(args.params),
                 run_name=f"{args.method}@{args.dataset}#{seed}",
             ) as run:
                 model, info = fit_and_score(
@@ -135,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     }
                 )
                 run.log_artifact(seed_dir / "output_info.json")
-                tracking.log_tabular_model(seed_dir / "model.pkl", bundle, example)
+                run.log_tabular_model(seed_dir / "model.pkl", bundle, example)
             infos.append(info)
             log.info(
                 "%s on %s, seed %d: test AUROC %.4f (%.1f s)",

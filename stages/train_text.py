@@ -27,7 +27,15 @@ from glassworks.io import atomic_dir, write_csv, write_json
 from glassworks.models.text_classifier import TextClassifier
 from glassworks.report.plots import confusion_plot, per_class_bars
 from glassworks.train.evaluate import classification_metrics, confusion
-from stages.common import exit_with, parser, progress_bar, provenance, run_main, stage_address
+from stages.common import (
+    best_effort,
+    exit_with,
+    parser,
+    progress_bar,
+    provenance,
+    run_main,
+    stage_address,
+)
 
 STAGE = "train_text"
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
@@ -51,7 +59,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     run_params, est_params = load_config(args.params, args.dataset)
     tags = provenance(args.root, stage_address(STAGE, args.dataset))
     logged = {"run": run_params.model_dump(), "estimator": est_params}
-    with tracking.stage_run(STAGE, args.dataset, params=logged, tags=tags, root=args.root) as run:
+    with tracking.stage_run(
+        STAGE,
+        args.dataset,
+        params=logged,
+        tags=tags,
+        root=args.root,
+        best_effort=best_effort(args.params),
+    ) as run:
         prepared = read_prepared(args.prepared_dir / run_params.dataset)
         if prepared.modality != "text":
             raise ConfigError(
@@ -132,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         for png in ("confusion.png", "per_class.png"):
             run.log_artifact(out / png, "plots")
         run.log_artifact(plots / "history.csv", "plots")
-        tracking.log_text_model(out, test["text"].to_list()[:3], model=model)
+        run.log_text_model(out, test["text"].to_list()[:3], model=model)
     log.info(
         "%s: test accuracy %.4f, macro-F1 %.4f",
         args.dataset,

@@ -83,3 +83,45 @@ def _pickled_text_model(tmp_path: Path, seed: int) -> Path:
 def test_tracking_uri_credentials_are_redacted(uri: str, shown: str) -> None:
     """What ``stage_run`` logs about its store (``redact``): no user or password."""
     assert tracking.redact(uri) == shown
+
+
+def test_store_failing_mid_run(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Best-effort: the first failing call detaches the run (one warning, later calls are no-ops,
+    the body finishes, the run ends FAILED in the store). Required: the store's error propagates
+    and the run ends FAILED."""
+    import mlflow
+
+    calls = []
+
+    def broken(*args: object, **kwargs: object) -> None:
+        calls.append(args)
+        raise ConnectionError("store went away")
+
+    finished_body = False
+    with tracking.stage_run("demo", "effort", root=tmp_path, best_effort=True) as run:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(mlflow, "log_metrics", broken)
+            mp.setattr(mlflow, "log_dict", broken)
+            run.log_metrics({"a": 1})
+            run.log_metrics({"b": 2})
+            run.log_dict({"k": 1}, "m.json")
+        run.log_metrics({"c": 3})  # the store works again, but the run stays detached
+        finished_body = True
+    assert finished_body
+    assert run.detached
+    assert len(calls) == 1
+    assert caplog.text.count("best-effort") == 1
+    assert "store went away" in caplog.text
+    (effort,) = tracking.find_runs("demo", "effort")
+    assert effort.info.status == "FAILED"  # incomplete: not shown as a finished run
+    assert effort.data.metrics == {}
+
+    with (  # noqa: PT012
+        pytest.raises(ConnectionError, match="went away"),
+        tracking.stage_run("demo", "required", root=tmp_path) as run,
+        pytest.MonkeyPatch.context() as mp,
+    ):
+        mp.setattr(mlflow, "log_metrics", broken)
+        run.log_metrics({"a": 1})
+    (required,) = tracking.find_runs("demo", "required")
+    assert required.info.status == "FAILED"

@@ -544,7 +544,8 @@ class ReportParams(Frozen):
     """``report`` stage: the overview page and the champion models in the MLflow registry."""
 
     alias: str = Field("champion", pattern=r"^[A-Za-z][A-Za-z0-9_-]*$")
-    register: bool = True
+    register_champions: bool = Field(True, alias="register")
+    """``register`` in params.yaml (a field of that name would shadow ``BaseModel.register``)."""
     text_metric: Literal["accuracy", "macro_f1"] = "accuracy"
 
 
@@ -559,6 +560,15 @@ class CompareCdepParams(Frozen):
     """``compare_cdep`` stage: accuracy-vs-lambda curves per penalty (CDEP's headline figure)."""
 
     metric: Literal["test_accuracy", "test_macro_f1"] = "test_accuracy"
+
+
+class TrackingParams(Frozen):
+    """``tracking``: how stages use the MLflow store. No stage declares it to DVC: it changes no
+    output, only whether a stage may finish without its MLflow run."""
+
+    best_effort: bool = False
+    """False: an unusable store fails the stage before it works. True: the stage warns, goes on
+    without (or with the rest of) its MLflow run and still writes its DVC outputs."""
 
 
 class Params(Frozen):
@@ -578,6 +588,7 @@ class Params(Frozen):
     train_cdep: TrainCdepParams
     compare_cdep: CompareCdepParams
     report: ReportParams
+    tracking: TrackingParams = TrackingParams()
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -643,6 +654,12 @@ def parse_section(data: dict[str, Any], section: str, model: type[M], path: str 
 def load_section(path: str | Path, section: str, model: type[M]) -> M:
     """Load one typed section of a params file (what a stage reads)."""
     return parse_section(read_yaml(path), section, model, path)
+
+
+def load_tracking(path: str | Path) -> TrackingParams:
+    """The ``tracking`` section of a params file (defaults when it has none)."""
+    data = read_yaml(path)
+    return parse_section({"tracking": {}, **data}, "tracking", TrackingParams, path)
 
 
 def load_params(path: str | Path) -> Params:

@@ -67,12 +67,46 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def _unavailable(uri: str, exc: BaseException) -> TrackingError:
+    first = redact((str(exc).strip().splitlines() or [type(exc).__name__])[0][:300])
+    return TrackingError(
+        f"MLflow store {redact(uri)} is unavailable ({type(exc).__name__}: {first}); "
+        "set MLFLOW_TRACKING_URI to a reachable, writable store"
+    )
+
+
 @dataclass
 class StageRun:
-    """Handle on an active run, passed to the stage body."""
+    """Handle on a stage's run, passed to the stage body.
 
-    run_id: str
-    experiment_id: str
+    With ``best_effort``, a run whose store fails is *detached*: the failure is logged once as a
+    warning and every later call is a no-op, so the stage still finishes its DVC outputs.
+    ``run_id`` is None when the run never started.
+    """
+
+    run_id: str | None
+    experiment_id: str | None
+    uri: str = ""
+    best_effort: bool = False
+    detached: bool = False
+
+    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        if self.detached:
+            return None
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            if not self.best_effort:
+                raise
+            self.detached = True
+            log.warning(
+                "%s; tracking is best-effort, so the stage goes on without MLflow from %s on "
+                "(run %s is incomplete)",
+                _unavailable(self.uri, exc),
+                what,
+                self.run_id or "not started",
+            )
+            return None
 
     def log_metrics(self, metrics: Mapping[str, Any]) -> None:
         """Log every numeric leaf of a (nested) metrics mapping."""
@@ -81,15 +115,37 @@ class StageRun:
             for k, v in flatten(metrics).items()
             if isinstance(v, int | float) and not isinstance(v, bool)
         }
-        mlflow.log_metrics(flat)
+        self._call("log_metrics", mlflow.log_metrics, flat)
 
     def log_dict(self, data: Mapping[str, Any], name: str) -> None:
         """Log a JSON artifact."""
-        mlflow.log_dict(dict(data), name)
+        self._call(f"log_dict({name})", mlflow.log_dict, dict(data), name)
 
     def log_artifact(self, path: str | Path, folder: str | None = None) -> None:
         """Log a file (HTML, PNG, JSON) as an artifact."""
-        mlflow.log_artifact(str(path), artifact_path=folder)
+        self._call(f"log_artifact({Path(path).name})", mlflow.log_artifact, str(path), folder)
+
+    def log_text_model(self, path: str | Path, example_texts: list[str], model: Any = None) -> None:
+        """:func:`log_text_model` in this run."""
+        self._call("log_text_model", log_text_model, path, example_texts, model=model)
+
+    def log_tabular_model(
+        self, path: str | Path, bundle: dict[str, Any], example: pd.DataFrame
+    ) -> None:
+        """:func:`log_tabular_model` in this run."""
+        self._call("log_tabular_model", log_tabular_model, path, bundle, example)
+
+    def find_runs(
+        self, stage: str, dataset: str | None = None, root: str | Path = "."
+    ) -> list[Any]:
+        """:func:`find_runs` (none once the run is detached)."""
+        return self._call("find_runs", find_runs, stage, dataset, root) or []
+
+    def register_champion(
+        self, run_id: str, name: str, alias: str, root: str | Path = "."
+    ) -> int | None:
+        """:func:`register_champion` (None once the run is detached)."""
+        return self._call("register_champion", register_champion, run_id, name, alias, root=root)
 
 
 def _experiment_id(client: MlflowClient, name: str, uri: str) -> str:
@@ -114,12 +170,14 @@ def stage_run(
     tags: Mapping[str, str] | None = None,
     root: str | Path = ".",
     run_name: str | None = None,
+    best_effort: bool = False,
 ) -> Iterator[StageRun]:
     """Open one MLflow run for ``stage`` on ``dataset``; it ends FAILED if the body raises.
 
     An unreachable or unwritable store fails fast with :class:`TrackingError` naming it (HTTP
     stores get at most 2 retries and a 20 s timeout unless ``MLFLOW_HTTP_REQUEST_*`` say
-    otherwise), before the stage does any work.
+    otherwise), before the stage does any work. With ``best_effort`` it is a warning instead and
+    the body runs with a detached :class:`StageRun` (the same when the store fails mid-run).
     """
     uri = tracking_uri(root)
     if uri.startswith(("http://", "https://")):
@@ -127,23 +185,43 @@ def stage_run(
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
     mlflow.set_tracking_uri(uri)
     all_tags = {"glassworks.stage": stage, "glassworks.dataset": dataset, **(tags or {})}
-    try:
-        client = MlflowClient(uri)
-        experiment_id = _experiment_id(client, stage, uri)
+    handle = StageRun(run_id=None, experiment_id=None, uri=uri, best_effort=best_effort)
+
+    def start() -> None:
+        experiment_id = _experiment_id(MlflowClient(uri), stage, uri)
         active = mlflow.start_run(
             experiment_id=experiment_id, run_name=run_name or f"{stage}@{dataset}", tags=all_tags
         )
-    except Exception as exc:  # noqa: BLE001 - any store failure: one clear error
-        first = redact((str(exc).strip().splitlines() or [type(exc).__name__])[0][:300])
-        raise TrackingError(
-            f"MLflow store {redact(uri)} is unavailable ({type(exc).__name__}: {first}); "
-            "set MLFLOW_TRACKING_URI to a reachable, writable store"
-        ) from None
-    with active as run:
-        if params:
-            mlflow.log_params({k: str(v) for k, v in flatten(params).items()})
-        log.info("MLflow run %s (%s@%s) in %s", run.info.run_id, stage, dataset, redact(uri))
-        yield StageRun(run_id=run.info.run_id, experiment_id=experiment_id)
+        try:
+            if params:
+                mlflow.log_params({k: str(v) for k, v in flatten(params).items()})
+        except Exception:
+            with contextlib.suppress(Exception):
+                mlflow.end_run("FAILED")
+            raise
+        handle.run_id, handle.experiment_id = active.info.run_id, experiment_id
+
+    if best_effort:
+        handle._call("the start of the run", start)
+    else:
+        try:
+            start()
+        except Exception as exc:  # noqa: BLE001 - any store failure: one clear error
+            raise _unavailable(uri, exc) from None
+    if handle.run_id is not None:
+        log.info("MLflow run %s (%s@%s) in %s", handle.run_id, stage, dataset, redact(uri))
+    try:
+        yield handle
+    except BaseException:
+        if handle.run_id is not None:
+            with contextlib.suppress(Exception):  # the body's error is the one to report
+                mlflow.end_run("FAILED")
+        raise
+    if handle.run_id is not None:
+        handle._call("the end of the run", mlflow.end_run, "FINISHED")
+        if handle.detached:  # the run is left RUNNING in a store we cannot reach; try to fail it
+            with contextlib.suppress(Exception):
+                mlflow.end_run("FAILED")
 
 
 class PickledTextModel(mlflow.pyfunc.PythonModel):

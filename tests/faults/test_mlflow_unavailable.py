@@ -1,5 +1,5 @@
 """An unusable MLflow store: the stage fails fast, with one clear error naming the store, before
-it writes any output."""
+it writes any output; or, with ``tracking.best_effort: true``, it warns and writes its outputs."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from glassworks import tracking
 from glassworks.errors import TrackingError
@@ -16,10 +17,10 @@ from stages.common import run_main
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("kind", ["http", "sqlite", "file"])
-def test_store_unavailable_fails_fast(
-    kind: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+KINDS = ["http", "sqlite", "file"]
+
+
+def _unusable_store(kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
     uri = {
@@ -30,6 +31,13 @@ def test_store_unavailable_fails_fast(
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.delenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", raising=False)
     monkeypatch.delenv("MLFLOW_HTTP_REQUEST_TIMEOUT", raising=False)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_store_unavailable_fails_fast(
+    kind: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _unusable_store(kind, tmp_path, monkeypatch)
     start = time.monotonic()
     with (
         pytest.raises(TrackingError, match="is unavailable") as err,
@@ -45,3 +53,29 @@ def test_store_unavailable_fails_fast(
     assert code == 1
     assert "MLflow store" in caplog.text
     assert not out.exists()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_best_effort_stage_finishes_without_its_store(
+    kind: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    raw_dir: Path,
+) -> None:
+    _unusable_store(kind, tmp_path, monkeypatch)
+    params = yaml.safe_load((REPO / "params.yaml").read_text())
+    params["tracking"] = {"best_effort": True}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    out, metrics = tmp_path / "prepared", tmp_path / "m"
+    argv = ["--dataset", "sst2", "--root", str(REPO), "--params", str(tmp_path / "params.yaml")]
+    start = time.monotonic()
+    dirs = ["--raw-dir", str(raw_dir), "--out-dir", str(out), "--metrics-dir", str(metrics)]
+    assert run_main(prepare.main, [*argv, *dirs]) == 0
+    assert time.monotonic() - start < 90
+    assert (out / "sst2" / "schema.json").exists()
+    assert (metrics / "sst2.json").exists()
+    (warning,) = [r for r in caplog.records if "best-effort" in r.getMessage()]
+    assert warning.levelname == "WARNING"
+    assert "MLflow store" in warning.getMessage()
+    assert "secret" not in caplog.text

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from glassworks.config import load_params
 from glassworks.errors import ConfigError
-from stages.common import run_main
+from stages.common import best_effort, run_main
 from tests.fuzz.conftest import tried
 
 REPO = Path(__file__).resolve().parents[2]
@@ -87,6 +87,11 @@ def _load_every_stage(path: Path) -> int:
         except ConfigError as exc:
             # names the file, or the parameter by its dotted key
             assert str(path) in str(exc) or re.search(r"\w\.\w", str(exc)), exc  # noqa: PT017
+    tried("stage load_config")
+    try:  # what every stage reads besides its section (its own defaults when absent)
+        assert isinstance(best_effort(path), bool)
+    except ConfigError as exc:
+        assert str(path) in str(exc), exc  # noqa: PT017
     return accepted
 
 
