@@ -3,8 +3,9 @@
     python -m stages.explain --dataset mlp-openml-31
 
 ``--dataset`` names an entry of ``explain.models``. Writes ``data/explanations/<name>/``
-(``attributions.npz`` with IG, EG and IH arrays, plots as PNG) and ``metrics/explain/<name>.json``
-(completeness statistics); the plots go to MLflow too.
+(tabular models: ``attributions.npz`` with IG, EG and IH arrays; Emb-GAM: ``contributions.csv``,
+each explained example's exact n-gram contributions beside IG's; plots as PNG) and
+``metrics/explain/<name>.json`` (completeness statistics); the plots go to MLflow too.
 """
 
 from __future__ import annotations
@@ -114,7 +115,16 @@ def _embgam(target: ExplainModel, settings: ExplainSettings, prepared_dir: Path,
         model = pickle.load(f)  # noqa: S301 - our own stage output
     prepared = read_prepared(prepared_dir / target.dataset)
     test = subsample(prepared.splits["test"], settings.n_examples, settings.seed)
-    return explain_embgam(model, test.get_column("text").to_list())
+    res = explain_embgam(model, test.get_column("text").to_list())
+    res.table().write_csv(out / "contributions.csv")
+    summary_plot(
+        res.ig,
+        res.counts,
+        res.vocab,
+        out / "summary.png",
+        title="Emb-GAM n-gram contributions to the predicted class (IG = exact)",
+    )
+    return res.stats
 
 
 def main(argv: Sequence[str] | None = None) -> None:

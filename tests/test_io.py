@@ -1,8 +1,11 @@
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
 
+from glassworks import io
 from glassworks.io import atomic_dir, atomic_path, write_json
 
 
@@ -39,3 +42,19 @@ def test_atomic_dir_replaces_whole_directory(tmp_path: Path) -> None:
         boom()
     assert (target / "a.txt").read_text() == "2"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+
+
+def test_outputs_get_the_umask_permissions(tmp_path: Path) -> None:
+    """Temp files and folders are private (0600/0700); renamed into place they must not be."""
+    old = os.umask(0o027)
+    try:
+        io._umask.cache_clear()
+        with io.atomic_path(tmp_path / "a.json") as tmp:
+            tmp.write_text("{}")
+        with io.atomic_dir(tmp_path / "out") as tmp:
+            (tmp / "x").write_text("x")
+    finally:
+        os.umask(old)
+        io._umask.cache_clear()
+    assert stat.S_IMODE((tmp_path / "a.json").stat().st_mode) == 0o640
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o750

@@ -4,6 +4,7 @@ and readers of stage outputs that turn a damaged file into one error naming it."
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import shutil
@@ -20,12 +21,23 @@ from glassworks.errors import DataError
 DAMAGED = "rerun the stage that writes it (dvc repro) or restore it (dvc checkout)"
 
 
+@functools.cache
+def _umask() -> int:
+    """The process umask, read without changing it (``os.umask`` would race other threads)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    return 0o022
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temp path beside ``path``; it is renamed onto ``path`` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 would make outputs private to one user
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -47,6 +59,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
         for stale in path.parent.glob(pattern):
             shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    tmp.chmod(0o777 & ~_umask())  # as a plain mkdir would (mkdtemp gives 0700)
     try:
         yield tmp
         if path.exists():

@@ -36,7 +36,17 @@ def test_engine_reproduces_embgam_decomposition(tmp_path) -> None:  # noqa: ANN0
     labels = [int(("good" in t) or ("great" in t)) for t in texts]
     model = EmbGAMClassifier(CachedEmbedder(HashEncoder(dim=16), tmp_path), Cs=(1.0,))
     model.fit(texts, labels)
-    stats = explain_embgam(model, texts[:10] + ["an unseen phrase"])
+    res = explain_embgam(model, texts[:10] + ["an unseen phrase"])
+    stats = res.stats
+    table = res.table()
+    assert table.get_column("example").n_unique() == 11  # Emb-GAM embeds unseen n-grams too
+    for (ex,), part in table.group_by("example"):  # each example's rows: model.explain's, exactly
+        want = model.explain(([*texts[:10], "an unseen phrase"])[ex])
+        assert sorted(part["ngram"]) == sorted(want["ngram"])
+        col = [c for c in want.columns if c.startswith("contribution")][part["target"][0]]
+        exact = dict(zip(want["ngram"], want[col], strict=True))
+        np.testing.assert_allclose(part["contribution"], [exact[g] for g in part["ngram"]])
+        np.testing.assert_allclose(part["ig"], part["contribution"], atol=1e-10)
     assert stats["ig_vs_exact_max_abs"] < 1e-10
     assert stats["ig_completeness_max_abs"] < 1e-10
     assert stats["ih_off_diagonal_max_abs"] < 1e-10

@@ -1,15 +1,16 @@
-"""embed -> train_embgam on real (small) data with a tiny BERT, MLflow in a temp store."""
+"""embed -> train_embgam -> explain on real (small) data, tiny BERT, MLflow in a temp store."""
 
 import json
 import pickle
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 import yaml
 
 from glassworks import tracking
-from stages import embed, prepare, train_embgam
+from stages import embed, explain, prepare, train_embgam
 from stages.common import run_main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -122,6 +123,23 @@ def test_embed_then_train(workspace: Path) -> None:
 
     proba = loaded.predict(pd.DataFrame({"text": texts}))
     np.testing.assert_allclose(proba.to_numpy(), model.predict_proba(texts), atol=1e-9)
+
+    # explain: the path engine against the exact decomposition, per example and n-gram
+    params = yaml.safe_load((ws / "params.yaml").read_text())
+    params["explain"]["settings"]["n_examples"] = 6
+    params["explain"]["models"] = {"eg": {"kind": "embgam", "model": str(out), "dataset": DS}}
+    (ws / "explain.yaml").write_text(yaml.safe_dump(params))
+    argv = ["--dataset", "eg", "--params", str(ws / "explain.yaml"), "--root", str(REPO)]
+    dirs = ["--prepared-dir", str(ws / "prepared"), "--out-dir", str(ws / "explanations")]
+    code = run_main(explain.main, [*argv, *dirs, "--metrics-dir", str(ws / "metrics/explain")])
+    assert code == 0
+    stats = json.loads((ws / "metrics/explain/eg.json").read_text())
+    assert stats["examples"] == 6
+    assert stats["ig_vs_exact_max_abs"] < 1e-8
+    table = pl.read_csv(ws / "explanations/eg/contributions.csv")
+    assert table["example"].n_unique() == 6
+    np.testing.assert_allclose(table["ig"], table["contribution"], atol=1e-8)
+    assert (ws / "explanations/eg/summary.png").stat().st_size > 10_000
 
 
 def test_bad_model_path_writes_nothing(workspace: Path, caplog: pytest.LogCaptureFixture) -> None:

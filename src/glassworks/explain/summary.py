@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import polars as pl
 import torch
 
 from glassworks.explain.hessians import expected_hessians, integrated_hessians
@@ -108,8 +109,38 @@ def explain_tabular(
     )
 
 
-def explain_embgam(model: Any, texts: Sequence[str], n_steps: int = 8) -> dict[str, Any]:
-    """Check the attribution engine against Emb-GAM's exact decomposition.
+@dataclass
+class EmbGamExplained:
+    """Emb-GAM's exact n-gram contributions on a sample, checked against the path engine.
+
+    ``counts``/``exact``/``ig`` are ``(examples, ngrams)`` over ``vocab``, towards each example's
+    predicted class ``target``; ``stats`` holds the certificates (all ~0 for a correct engine).
+    """
+
+    vocab: list[str]
+    counts: np.ndarray
+    exact: np.ndarray
+    ig: np.ndarray
+    target: np.ndarray
+    stats: dict[str, Any]
+
+    def table(self) -> pl.DataFrame:
+        """One row per (example, n-gram present): count, exact contribution and IG."""
+        rows, cols = np.nonzero(self.counts)
+        return pl.DataFrame(
+            {
+                "example": rows.astype(np.int64),
+                "target": self.target[rows].astype(np.int64),
+                "ngram": [self.vocab[c] for c in cols],
+                "count": self.counts[rows, cols],
+                "contribution": self.exact[rows, cols],
+                "ig": self.ig[rows, cols],
+            }
+        ).sort(["example", "contribution"], descending=[False, True])
+
+
+def explain_embgam(model: Any, texts: Sequence[str], n_steps: int = 8) -> EmbGamExplained:
+    """Check the attribution engine against Emb-GAM's exact decomposition (Singh et al. 2022).
 
     The model is linear in its n-gram counts, so Integrated Gradients from the empty text must
     return each n-gram's contribution exactly, and Integrated Hessians must be diagonal (no
@@ -140,7 +171,7 @@ def explain_embgam(model: Any, texts: Sequence[str], n_steps: int = 8) -> dict[s
     off_diag = ih - torch.diag_embed(diag)
     logits = model.decision_function(list(texts))
     logits = logits[:, None] if logits.ndim == 1 else logits
-    return {
+    stats = {
         "examples": len(texts),
         "ngrams": len(vocab),
         "ig_vs_exact_max_abs": float(np.abs(ig.attributions.numpy() - exact).max()),
@@ -155,6 +186,8 @@ def explain_embgam(model: Any, texts: Sequence[str], n_steps: int = 8) -> dict[s
             ).max()
         ),
     }
+    ig_np = ig.attributions.numpy()
+    return EmbGamExplained(vocab, counts, exact, ig_np, target.numpy(), stats)
 
 
 @dataclass
