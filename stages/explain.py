@@ -11,7 +11,6 @@ each explained example's exact n-gram contributions beside IG's; plots as PNG) a
 from __future__ import annotations
 
 import logging
-import pickle
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,7 +21,8 @@ from glassworks.config import ExplainModel, ExplainParams, ExplainSettings, load
 from glassworks.data import read_prepared
 from glassworks.data.split import subsample
 from glassworks.explain.summary import explain_embgam, explain_tabular
-from glassworks.io import atomic_dir, write_json
+from glassworks.io import atomic_dir, read_pickle, write_json
+from glassworks.models.emb_gam import EmbGAMClassifier
 from glassworks.report.plots import (
     bar_interaction_plot,
     matrix_interaction_plot,
@@ -44,8 +44,7 @@ def load_config(params_path: Path, dataset: str) -> tuple[ExplainSettings, Expla
 def _tabular(
     target: ExplainModel, settings: ExplainSettings, prepared_dir: Path, out: Path
 ) -> dict:
-    with (Path(target.model) / "model.pkl").open("rb") as f:
-        bundle = pickle.load(f)  # noqa: S301 - our own stage output
+    bundle = read_pickle(Path(target.model) / "model.pkl", dict)
     prepared = read_prepared(prepared_dir / target.dataset)
     encoder, model = bundle["encoder"], bundle["model"]
     test = subsample(prepared.splits["test"], settings.n_examples, settings.seed)
@@ -111,8 +110,7 @@ def _tabular(
 
 
 def _embgam(target: ExplainModel, settings: ExplainSettings, prepared_dir: Path, out: Path) -> dict:
-    with (Path(target.model) / "model.pkl").open("rb") as f:
-        model = pickle.load(f)  # noqa: S301 - our own stage output
+    model = read_pickle(Path(target.model) / "model.pkl", EmbGAMClassifier)
     prepared = read_prepared(prepared_dir / target.dataset)
     test = subsample(prepared.splits["test"], settings.n_examples, settings.seed)
     res = explain_embgam(model, test.get_column("text").to_list())

@@ -13,7 +13,6 @@ plots) and ``metrics/explain_tabular/<dataset>.json``; plots and tables go to ML
 from __future__ import annotations
 
 import logging
-import pickle
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from glassworks.data import read_prepared
 from glassworks.data.split import subsample
 from glassworks.errors import ConfigError, DataError
 from glassworks.explain.audit import audit_tabular
-from glassworks.io import atomic_dir, write_json
+from glassworks.io import atomic_dir, read_pickle, write_json
 from glassworks.report.plots import audit_plot, summary_plot
 from stages.common import best_effort, exit_with, parser, provenance, run_main, stage_address
 
@@ -48,8 +47,7 @@ def load_bundle(folder: Path) -> dict[str, Any]:
     path = folder / "model.pkl"
     if not path.exists():
         raise DataError(path, "no trained model (run `dvc repro train_tabular`)")
-    with path.open("rb") as f:
-        return pickle.load(f)  # noqa: S301 - our own stage output
+    return read_pickle(path, dict)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

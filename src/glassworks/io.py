@@ -7,11 +7,12 @@ import contextlib
 import functools
 import json
 import os
+import pickle
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import polars as pl
@@ -128,3 +129,25 @@ def read_npy(path: str | Path, *, mmap: bool = True) -> np.ndarray:
         return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
         raise DataError(path, f"damaged (not a numpy array: {exc}); {DAMAGED}") from None
+
+
+T = TypeVar("T")
+
+
+def read_pickle(path: str | Path, expect: type[T] | tuple[type, ...] = object) -> T:
+    """A pickle the project's own stages wrote (a trust boundary: unpickling runs code, so never
+    pass a file from elsewhere). A missing, damaged or foreign one (not an ``expect`` instance)
+    raises :class:`DataError` naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, f"file not found; {DAMAGED}")
+    try:
+        with path.open("rb") as f:
+            obj = pickle.load(f)  # noqa: S301 - our own stage output (see the docstring)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure means a damaged file
+        first = (str(exc).splitlines() or [""])[0][:200]
+        raise DataError(path, f"damaged ({type(exc).__name__}: {first}); {DAMAGED}") from None
+    if not isinstance(obj, expect):
+        want = getattr(expect, "__name__", None) or " or ".join(t.__name__ for t in expect)
+        raise DataError(path, f"holds a {type(obj).__name__}, expected a {want}; {DAMAGED}")
+    return obj  # type: ignore[return-value]

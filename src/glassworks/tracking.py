@@ -22,6 +22,7 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from glassworks.errors import TrackingError
+from glassworks.io import read_pickle
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +232,6 @@ class PickledTextModel(mlflow.pyfunc.PythonModel):
     """
 
     def load_context(self, context):  # noqa: ANN001, ANN201 - MLflow inspects these hints
-        import pickle
 
         path = Path(context.artifacts["model"])
         if path.is_dir():  # a model folder written by TextClassifier.save
@@ -239,8 +239,7 @@ class PickledTextModel(mlflow.pyfunc.PythonModel):
 
             self.model = TextClassifier.load(path)
             return
-        with path.open("rb") as f:
-            self.model = pickle.load(f)  # noqa: S301 - our own artifact
+        self.model = read_pickle(path)  # our own artifact, from the project's store
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:  # noqa: ANN001
         # typed: MLflow warns about an untyped predict; a DataFrame hint validates nothing extra
@@ -259,15 +258,12 @@ def log_text_model(
 ) -> str:
     """Log a text model (a pickle, or a ``TextClassifier`` folder) as a pyfunc with a signature
     and an input example; ``model`` is the same model already in memory (else it is loaded)."""
-    import pickle
-
     if model is None and Path(pickle_path).is_dir():
         from glassworks.models.text_classifier import TextClassifier
 
         model = TextClassifier.load(pickle_path)
     elif model is None:
-        with open(pickle_path, "rb") as f:
-            model = pickle.load(f)  # noqa: S301 - written by this run
+        model = read_pickle(pickle_path)  # written by this run
     example = pd.DataFrame({"text": example_texts})
     wrapper = PickledTextModel()
     wrapper.model = model
@@ -297,10 +293,7 @@ class PickledTabularModel(mlflow.pyfunc.PythonModel):
     """MLflow pyfunc over a ``train_tabular`` bundle: raw feature columns in, probabilities out."""
 
     def load_context(self, context):  # noqa: ANN001, ANN201 - MLflow inspects these hints
-        import pickle
-
-        with Path(context.artifacts["model"]).open("rb") as f:
-            self.bundle = pickle.load(f)  # noqa: S301 - our own artifact
+        self.bundle = read_pickle(context.artifacts["model"], dict)  # our own artifact
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:  # noqa: ANN001
         import polars as pl
