@@ -1,6 +1,7 @@
-"""``kill -9`` inside ``embed`` and ``train_text`` at several points: nothing corrupt is left in
-the embedding cache, nothing partial where DVC would cache outputs, and the rerun resumes (the
-cache re-embeds only what is missing) and ends with the same result as an uninterrupted run."""
+"""``kill -9`` inside the embedding cache and the ``embed`` stage at several points: nothing
+corrupt is left in the cache, nothing partial where DVC would cache outputs, and the rerun resumes
+(the cache re-embeds only what is missing) and ends with the same result as an uninterrupted run.
+The ``train_*`` stages: ``test_train_kill.py``."""
 
 from __future__ import annotations
 
@@ -200,51 +201,3 @@ def test_embed_stage_killed_at_four_points(fashion: Path) -> None:
     ref_keys, ref_vecs, _, _ = read_index(ws / "reference" / ds)
     assert keys == ref_keys
     np.testing.assert_allclose(vecs, ref_vecs, atol=1e-5)  # same as an uninterrupted run
-
-
-@pytest.fixture
-def sst2(tmp_path: Path, raw_dir: Path) -> Path:
-    params = yaml.safe_load((REPO / "params.yaml").read_text())
-    params["train_text"]["models"]["small"].update(
-        vocab_size=400, d_model=32, d_ff=64, epochs=6, batch_size=16
-    )
-    params["train_text"]["runs"] = {
-        "tiny": {"dataset": "sst2", "model": "small", "max_train": 600, "max_length": 40}
-    }
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    return _prepare(tmp_path, raw_dir, "sst2")
-
-
-@pytest.mark.slow
-def test_train_text_killed_at_three_points(sst2: Path) -> None:
-    ws = sst2
-    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{ws / 'mlflow.db'}"}
-    cmd = _stage_cmd(
-        "train_text", "tiny", ws / "params.yaml", "--prepared-dir", str(ws / "prepared"),
-        "--out-dir", str(ws / "models"), "--metrics-dir", str(ws / "metrics"),
-        "--plots-dir", str(ws / "plots"),
-    )  # fmt: skip
-    outs = [ws / "models" / "tiny", ws / "metrics" / "tiny.json", ws / "plots" / "tiny"]
-    points: dict[str, Callable[[], bool]] = {
-        "training": lambda: (ws / "mlflow.db").exists(),
-        "saving the model": lambda: _tmp_files(ws / "models"),
-        "model saved, metrics not yet": lambda: (ws / "models" / "tiny").exists(),
-    }
-    for point, ready in points.items():
-        for out in outs:
-            if out.is_dir():
-                subprocess.run(["rm", "-rf", str(out)], check=True)  # as `dvc repro` does
-            out.unlink(missing_ok=True) if out.is_file() else None
-        proc = _start(cmd, env)
-        delay = 3.0 if point == "training" else 0.0
-        assert _kill_when(proc, ready, delay), f"finished before the kill point {point!r}"
-        assert not _tmp_files(ws / "models") or point == "saving the model"
-        model = ws / "models" / "tiny"
-        if model.exists():  # renamed into place whole: complete and loadable
-            assert {"model.pt", "glassworks.json"} <= {p.name for p in model.iterdir()}
-        assert not (ws / "metrics" / "tiny.json").exists(), point
-    proc = _start(cmd, env)
-    assert proc.wait(timeout=300) == 0, proc.stdout.read() if proc.stdout else ""
-    metrics = json.loads((ws / "metrics" / "tiny.json").read_text())
-    assert metrics["accuracy"] > 0.5
-    assert not _tmp_files(ws / "models")  # the killed writer's temp folder was cleaned up

@@ -1,7 +1,7 @@
-"""``kill -9`` of every ``train_*`` stage at three points (a random moment of the run, inside the
-write of its output folder, after the output is in place but before the metrics): nothing partial
-is left where DVC caches outputs, no metrics claim a run that did not end, and the rerun ends with
-the metrics of an uninterrupted run.
+"""``kill -9`` of every ``train_*`` stage (text, tabular, Emb-GAM, MLP, CDEP) at three points:
+a random moment of the run, inside the write of its output folder, after the output is in place
+but before the metrics. Nothing partial is left where DVC caches outputs, no metrics claim a run
+that did not end, and the rerun ends with the metrics of an uninterrupted run.
 
 The stage runs in a child process whose ``atomic_dir`` holds its complete temp folder, and then its
 renamed output, for ``HOLD`` s: the kills inside a write land there every time instead of by luck.
@@ -76,6 +76,12 @@ CASES = [
         "embgam/amazon-fashion", "metrics/amazon-fashion.json",
     ),
     Case(
+        "train_text",
+        ("--dataset", "tiny", "--prepared-dir", "{ws}/prepared", "--out-dir", "{out}/models",
+         "--metrics-dir", "{out}/metrics", "--plots-dir", "{out}/plots"),
+        "models/tiny", "metrics/tiny.json",
+    ),
+    Case(
         "train_cdep",
         ("--dataset", "decoy-lstm-cdep", "--variants-dir", "{ws}/variants",
          "--out-dir", "{out}/cdep", "--metrics-dir", "{out}/metrics",
@@ -98,6 +104,12 @@ def ws(tmp_path_factory: pytest.TempPathFactory, raw_dir: Path, tiny_bert: Path)
     net = {"epochs": 8, "warmup_epochs": 1, "nr_restarts": 1, "hidden_size": 32}
     params["train_tabular"].update(seeds=[0], device="cpu")
     params["train_tabular"]["hyperparameters"]["inn"].update(net)
+    params["train_text"]["models"]["small"].update(
+        vocab_size=400, d_model=32, d_ff=64, epochs=6, batch_size=16
+    )
+    params["train_text"]["runs"] = {
+        "tiny": {"dataset": "sst2", "model": "small", "max_train": 600, "max_length": 40}
+    }
     c = params["train_cdep"]
     c.update(variants=["decoy"], max_train=400, n_probe=12, ig_steps=8)
     for model in c["models"].values():
