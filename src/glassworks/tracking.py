@@ -12,7 +12,7 @@ import contextlib
 import logging
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,7 +91,7 @@ class StageRun:
     best_effort: bool = False
     detached: bool = False
 
-    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if self.detached:
             return None
         try:
@@ -232,7 +232,6 @@ class PickledTextModel(mlflow.pyfunc.PythonModel):
     """
 
     def load_context(self, context):  # noqa: ANN001, ANN201 - MLflow inspects these hints
-
         path = Path(context.artifacts["model"])
         if path.is_dir():  # a model folder written by TextClassifier.save
             from glassworks.models.text_classifier import TextClassifier

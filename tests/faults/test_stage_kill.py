@@ -48,6 +48,26 @@ print(stats.newly_embedded, stats.cache_hits)
 """
 
 
+HELD_RUNNER = """
+import contextlib, importlib, sys, time
+from stages.common import run_main
+stage = importlib.import_module(f"stages.{sys.argv[1]}")
+writer = importlib.import_module(sys.argv[2])  # the module whose atomic_dir writes the output
+hold = float(sys.argv[3])
+atomic_dir = writer.atomic_dir
+@contextlib.contextmanager
+def held_atomic_dir(path):
+    with atomic_dir(path) as tmp:
+        yield tmp
+        time.sleep(hold)  # the temp folder is complete, not yet renamed into place
+    time.sleep(hold)  # renamed into place; the metrics are not written yet
+writer.atomic_dir = held_atomic_dir
+sys.exit(run_main(stage.main, sys.argv[4:]))
+"""
+"""Runs ``stages.<argv[1]>`` with ``<argv[2]>.atomic_dir`` holding each moment of an output write
+``argv[3]`` seconds, so that a kill lands inside the write deterministically."""
+
+
 def _start(args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
     return subprocess.Popen(
         args,
@@ -124,13 +144,6 @@ def test_cache_survives_repeated_kill_9(tmp_path: Path) -> None:
     print(f"kills={kills} mid_write={mid_write} kept={before}/{n}")
 
 
-def _stage_cmd(module: str, dataset: str, params: Path, *dirs: str) -> list[str]:
-    return [
-        sys.executable, "-m", f"stages.{module}", "--dataset", dataset,
-        "--params", str(params), "--root", str(REPO), *dirs,
-    ]  # fmt: skip
-
-
 def _tmp_files(folder: Path) -> bool:
     return folder.exists() and any(folder.glob(".*.tmp"))
 
@@ -159,12 +172,13 @@ def test_embed_stage_killed_at_four_points(fashion: Path) -> None:
     ws, ds = fashion, "amazon-fashion"
     env = {"MLFLOW_TRACKING_URI": f"sqlite:///{ws / 'mlflow.db'}"}
 
-    def cmd(params: str, out: str) -> list[str]:
-        return _stage_cmd(
-            "embed", ds, ws / params, "--prepared-dir", str(ws / "prepared"),
-            "--out-dir", str(ws / out), "--metrics-dir", str(ws / f"metrics-{out}"),
-            "--shard-size", "256",
-        )  # fmt: skip
+    def cmd(params: str, out: str, hold: float = 0.0) -> list[str]:
+        held = [sys.executable, "-c", HELD_RUNNER, "embed", "glassworks.embed.index", str(hold)]
+        return [
+            *held, "--dataset", ds, "--params", str(ws / params), "--root", str(REPO),
+            "--prepared-dir", str(ws / "prepared"), "--out-dir", str(ws / out),
+            "--metrics-dir", str(ws / f"metrics-{out}"), "--shard-size", "256",
+        ]  # fmt: skip
 
     ref = _start(cmd("reference.yaml", "reference"), env)
     assert ref.wait(timeout=300) == 0, ref.stdout.read() if ref.stdout else ""
@@ -181,7 +195,7 @@ def test_embed_stage_killed_at_four_points(fashion: Path) -> None:
     }
     kept = []
     for point, ready in points.items():
-        proc = _start(cmd("params.yaml", "out"), env)
+        proc = _start(cmd("params.yaml", "out", hold=0.5), env)
         delay = 2.0 if point == "starting up" else 0.0
         assert _kill_when(proc, ready, delay), f"finished before the kill point {point!r}"
         assert not (ws / "out" / ds).exists(), point  # nothing partial where DVC caches

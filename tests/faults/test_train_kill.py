@@ -3,8 +3,7 @@ a random moment of the run, inside the write of its output folder, after the out
 but before the metrics. Nothing partial is left where DVC caches outputs, no metrics claim a run
 that did not end, and the rerun ends with the metrics of an uninterrupted run.
 
-The stage runs in a child process whose ``atomic_dir`` holds its complete temp folder, and then its
-renamed output, for ``HOLD`` s: the kills inside a write land there every time instead of by luck.
+The stage runs through ``HELD_RUNNER``: the kills inside a write land there every time, not by luck.
 """
 
 from __future__ import annotations
@@ -24,27 +23,11 @@ import yaml
 
 from stages import embed, prepare, prepare_sst_variants
 from stages.common import run_main
-from tests.faults.test_stage_kill import _kill_when, _start, _tmp_files
+from tests.faults.test_stage_kill import HELD_RUNNER, _kill_when, _start, _tmp_files
 
 REPO = Path(__file__).resolve().parents[2]
 HOLD = 0.5
 TIMINGS = ("seconds", "time", "per_second")  # metrics that measure the machine, not the model
-
-RUNNER = """
-import contextlib, importlib, sys, time
-from stages.common import run_main
-module = importlib.import_module(f"stages.{sys.argv[1]}")
-hold = float(sys.argv[2])
-atomic_dir = module.atomic_dir
-@contextlib.contextmanager
-def held_atomic_dir(path):
-    with atomic_dir(path) as tmp:
-        yield tmp
-        time.sleep(hold)  # the temp folder is complete, not yet renamed into place
-    time.sleep(hold)  # renamed into place; the metrics are not written yet
-module.atomic_dir = held_atomic_dir
-sys.exit(run_main(module.main, sys.argv[3:]))
-"""
 
 
 @dataclass(frozen=True)
@@ -132,7 +115,7 @@ def ws(tmp_path_factory: pytest.TempPathFactory, raw_dir: Path, tiny_bert: Path)
 
 def _cmd(ws: Path, case: Case, run: str, hold: float) -> list[str]:
     args = [a.format(ws=ws, out=ws / case.stage / run) for a in case.args]
-    return [sys.executable, "-c", RUNNER, case.stage, str(hold), *args,
+    return [sys.executable, "-c", HELD_RUNNER, case.stage, f"stages.{case.stage}", str(hold), *args,
             "--params", str(ws / "params.yaml"), "--root", str(REPO)]  # fmt: skip
 
 
