@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from mlflow import MlflowClient
 
 from glassworks import tracking
 from glassworks.errors import TrackingError
@@ -17,15 +18,19 @@ from stages.common import run_main
 REPO = Path(__file__).resolve().parents[2]
 
 
-KINDS = ["http", "sqlite", "file"]
+KINDS = ["http", "sqlite", "readonly-sqlite", "file"]
 
 
 def _unusable_store(kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
+    readonly = tmp_path / "readonly.db"
+    if kind == "readonly-sqlite":  # a real store, opened read-only (chmod does not stop root)
+        MlflowClient(f"sqlite:///{readonly}").create_experiment("existing")
     uri = {
         "http": "http://user:secret@127.0.0.1:9/",  # nothing listens on the discard port
         "sqlite": f"sqlite:///{blocker}/mlflow.db",  # a path under a file: cannot be created
+        "readonly-sqlite": f"sqlite:///file:{readonly}?mode=ro&uri=true",
         "file": "file:///proc/glassworks-mlruns",  # /proc: not writable, even for root
     }[kind]
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
