@@ -21,7 +21,7 @@ from glassworks.config import ExplainModel, ExplainParams, ExplainSettings, load
 from glassworks.data import read_prepared
 from glassworks.data.split import subsample
 from glassworks.explain.summary import explain_embgam, explain_tabular
-from glassworks.io import atomic_dir, read_pickle, write_json
+from glassworks.io import BUNDLE_KEYS, atomic_dir, read_pickle, write_json
 from glassworks.models.emb_gam import EmbGAMClassifier
 from glassworks.report.plots import (
     bar_interaction_plot,
@@ -44,7 +44,7 @@ def load_config(params_path: Path, dataset: str) -> tuple[ExplainSettings, Expla
 def _tabular(
     target: ExplainModel, settings: ExplainSettings, prepared_dir: Path, out: Path
 ) -> dict:
-    bundle = read_pickle(Path(target.model) / "model.pkl", dict)
+    bundle = read_pickle(Path(target.model) / "model.pkl", dict, BUNDLE_KEYS)
     prepared = read_prepared(prepared_dir / target.dataset)
     encoder, model = bundle["encoder"], bundle["model"]
     test = subsample(prepared.splits["test"], settings.n_examples, settings.seed)

@@ -26,7 +26,7 @@ from glassworks.data import read_prepared
 from glassworks.data.split import subsample
 from glassworks.errors import ConfigError, DataError
 from glassworks.explain.audit import audit_tabular
-from glassworks.io import atomic_dir, read_pickle, write_json
+from glassworks.io import BUNDLE_KEYS, atomic_dir, read_pickle, write_json
 from glassworks.report.plots import audit_plot, summary_plot
 from stages.common import best_effort, exit_with, parser, provenance, run_main, stage_address
 
@@ -47,7 +47,7 @@ def load_bundle(folder: Path) -> dict[str, Any]:
     path = folder / "model.pkl"
     if not path.exists():
         raise DataError(path, "no trained model (run `dvc repro train_tabular`)")
-    return read_pickle(path, dict)
+    return read_pickle(path, dict, BUNDLE_KEYS)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

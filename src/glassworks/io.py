@@ -10,7 +10,7 @@ import os
 import pickle
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -132,12 +132,16 @@ def read_npy(path: str | Path, *, mmap: bool = True) -> np.ndarray:
 
 
 T = TypeVar("T")
+BUNDLE_KEYS = ("encoder", "model", "label_names")
+"""What every tabular ``model.pkl`` bundle holds (``train_tabular``, ``train_mlp``)."""
 
 
-def read_pickle(path: str | Path, expect: type[T] | tuple[type, ...] = object) -> T:
+def read_pickle(
+    path: str | Path, expect: type[T] | tuple[type, ...] = object, keys: Sequence[str] = ()
+) -> T:
     """A pickle the project's own stages wrote (a trust boundary: unpickling runs code, so never
-    pass a file from elsewhere). A missing, damaged or foreign one (not an ``expect`` instance)
-    raises :class:`DataError` naming it."""
+    pass a file from elsewhere). A missing, damaged or foreign one (not an ``expect`` instance; a
+    mapping without one of ``keys``) raises :class:`DataError` naming it."""
     path = Path(path)
     if not path.is_file():
         raise DataError(path, f"file not found; {DAMAGED}")
@@ -150,4 +154,7 @@ def read_pickle(path: str | Path, expect: type[T] | tuple[type, ...] = object) -
     if not isinstance(obj, expect):
         want = getattr(expect, "__name__", None) or " or ".join(t.__name__ for t in expect)
         raise DataError(path, f"holds a {type(obj).__name__}, expected a {want}; {DAMAGED}")
+    missing = [k for k in keys if k not in obj]
+    if missing:
+        raise DataError(path, f"damaged (no {missing[0]!r} entry); {DAMAGED}")
     return obj  # type: ignore[return-value]

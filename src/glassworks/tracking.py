@@ -22,7 +22,7 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from glassworks.errors import TrackingError
-from glassworks.io import read_pickle
+from glassworks.io import BUNDLE_KEYS, read_pickle
 
 log = logging.getLogger(__name__)
 
@@ -292,7 +292,7 @@ class PickledTabularModel(mlflow.pyfunc.PythonModel):
     """MLflow pyfunc over a ``train_tabular`` bundle: raw feature columns in, probabilities out."""
 
     def load_context(self, context):  # noqa: ANN001, ANN201 - MLflow inspects these hints
-        self.bundle = read_pickle(context.artifacts["model"], dict)  # our own artifact
+        self.bundle = read_pickle(context.artifacts["model"], dict, BUNDLE_KEYS)  # our own artifact
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:  # noqa: ANN001
         import polars as pl
