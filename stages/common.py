@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from glassworks import tracking
 from glassworks.config import load_tracking, plain_name
 from glassworks.errors import GlassworksError
 
@@ -70,6 +71,16 @@ def setup_logging() -> None:
 def best_effort(params: Path) -> bool:
     """``tracking.best_effort`` of the params file: may the stage finish without MLflow?"""
     return load_tracking(params).best_effort
+
+
+def stage_run(
+    args: argparse.Namespace, stage: str, dataset: str, **kwargs: Any
+) -> contextlib.AbstractContextManager[tracking.StageRun]:
+    """:func:`glassworks.tracking.stage_run` under ``--root``, best-effort when the params file's
+    ``tracking`` section says so."""
+    return tracking.stage_run(
+        stage, dataset, root=args.root, best_effort=best_effort(args.params), **kwargs
+    )
 
 
 def run_main(main: Callable[[Sequence[str] | None], None], argv: Sequence[str] | None) -> int:

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import polars as pl
 
-from glassworks import tracking
 from glassworks.config import (
     CdepMatrix,
     CompareCdepParams,
@@ -30,7 +29,7 @@ from glassworks.config import (
 from glassworks.errors import DataError
 from glassworks.io import atomic_dir, write_csv, write_json
 from glassworks.report.cdep import curves, lambda_plot, markdown, summary
-from stages.common import best_effort, exit_with, parser, provenance, run_main
+from stages.common import exit_with, parser, provenance, run_main, stage_run
 
 STAGE = "compare_cdep"
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
@@ -75,13 +74,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     result = summary(records, params.metric)
     table = markdown(records)
     tags = provenance(args.root, STAGE)
-    with tracking.stage_run(
+    with stage_run(
+        args,
         STAGE,
         "all",
         params=params.model_dump(),
         tags=tags,
-        root=args.root,
-        best_effort=best_effort(args.params),
     ) as run:
         with atomic_dir(args.out_dir) as tmp:
             (tmp / "cdep.md").write_text(table)

@@ -17,12 +17,11 @@ from pathlib import Path
 
 import polars as pl
 
-from glassworks import tracking
 from glassworks.config import CompareTabularParams, TrainTabularParams, load_section
 from glassworks.errors import ConfigError, DataError
 from glassworks.io import atomic_dir, write_json
 from glassworks.report.comparison import compare, goals, markdown, normalized_plot, rank_plot
-from stages.common import best_effort, exit_with, parser, provenance, run_main
+from stages.common import exit_with, parser, provenance, run_main, stage_run
 
 STAGE = "compare_tabular"
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
@@ -83,13 +82,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         **goals(comp, records),
     }
     tags = provenance(args.root, STAGE)
-    with tracking.stage_run(
+    with stage_run(
+        args,
         STAGE,
         "all",
         params=params.model_dump(),
         tags=tags,
-        root=args.root,
-        best_effort=best_effort(args.params),
     ) as run:
         with atomic_dir(args.out_dir) as tmp:
             (tmp / "comparison.md").write_text(table)

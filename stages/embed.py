@@ -16,7 +16,6 @@ from pathlib import Path
 
 import polars as pl
 
-from glassworks import tracking
 from glassworks.config import EmbedDataset, EmbedParams, EncoderParams, load_section
 from glassworks.data import read_prepared
 from glassworks.data.split import subsample
@@ -26,13 +25,13 @@ from glassworks.embed.index import ngram_table, spec_dict, write_index
 from glassworks.embed.ngrams import NgramSpec
 from glassworks.io import write_json
 from stages.common import (
-    best_effort,
     exit_with,
     parser,
     progress_bar,
     provenance,
     run_main,
     stage_address,
+    stage_run,
 )
 
 STAGE = "embed"
@@ -82,13 +81,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         "train_subsample": ds.train_subsample,
     }
 
-    with tracking.stage_run(
+    with stage_run(
+        args,
         STAGE,
         args.dataset,
         params=run_params,
         tags=tags,
-        root=args.root,
-        best_effort=best_effort(args.params),
     ) as run:
         texts = texts_used(args.prepared_dir / args.dataset, ds.train_subsample, seed)
         table = ngram_table(texts.get_column("text").to_list(), spec)

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from glassworks import tracking
 from glassworks.config import ExplainModel, ExplainParams, ExplainSettings, load_section
 from glassworks.data import read_prepared
 from glassworks.data.split import subsample
@@ -29,7 +28,7 @@ from glassworks.report.plots import (
     scatter_plot,
     summary_plot,
 )
-from stages.common import best_effort, exit_with, parser, provenance, run_main, stage_address
+from stages.common import exit_with, parser, provenance, run_main, stage_address, stage_run
 
 STAGE = "explain"
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
@@ -136,13 +135,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings, target = load_config(args.params, args.dataset)
     tags = provenance(args.root, stage_address(STAGE, args.dataset))
     run_params = {"settings": settings.model_dump(), "model": target.model_dump()}
-    with tracking.stage_run(
+    with stage_run(
+        args,
         STAGE,
         args.dataset,
         params=run_params,
         tags=tags,
-        root=args.root,
-        best_effort=best_effort(args.params),
     ) as run:
         out = args.out_dir / args.dataset
         with atomic_dir(out) as tmp:

@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from glassworks import tracking
 from glassworks.config import ExplainTabularParams, load_section
 from glassworks.data import read_prepared
 from glassworks.data.split import subsample
@@ -28,7 +27,7 @@ from glassworks.errors import ConfigError, DataError
 from glassworks.explain.audit import audit_tabular
 from glassworks.io import BUNDLE_KEYS, atomic_dir, read_pickle, write_json
 from glassworks.report.plots import audit_plot, summary_plot
-from stages.common import best_effort, exit_with, parser, provenance, run_main, stage_address
+from stages.common import exit_with, parser, provenance, run_main, stage_address, stage_run
 
 STAGE = "explain_tabular"
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
@@ -71,13 +70,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     names = list(encoder.feature_names_)
 
     tags = provenance(args.root, stage_address(STAGE, args.dataset))
-    with tracking.stage_run(
+    with stage_run(
+        args,
         STAGE,
         args.dataset,
         params=params.model_dump(),
         tags=tags,
-        root=args.root,
-        best_effort=best_effort(args.params),
     ) as run:
         audit = audit_tabular(
             inn["model"],

@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from glassworks import tracking
 from glassworks.config import (
     ExplainTextParams,
     ExplainTextSettings,
@@ -38,7 +37,7 @@ from glassworks.io import atomic_dir, write_csv, write_json
 from glassworks.models.text_classifier import TextClassifier
 from glassworks.report.html import Highlighted, highlight_page
 from glassworks.report.plots import bar_interaction_plot, curves_plot, matrix_interaction_plot
-from stages.common import best_effort, exit_with, parser, provenance, run_main, stage_address
+from stages.common import exit_with, parser, provenance, run_main, stage_address, stage_run
 
 STAGE = "explain_text"
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
@@ -94,13 +93,12 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     settings, run_cfg = load_config(args.params, args.dataset)
     tags = provenance(args.root, stage_address(STAGE, args.dataset))
-    with tracking.stage_run(
+    with stage_run(
+        args,
         STAGE,
         args.dataset,
         params=settings.model_dump(),
         tags=tags,
-        root=args.root,
-        best_effort=best_effort(args.params),
     ) as run:
         model = TextClassifier.load(args.models_dir / args.dataset, device="auto")
         prepared = read_prepared(args.prepared_dir / run_cfg.dataset)

@@ -12,11 +12,10 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from glassworks import tracking
 from glassworks.config import DatasetParams, PrepareParams, SplitParams, load_section
 from glassworks.data import prepare_dataset, write_prepared
 from glassworks.io import write_json
-from stages.common import best_effort, exit_with, parser, provenance, run_main, stage_address
+from stages.common import exit_with, parser, provenance, run_main, stage_address, stage_run
 
 STAGE = "prepare"
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
@@ -40,13 +39,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     tags = provenance(args.root, stage_address(STAGE, args.dataset))
     run_params = {"split": split.model_dump(), "dataset": dataset.model_dump()}
 
-    with tracking.stage_run(
+    with stage_run(
+        args,
         STAGE,
         args.dataset,
         params=run_params,
         tags=tags,
-        root=args.root,
-        best_effort=best_effort(args.params),
     ) as run:
         prepared = prepare_dataset(args.dataset, dataset, split, args.raw_dir)
         out_dir = args.out_dir / args.dataset

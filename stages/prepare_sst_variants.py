@@ -15,13 +15,12 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from glassworks import tracking
 from glassworks.config import PrepareSstVariantsParams, load_section
 from glassworks.data import read_prepared, write_prepared
 from glassworks.data.variants import make_variant, spurious_share
 from glassworks.errors import ConfigError
 from glassworks.io import write_json
-from stages.common import best_effort, exit_with, parser, provenance, run_main, stage_address
+from stages.common import exit_with, parser, provenance, run_main, stage_address, stage_run
 
 STAGE = "prepare_sst_variants"
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
@@ -47,13 +46,12 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     params = load_config(args.params, args.dataset)
     tags = provenance(args.root, stage_address(STAGE, args.dataset))
-    with tracking.stage_run(
+    with stage_run(
+        args,
         STAGE,
         args.dataset,
         params=params.model_dump(),
         tags=tags,
-        root=args.root,
-        best_effort=best_effort(args.params),
     ) as run:
         source = read_prepared(args.prepared_dir / params.dataset)
         variant = make_variant(source, args.dataset, params.seed, params.min_words)  # type: ignore[arg-type]

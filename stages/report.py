@@ -16,12 +16,11 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from glassworks import tracking
 from glassworks.config import ReportParams, load_section, read_yaml, subsection
 from glassworks.errors import DataError
 from glassworks.io import atomic_dir
 from glassworks.report.overview import champions, champions_table, figure_links, metrics_tables
-from stages.common import best_effort, exit_with, parser, provenance, run_main
+from stages.common import exit_with, parser, provenance, run_main, stage_run
 
 STAGE = "report"
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
@@ -51,13 +50,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not args.metrics_dir.is_dir():
         raise DataError(args.metrics_dir, "no metrics yet: run the pipeline first (dvc repro)")
     tags = provenance(args.root, STAGE)
-    with tracking.stage_run(
+    with stage_run(
+        args,
         STAGE,
         "all",
         params=params.model_dump(by_alias=True),
         tags=tags,
-        root=args.root,
-        best_effort=best_effort(args.params),
     ) as run:
         rows = []
         for champ in champions(args.metrics_dir, text_runs, params.text_metric):

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import polars as pl
 
-from glassworks import tracking
 from glassworks.config import TrainCdepParams, load_section
 from glassworks.data.split import stratified_split
 from glassworks.data.variants import read_variant
@@ -26,13 +25,13 @@ from glassworks.errors import ConfigError
 from glassworks.io import atomic_dir, write_csv, write_json
 from glassworks.train.cdep import fit_penalized
 from stages.common import (
-    best_effort,
     exit_with,
     parser,
     progress_bar,
     provenance,
     run_main,
     stage_address,
+    stage_run,
 )
 
 STAGE = "train_cdep"
@@ -83,13 +82,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             est = params.estimator_params(arm, lam, words)
             name = f"{args.dataset} lambda={lam:g}"
             with (
-                tracking.stage_run(
+                stage_run(
+                    args,
                     STAGE,
                     args.dataset,
                     params=est,
                     tags=tags,
-                    root=args.root,
-                    best_effort=best_effort(args.params),
                     run_name=name,
                 ) as run,
                 progress_bar(est["epochs"] * train.height, f"train {name}") as advance,

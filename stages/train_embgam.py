@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from glassworks import tracking
 from glassworks.config import TrainEmbGAMParams, load_section
 from glassworks.data import read_prepared
 from glassworks.embed.cache import CachedEmbedder
@@ -33,7 +32,7 @@ from glassworks.models.emb_gam import EmbGAMClassifier
 from glassworks.report.html import Highlighted, highlight_page
 from glassworks.report.plots import contribution_bars
 from glassworks.train.evaluate import classification_metrics
-from stages.common import best_effort, exit_with, parser, provenance, run_main, stage_address
+from stages.common import exit_with, parser, provenance, run_main, stage_address, stage_run
 
 STAGE = "train_embgam"
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
@@ -110,13 +109,12 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     params = load_config(args.params, args.dataset)
     tags = provenance(args.root, stage_address(STAGE, args.dataset))
-    with tracking.stage_run(
+    with stage_run(
+        args,
         STAGE,
         args.dataset,
         params=params.model_dump(),
         tags=tags,
-        root=args.root,
-        best_effort=best_effort(args.params),
     ) as run:
         prepared = read_prepared(args.prepared_dir / args.dataset)
         keys, vectors, used, meta = read_index(args.embeddings_dir / args.dataset)

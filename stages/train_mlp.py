@@ -13,7 +13,6 @@ import pickle
 from collections.abc import Sequence
 from pathlib import Path
 
-from glassworks import tracking
 from glassworks.config import TrainMLPParams, load_section
 from glassworks.data import read_prepared
 from glassworks.errors import ConfigError
@@ -21,7 +20,7 @@ from glassworks.io import atomic_dir, write_json
 from glassworks.models.mlp import MLPClassifier
 from glassworks.models.tabular import TabularEncoder
 from glassworks.train.evaluate import classification_metrics
-from stages.common import best_effort, exit_with, parser, provenance, run_main, stage_address
+from stages.common import exit_with, parser, provenance, run_main, stage_address, stage_run
 
 STAGE = "train_mlp"
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
@@ -45,13 +44,12 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     params = load_config(args.params, args.dataset)
     tags = provenance(args.root, stage_address(STAGE, args.dataset))
-    with tracking.stage_run(
+    with stage_run(
+        args,
         STAGE,
         args.dataset,
         params=params.model_dump(),
         tags=tags,
-        root=args.root,
-        best_effort=best_effort(args.params),
     ) as run:
         prepared = read_prepared(args.prepared_dir / args.dataset)
         if prepared.modality != "tabular":

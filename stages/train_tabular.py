@@ -18,7 +18,6 @@ from pathlib import Path
 import polars as pl
 import polars.selectors as cs
 
-from glassworks import tracking
 from glassworks.config import TabularRun, TrainTabularParams, load_section
 from glassworks.data import read_prepared
 from glassworks.errors import ConfigError
@@ -30,7 +29,7 @@ from glassworks.train.tabular import (
     fit_and_score,
     summarize_seeds,
 )
-from stages.common import best_effort, exit_with, parser, provenance, run_main, stage_address
+from stages.common import exit_with, parser, provenance, run_main, stage_address, stage_run
 
 STAGE = "train_tabular"
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
@@ -99,13 +98,12 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "max_train": params.max_train,
                 "hyperparameters": hyper,
             }
-            with tracking.stage_run(
+            with stage_run(
+                args,
                 STAGE,
                 args.dataset,
                 params=run_params,
                 tags={**tags, "glassworks.method": args.method, "glassworks.seed": str(seed)},
-                root=args.root,
-                best_effort=best_effort(args.params),
                 run_name=f"{args.method}@{args.dataset}#{seed}",
             ) as run:
                 model, info = fit_and_score(

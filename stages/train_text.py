@@ -18,7 +18,6 @@ from typing import Any
 
 import polars as pl
 
-from glassworks import tracking
 from glassworks.config import TextRun, TrainTextParams, load_section
 from glassworks.data import read_prepared
 from glassworks.data.split import stratified_split
@@ -28,13 +27,13 @@ from glassworks.models.text_classifier import TextClassifier
 from glassworks.report.plots import confusion_plot, per_class_bars
 from glassworks.train.evaluate import classification_metrics, confusion
 from stages.common import (
-    best_effort,
     exit_with,
     parser,
     progress_bar,
     provenance,
     run_main,
     stage_address,
+    stage_run,
 )
 
 STAGE = "train_text"
@@ -59,13 +58,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     run_params, est_params = load_config(args.params, args.dataset)
     tags = provenance(args.root, stage_address(STAGE, args.dataset))
     logged = {"run": run_params.model_dump(), "estimator": est_params}
-    with tracking.stage_run(
+    with stage_run(
+        args,
         STAGE,
         args.dataset,
         params=logged,
         tags=tags,
-        root=args.root,
-        best_effort=best_effort(args.params),
     ) as run:
         prepared = read_prepared(args.prepared_dir / run_params.dataset)
         if prepared.modality != "text":
