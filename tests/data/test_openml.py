@@ -126,3 +126,24 @@ def test_drop_columns_removes_label_copies(raw_dir: Path) -> None:
     assert leaky_columns(clean.frame) == []
     with pytest.raises(DataError, match=r"drop_columns names \['V99'\]"):
         openml.load(raw_dir, 1466, drop_columns=["V99"])
+
+
+def test_duplicate_feature_rows_never_straddle_splits() -> None:
+    import polars as pl
+
+    from glassworks.data.split import drop_duplicate_groups, stratified_split, with_duplicate_groups
+
+    frame = pl.DataFrame(
+        {"a": [1.0, 1.0, 2.0, None, None, 3.0] * 20, "b": ["x", "x", "y", "z", "z", "y"] * 20,
+         "label": [0, 1, 0, 1, 1, 0] * 20}
+    )  # fmt: skip
+    grouped, n_dup = with_duplicate_groups(frame)
+    assert n_dup == 120 - 4  # four distinct feature rows (labels ignored, nulls equal)
+    kept, held = stratified_split(grouped, "label", 0.3, 0, group="_duplicate_group")
+    splits, info = drop_duplicate_groups({"train": kept, "test": held})
+    assert info["leakage"]["duplicate_groups_across_splits"] == 0
+    assert splits["train"].columns == ["a", "b", "label"]
+    assert set(map(tuple, splits["train"].rows())).isdisjoint({r[:2] + (None,) for r in []})
+    kept_feats = {r[:2] for r in splits["train"].rows()}
+    held_feats = {r[:2] for r in splits["test"].rows()}
+    assert kept_feats.isdisjoint(held_feats)

@@ -31,7 +31,8 @@ def test_sst2_dev_is_test_and_valid_from_train(raw_dir: Path) -> None:
     ds = prepare_dataset("sst2", Sst2Dataset(source="sst2"), SPLIT, raw_dir)
     assert ds.splits["test"].height == 872
     assert ds.splits["train"].height + ds.splits["valid"].height == 67_349
-    assert ds.splits["valid"].height == pytest.approx(6_735, abs=50)
+    # by sentence: ~10% of the 6,885 sentences and the phrases only they contain
+    assert ds.splits["valid"].height == pytest.approx(6_189, abs=300)
     assert all(i.startswith("dev-") for i in ds.splits["test"]["id"])
     assert set(ds.splits["train"]["text"]).isdisjoint(ds.splits["valid"]["text"])
 

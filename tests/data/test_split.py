@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from glassworks.data.split import stratified_split, undersample
+from glassworks.data.split import span_containers, span_overlap, stratified_split, undersample
 
 
 def _frame(labels: list[int], texts: list[str] | None = None) -> pl.DataFrame:
@@ -76,3 +76,64 @@ def test_subsample_keeps_order_and_is_seeded() -> None:
     assert a.equals(subsample(frame, 10, 0))
     assert subsample(frame, None, 0).equals(frame)
     assert subsample(frame, 1000, 0).equals(frame)
+
+
+def test_span_containers_maximal_and_shared() -> None:
+    texts = ["a b c d", "b c", "c", "x c y", "a b c d", "zz", "b c d"]
+    got = span_containers(texts)
+    assert got[0] == ["a b c d"]
+    assert got[4] == ["a b c d"]
+    assert got[1] == ["a b c d"]
+    assert got[2] == ["a b c d", "x c y"]  # shared by two sentences
+    assert got[3] == ["x c y"]
+    assert got[5] == ["zz"]
+    assert got[6] == ["a b c d"]
+    # word spans, not character substrings: "c" is not inside "cc"
+    assert span_containers(["cc", "c"]) == [["cc"], ["c"]]
+
+
+def _sentences(rng: np.random.Generator, n: int) -> list[str]:
+    """Random sentences over a tiny vocabulary plus random sub-spans of them (SST-2's shape)."""
+    vocab = [f"w{i}" for i in range(12)]
+    out: list[str] = []
+    for _ in range(n):
+        words = list(rng.choice(vocab, size=int(rng.integers(3, 9))))
+        out.append(" ".join(words))
+        for _ in range(4):
+            i = int(rng.integers(0, len(words)))
+            j = int(rng.integers(i + 1, len(words) + 1))
+            out.append(" ".join(words[i:j]))
+    return out
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**16), fraction=st.floats(0.1, 0.5))
+def test_nested_split_never_leaks_sub_spans(seed: int, fraction: float) -> None:
+    rng = np.random.default_rng(seed)
+    texts = _sentences(rng, 40)
+    containers = span_containers(texts)
+    frame = _frame([int(rng.integers(0, 2)) for _ in texts], texts).with_columns(
+        pl.Series("g", [c[0] for c in containers]),
+        pl.Series("w", containers, dtype=pl.List(pl.String)),
+    )
+    kept, held = stratified_split(frame, "label", fraction, seed, group="g", within="w")
+    assert kept.height + held.height == frame.height
+    held_texts = held["text"].to_list()
+    kept_texts = kept["text"].to_list()
+    # independent brute force: no held text is a contiguous word span of any kept text
+    for h in held_texts:
+        hw = h.split(" ")
+        for k in kept_texts:
+            kw = k.split(" ")
+            spans = {tuple(kw[i : i + len(hw)]) for i in range(len(kw) - len(hw) + 1)}
+            assert tuple(hw) not in spans, (h, k)
+    assert span_overlap(held_texts, kept_texts) == 0.0
+    # without `within` (grouping by identical text only) the same data leaks
+    if held.height:
+        _, naive = stratified_split(frame, "label", fraction, seed, group="text")
+        assert span_overlap(naive["text"].to_list(), kept_texts + held_texts) > 0.0
+
+
+def test_span_overlap_counts_shares() -> None:
+    assert span_overlap(["a b", "q", "b c d"], ["x a b y", "b c"]) == pytest.approx(1 / 3)
+    assert span_overlap([], ["a"]) == 0.0

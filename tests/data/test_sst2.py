@@ -13,7 +13,7 @@ def test_real_files(raw_dir: Path) -> None:
     assert loaded.test.height == 872
     assert loaded.frame["label"].sum() == 37_569
     assert loaded.test["label"].sum() == 444
-    first = loaded.frame.row(0, named=True)
+    first = loaded.frame.select("id", "text", "label").row(0, named=True)
     assert first == {
         "id": "train-0",
         "text": "hide new secretions from the parental units",
@@ -63,3 +63,24 @@ def test_wrong_encoding_names_line(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"train\.tsv: file not found"):
         sst2.load(tmp_path)
+
+
+def test_prepared_validation_holds_no_sub_span_of_train(raw_dir: Path) -> None:
+    """GLUE's train holds every phrase of every tree: validation is drawn by sentence, so none of
+    its phrases is a word span of a training phrase (it was 88% when grouped by identical text)."""
+    from glassworks.config import SplitParams, Sst2Dataset
+    from glassworks.data.prepare import prepare_dataset
+    from glassworks.data.split import span_overlap
+
+    prepared = prepare_dataset(
+        "sst2", Sst2Dataset(source="sst2"), SplitParams(seed=0, test_size=0.2, valid_size=0.1),
+        raw_dir,
+    )  # fmt: skip
+    train = prepared.splits["train"]["text"].to_list()
+    valid = prepared.splits["valid"]["text"].to_list()
+    assert len(valid) > 5000
+    assert span_overlap(valid, train) == 0.0
+    metrics = prepared.metrics()
+    assert metrics["leakage"]["valid_in_train_span_share"] == 0.0
+    assert 0.0 < metrics["leakage"]["test_in_train_span_share"] < 0.01  # GLUE dev, fixed
+    assert set(prepared.splits["train"].columns) == {"id", "text", "label"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from glassworks.config import (
@@ -14,7 +15,13 @@ from glassworks.config import (
 )
 from glassworks.data import amazon, essays, openml, sst2
 from glassworks.data.schema import SPLITS, Loaded, PreparedDataset
-from glassworks.data.split import stratified_split, undersample
+from glassworks.data.split import (
+    DUP_GROUP,
+    drop_duplicate_groups,
+    stratified_split,
+    undersample,
+    with_duplicate_groups,
+)
 from glassworks.errors import DataError
 from glassworks.io import DAMAGED, atomic_dir, read_json, read_parquet, write_json
 
@@ -42,17 +49,36 @@ def prepare_dataset(
 ) -> PreparedDataset:
     """Load, split (stratified, seeded: test, then validation out of train) and undersample."""
     loaded = load_source(params, Path(raw_dir))
+    n_dup = None
+    if loaded.modality == "tabular" and loaded.group is None:
+        # exact-duplicate feature rows must not straddle splits
+        frame, n_dup = with_duplicate_groups(loaded.frame)
+        loaded = replace(loaded, frame=frame, group=DUP_GROUP)
     if loaded.test is None:
         rest, test = stratified_split(
-            loaded.frame, loaded.stratify, split.test_size, split.seed, group=loaded.group
+            loaded.frame,
+            loaded.stratify,
+            split.test_size,
+            split.seed,
+            group=loaded.group,
+            within=loaded.within,
         )
     else:
         rest, test = loaded.frame, loaded.test
     train, valid = stratified_split(
-        rest, loaded.stratify, split.valid_size, split.seed + 1, group=loaded.group
+        rest,
+        loaded.stratify,
+        split.valid_size,
+        split.seed + 1,
+        group=loaded.group,
+        within=loaded.within,
     )
     splits = {"train": train, "valid": valid, "test": test}
     info = dict(loaded.info)
+    if n_dup is not None:
+        splits, extra = drop_duplicate_groups(splits)
+        info.update(extra)
+        info["duplicate_feature_rows"] = n_dup
     if loaded.finalize is not None:
         splits, extra = loaded.finalize(splits)
         info.update(extra)
@@ -67,6 +93,7 @@ def prepare_dataset(
         **split.model_dump(),
         "stratify": loaded.stratify,
         "group": loaded.group,
+        "within": loaded.within,
         "undersample_train": params.undersample,
     }
     return PreparedDataset(

@@ -38,6 +38,9 @@ class Loaded:
     stratify: str = "label"
     group: str | None = None
     """Rows sharing this column's value (e.g. identical texts) always go to the same split."""
+    within: str | None = None
+    """List column of the ``group`` values containing a row (nested rows: SST-2's sub-phrases);
+    a row is held out only when all of them are (see ``split.stratified_split``)."""
     test: pl.DataFrame | None = None
     """A fixed test split shipped by the source (SST-2: GLUE dev), or None to draw one."""
     finalize: Callable[[Splits], tuple[Splits, dict[str, Any]]] | None = None
@@ -88,7 +91,10 @@ class PreparedDataset:
                 name: int(by_index.get(i, 0)) for i, name in enumerate(self.label_names)
             }
         dropped = {k: int(v) for k, v in self.info.get("dropped", {}).items()}
-        return {"rows": rows, "class_counts": counts, "dropped": dropped}
+        out: dict[str, Any] = {"rows": rows, "class_counts": counts, "dropped": dropped}
+        if "leakage" in self.info:
+            out["leakage"] = self.info["leakage"]
+        return out
 
 
 _NUM = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")

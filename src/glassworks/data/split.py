@@ -1,21 +1,31 @@
-"""Seeded stratified splits (optionally grouped, so duplicates never straddle splits) and
-train-only undersampling."""
+"""Seeded stratified splits (optionally grouped, so duplicates never straddle splits), nested-span
+grouping (SST-2's phrases of one parse tree), and train-only undersampling."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import polars as pl
 
 
 def stratified_split(
-    frame: pl.DataFrame, by: str, fraction: float, seed: int, group: str | None = None
+    frame: pl.DataFrame,
+    by: str,
+    fraction: float,
+    seed: int,
+    group: str | None = None,
+    within: str | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Hold out ``round(n_c * fraction)`` units of every stratum ``c`` of column ``by``.
 
     A unit is a row, or with ``group`` all rows sharing that column's value (e.g. identical
     texts), which then always land in the same split; a group's stratum is its first row's.
-    Returns ``(kept, held_out)``, each in the frame's original row order. The same inputs and seed
-    always give the same split. A stratum of one unit stays in ``kept``.
+    With ``within`` (a list column of ``group`` values: every unit that contains the row, e.g. all
+    sentences a phrase is a sub-span of), a row is held out only if *all* its containing units are
+    held out, so a held-out row is never part of a kept unit. Returns ``(kept, held_out)``, each in
+    the frame's original row order. The same inputs and seed always give the same split. A stratum
+    of one unit stays in ``kept``.
     """
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"fraction must be in (0, 1), got {fraction}")
@@ -33,8 +43,73 @@ def stratified_split(
         idx = np.flatnonzero(unit_key == value)
         rng.shuffle(idx)
         held_unit[idx[: int(round(len(idx) * fraction))]] = True
-    mask = pl.Series(held_unit[unit])
+    if within is None:
+        mask = pl.Series(held_unit[unit])
+    else:
+        if group is None:
+            raise ValueError("stratified_split: 'within' needs 'group'")
+        keys = frame.get_column(group).to_numpy()
+        unit_of = dict(zip(keys[first_row].tolist(), range(n_units), strict=True))
+        held_rows = np.empty(frame.height, dtype=bool)
+        for i, containers in enumerate(frame.get_column(within).to_list()):
+            try:
+                held_rows[i] = (
+                    all(held_unit[unit_of[c]] for c in containers)
+                    if containers
+                    else (held_unit[unit[i]])
+                )
+            except KeyError as e:
+                raise ValueError(
+                    f"stratified_split: row {i}: {within} names unknown unit {e}"
+                ) from None
+        mask = pl.Series(held_rows)
     return frame.filter(~mask), frame.filter(mask)
+
+
+def _spans(words: Sequence[str]) -> Iterable[str]:
+    n = len(words)
+    for i in range(n):
+        for j in range(i + 1, n + 1):
+            yield " ".join(words[i:j])
+
+
+def span_containers(texts: Sequence[str]) -> list[list[str]]:
+    """For each text, every *maximal* text whose words contain it as a contiguous span.
+
+    A maximal text is one that is no proper word span of another text (in SST-2: the whole
+    sentence of a parse tree). A maximal text's list is ``[itself]``; a phrase shared by several
+    sentences lists them all (sorted). Identical texts get identical lists. Words are split on
+    single spaces, as GLUE ships SST-2 (tokenised, space-separated).
+    """
+    unique = sorted(set(texts), key=lambda t: (-len(t.split(" ")), t))
+    known = set(unique)
+    containers: dict[str, list[str]] = {t: [] for t in unique}
+    for text in unique:
+        if containers[text]:
+            continue  # a span of a longer (already seen) maximal text
+        containers[text].append(text)
+        for span in set(_spans(text.split(" "))):
+            if span != text and span in known:
+                containers[span].append(text)
+    return [sorted(containers[t]) for t in texts]
+
+
+def span_overlap(held: Sequence[str], reference: Sequence[str]) -> float:
+    """Share of ``held`` texts that are a contiguous word span of some ``reference`` text.
+
+    Computed independently of :func:`span_containers` (every span of every reference text is
+    checked against the held set); 0.0 for an empty ``held``.
+    """
+    if not held:
+        return 0.0
+    targets = set(held)
+    found: set[str] = set()
+    for text in set(reference):
+        words = text.split(" ")
+        found.update(s for s in _spans(words) if s in targets)
+        if len(found) == len(targets):
+            break
+    return sum(t in found for t in held) / len(held)
 
 
 def undersample(frame: pl.DataFrame, by: str, seed: int) -> pl.DataFrame:
@@ -61,3 +136,39 @@ def subsample(frame: pl.DataFrame, n: int | None, seed: int) -> pl.DataFrame:
     keep = np.zeros(frame.height, dtype=bool)
     keep[rng.choice(frame.height, size=n, replace=False)] = True
     return frame.filter(pl.Series(keep))
+
+
+DUP_GROUP = "_duplicate_group"
+
+
+def with_duplicate_groups(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """Add a group column equal for rows with identical feature values (label ignored), so exact
+    duplicates never straddle splits; also return how many rows repeat an earlier row's features."""
+    features = [c for c in frame.columns if c != "label"]
+    key = pl.concat_str(
+        [pl.col(c).cast(pl.String).fill_null("\x00") for c in features], separator="\x1f"
+    )
+    frame = (
+        frame.with_columns(key.alias(DUP_GROUP))
+        if features
+        else frame.with_row_index(DUP_GROUP).with_columns(pl.col(DUP_GROUP).cast(pl.String))
+    )
+    n_dup = frame.height - frame.get_column(DUP_GROUP).n_unique()
+    return frame, int(n_dup)
+
+
+def drop_duplicate_groups(
+    splits: dict[str, pl.DataFrame],
+) -> tuple[dict[str, pl.DataFrame], dict[str, object]]:
+    """Remove the grouping column after splitting; count duplicate groups in more than one split
+    (must be 0) for the ``leakage`` metrics."""
+    seen: dict[str, set[str]] = {
+        k: set(v.get_column(DUP_GROUP).to_list()) for k, v in splits.items()
+    }
+    names = list(seen)
+    straddling = set()
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            straddling |= seen[a] & seen[b]
+    leakage = {"duplicate_groups_across_splits": len(straddling)}
+    return {k: v.drop(DUP_GROUP) for k, v in splits.items()}, {"leakage": leakage}
