@@ -106,21 +106,23 @@ def main(argv: Sequence[str] | None = None) -> None:
         }
         write_index(args.out_dir / args.dataset, table, vectors, texts.select("id", "split"), meta)
         total = int(table.get_column("count").sum())
-        metrics = {
+        metrics = {  # DVC metrics: facts of the data only, the same on every machine
             "texts": texts.height,
             "ngrams_total": total,
             "ngrams_unique": stats.unique,
             "unique_ratio": round(stats.unique / max(total, 1), 4),
+        }
+        machine = {  # this run's machine state (cache warmth, speed): MLflow only
             "newly_embedded": stats.newly_embedded,
             "cache_hits": stats.cache_hits,
-            "truncated": encoder.n_truncated,
+            "truncated_newly_embedded": encoder.n_truncated,
             "ngrams_per_second": round(stats.newly_embedded / stats.seconds_encoding, 1)
             if stats.seconds_encoding > 0
             else None,
         }
         write_json(args.metrics_dir / f"{args.dataset}.json", metrics)
-        run.log_metrics(metrics)
-    log.info("%s: %s", args.dataset, metrics)
+        run.log_metrics({**metrics, **{k: v for k, v in machine.items() if v is not None}})
+    log.info("%s: %s %s", args.dataset, metrics, machine)
 
 
 if __name__ == "__main__":

@@ -70,3 +70,17 @@ def toy_tabular(n: int):  # noqa: ANN201 - a polars frame
             "label": (rng.normal(size=n) > 0).astype(np.int64),
         }
     ).with_columns(pl.col("colour").cast(pl.Enum(["blue", "red"])))
+
+
+def last_run_metrics(experiment: str, tracking_uri: str | None = None) -> dict[str, float]:
+    """Metrics of the newest MLflow run of ``experiment`` (machine-state counters such as the
+    embedding cache's hits live there, not in the DVC metrics files)."""
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri or mlflow.get_tracking_uri())
+    exp = client.get_experiment_by_name(experiment)
+    assert exp is not None, f"no MLflow experiment {experiment!r}"
+    runs = client.search_runs(
+        [exp.experiment_id], order_by=["attributes.start_time DESC"], max_results=1
+    )
+    return dict(runs[0].data.metrics)

@@ -41,7 +41,8 @@ class Summary:
         f = f"{{:.{digits}f}}"
         if self.n == 1:
             return f.format(self.mean) + " (1 seed)"
-        return f"{f.format(self.mean)} ± {f.format(self.sd)} [{f.format(self.lo)}, {f.format(self.hi)}]"
+        mean, sd, lo, hi = (f.format(v) for v in (self.mean, self.sd, self.lo, self.hi))
+        return f"{mean} ± {sd} [{lo}, {hi}]"
 
 
 def _clean(values: Sequence[float] | np.ndarray, what: str) -> np.ndarray:
@@ -79,7 +80,11 @@ def bootstrap_mean_ci(
 
 
 def summarise(
-    values: Sequence[float] | np.ndarray, *, level: float = LEVEL, n_boot: int = N_BOOT, seed: int = 0
+    values: Sequence[float] | np.ndarray,
+    *,
+    level: float = LEVEL,
+    n_boot: int = N_BOOT,
+    seed: int = 0,
 ) -> Summary:
     """Mean ± sd and the bootstrap interval of the mean (e.g. one test score per seed)."""
     arr = _clean(values, "summarise")
@@ -107,7 +112,12 @@ class Difference:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready difference and verdict."""
-        return {"a": self.a, "b": self.b, "difference": self.diff.as_dict(), "verdict": self.verdict}
+        return {
+            "a": self.a,
+            "b": self.b,
+            "difference": self.diff.as_dict(),
+            "verdict": self.verdict,
+        }
 
 
 def paired_difference(

@@ -77,3 +77,31 @@ def test_fine_tuned_classifier_checkpoint_works_unchanged(tmp_path: Path, tiny_b
         ref = clf.bert(**ids).last_hidden_state[0, 0].numpy()
     np.testing.assert_allclose(out[0], ref, atol=1e-5)
     assert enc.identity != Encoder(model=str(tiny_bert), pooling="cls").identity
+
+
+def test_vectors_do_not_depend_on_companions_order_or_cache(tmp_path: Path) -> None:
+    """Same text, same bytes: cold, warm, reordered, embedded beside other texts or alone."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    from glassworks.embed.cache import CachedEmbedder
+
+    texts = ["good movie", "a", "the worst film i have seen", "fun", "not bad at all", "dull"]
+    enc = Encoder(layer=2, batch_size=4, max_length=16)
+    cold = CachedEmbedder(enc, tmp_path / "c1").embed(texts)
+    alone = np.stack([enc.encode([t])[0] for t in texts])
+    np.testing.assert_array_equal(cold, alone)
+    reordered = CachedEmbedder(enc, tmp_path / "c2").embed(texts[::-1])[::-1]
+    np.testing.assert_array_equal(cold, reordered)
+    partly_warm = CachedEmbedder(enc, tmp_path / "c3")
+    partly_warm.embed(texts[:2] + ["something else entirely"])
+    np.testing.assert_array_equal(partly_warm.embed(texts), cold)
+    assert cold.tobytes() == CachedEmbedder(enc, tmp_path / "c1").embed(texts).tobytes()
+    # the encoder keeps only the blocks layer 2 needs; the full model's hidden state 2 agrees
+    tok = AutoTokenizer.from_pretrained(enc.path)
+    full = AutoModel.from_pretrained(enc.path).eval()
+    with torch.inference_mode():
+        batch = tok(["good movie"], return_tensors="pt")
+        hidden = full(**batch, output_hidden_states=True).hidden_states[2][0]
+    np.testing.assert_allclose(cold[0], hidden.mean(0).numpy(), atol=1e-5)
+    assert len(enc._loaded[1].encoder.layer) == 2

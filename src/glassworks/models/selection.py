@@ -1,9 +1,12 @@
-"""Pick a regularisation strength on the validation split (fit on train, score on valid)."""
+"""Pick a regularisation strength on the validation split (fit on train, score on valid), by
+the project's one selection rule (:data:`glassworks.selection.RULE`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
+
+from glassworks.selection import TIE_TOL, choose
 
 M = TypeVar("M")
 
@@ -13,21 +16,20 @@ def select_on_valid(
     grid: Sequence[float],
     fit: Callable[[M], Any],
     score: Callable[[M], float],
+    tie_tol: float = TIE_TOL,
 ) -> tuple[M, float, dict[float, float]]:
     """Fit ``make(c)`` for each ``c`` in ``grid``; return the best model, its c and all scores.
 
-    Ties go to the first (smallest) value in ``grid``.
+    ``score`` must score on validation. Ties (within ``tie_tol``) go to the first value in ``grid``.
     """
     if not grid:
         raise ValueError("empty regularisation grid")
-    best: tuple[M, float, float] | None = None
+    models: dict[float, M] = {}
     scores: dict[float, float] = {}
     for c in grid:
         model = make(c)
         fit(model)
-        s = float(score(model))
-        scores[float(c)] = s
-        if best is None or s > best[2]:
-            best = (model, float(c), s)
-    assert best is not None
-    return best[0], best[1], scores
+        models[float(c)] = model
+        scores[float(c)] = float(score(model))
+    best = choose(scores, metric="valid_score", tie_tol=tie_tol)
+    return models[best], best, scores
