@@ -31,7 +31,7 @@ from glassworks.models.baselines import bag_of_ngrams, majority
 from glassworks.models.emb_gam import EmbGAMClassifier
 from glassworks.report.html import Highlighted, highlight_page
 from glassworks.report.plots import contribution_bars
-from glassworks.train.evaluate import classification_metrics
+from glassworks.train.evaluate import classification_metrics, paired_accuracy
 from stages.common import exit_with, parser, provenance, run_main, stage_address, stage_run
 
 STAGE = "train_embgam"
@@ -143,17 +143,24 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
         dummy = majority(xy["train"][1])
         x_test, y_test = xy["test"]
+        x_valid, y_valid = xy["valid"]
         task, names = prepared.task, prepared.label_names
+        pred = {"embgam": model.predict(x_test), "bag_of_ngrams": bag.predict(x_test)}
         metrics: dict[str, Any] = {
             "embgam": {
-                **classification_metrics(y_test, model.predict(x_test), task, names),
+                **classification_metrics(y_test, pred["embgam"], task, names),
+                "valid_accuracy": float(np.mean(model.predict(x_valid) == y_valid)),
                 "C": model.C_,
                 "vocabulary": len(model.vocabulary_),
             },
             "bag_of_ngrams": {
-                **classification_metrics(y_test, bag.predict(x_test), task, names),
+                **classification_metrics(y_test, pred["bag_of_ngrams"], task, names),
+                "valid_accuracy": float(np.mean(bag.predict(x_valid) == y_valid)),
                 "C": bag_c,
             },
+            "test_intervals": paired_accuracy(
+                y_test, pred, [("embgam", "bag_of_ngrams")], seed=params.seed
+            ),
             "majority": classification_metrics(
                 y_test, dummy.predict(np.zeros((len(x_test), 1))), task, names
             ),

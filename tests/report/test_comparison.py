@@ -88,3 +88,34 @@ def test_refusals() -> None:
         compare(_records(), "ebm")
     with pytest.raises(ValueError, match="lack columns"):
         compare(_records().drop("train_time"))
+
+
+def test_paired_vs_pairs_by_dataset_and_seed() -> None:
+    import polars as pl
+
+    from glassworks.report.comparison import paired_vs
+
+    rows = []
+    for d in ("a", "b"):
+        for seed in range(3):
+            base = 0.7 if d == "a" else 0.9  # a large dataset effect shared by all methods
+            rows += [
+                {"dataset": d, "method": "inn", "seed": seed, "test_auroc": base + 0.01 * seed},
+                {
+                    "dataset": d,
+                    "method": "lr",
+                    "seed": seed,
+                    "test_auroc": base + 0.01 * seed - 0.02,
+                },
+                {
+                    "dataset": d,
+                    "method": "cb",
+                    "seed": seed,
+                    "test_auroc": base + (-1) ** seed * 0.03,
+                },
+            ]
+    out = paired_vs(pl.DataFrame(rows), "inn")
+    assert out["lr"]["verdict"] == "inn beats lr"
+    assert out["lr"]["difference"]["mean"] == pytest.approx(0.02)
+    assert out["lr"]["pairs"] == 6
+    assert out["cb"]["verdict"] == "no significant difference"

@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
 from glassworks.report.plots import save_figure  # noqa: E402
+from glassworks.stats import paired_difference  # noqa: E402
 
 # Nemenyi q_0.05 (two-tailed, studentised range / sqrt 2) for k = 2..10 methods (Demsar 2006)
 _Q05 = {2: 1.960, 3: 2.343, 4: 2.569, 5: 2.728, 6: 2.850, 7: 2.949, 8: 3.031, 9: 3.102, 10: 3.164}
@@ -204,10 +205,27 @@ def goals(comp: Comparison, records: pl.DataFrame) -> dict[str, Any]:
         for m in ("logistic_regression", "ebm"):
             if m in mean:
                 out[f"inn_minus_{m}"] = mean["inn"] - mean[m]
+    if "inn" in mean:
+        out["inn_vs"] = paired_vs(records, "inn")
     times = records.filter(pl.col("method").is_in(["inn", "tabresnet"])).pivot(
         on="method", index=["dataset", "seed"], values="train_time"
     )
     if {"inn", "tabresnet"} <= set(times.columns):
         ratio = (times.get_column("inn") / times.get_column("tabresnet")).to_numpy()
         out["inn_over_tabresnet_train_time_median"] = float(np.median(ratio))
+    return out
+
+
+def paired_vs(records: pl.DataFrame, method: str, metric: str = "test_auroc") -> dict[str, Any]:
+    """``method`` against every other method: the paired bootstrap interval of the mean ``metric``
+    difference over (dataset, seed) pairs, and the verdict ("a beats b" only when it excludes 0).
+    The comparison is stated, not chosen on: no selection reads it."""
+    wide = records.pivot(on="method", index=["dataset", "seed"], values=metric).drop_nulls()
+    out: dict[str, Any] = {}
+    for other in sorted(c for c in wide.columns if c not in {"dataset", "seed", method}):
+        d = paired_difference(
+            wide.get_column(method).to_numpy(), wide.get_column(other).to_numpy(),
+            names=(method, other),
+        )  # fmt: skip
+        out[other] = {**d.as_dict(), "pairs": wide.height}
     return out

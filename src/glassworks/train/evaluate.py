@@ -43,3 +43,27 @@ def classification_metrics(
 def confusion(y_true: Sequence[int], y_pred: Sequence[int], n_classes: int) -> np.ndarray:
     """Confusion matrix, rows = true class, columns = predicted class."""
     return confusion_matrix(y_true, y_pred, labels=list(range(n_classes)))
+
+
+def paired_accuracy(
+    y_true: Sequence[int] | np.ndarray,
+    predictions: dict[str, Sequence[int] | np.ndarray],
+    pairs: Sequence[tuple[str, str]],
+    *,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Accuracy of each model with a 95% bootstrap interval over the test examples, and for each
+    ``(a, b)`` pair the paired bootstrap interval of ``acc(a) − acc(b)`` with its verdict
+    (``"a beats b"`` only when the interval excludes 0). For deterministic models (fitted once on
+    fixed data) the examples, not seeds, are the source of uncertainty."""
+    from glassworks.stats import bootstrap_metric_ci, paired_difference
+
+    y = np.asarray(y_true)
+    correct = {k: (np.asarray(p) == y).astype(np.float64) for k, p in predictions.items()}
+    return {
+        "accuracy": {k: bootstrap_metric_ci(v, seed=seed).as_dict() for k, v in correct.items()},
+        "differences": [
+            paired_difference(correct[a], correct[b], names=(a, b), seed=seed).as_dict()
+            for a, b in pairs
+        ],
+    }
