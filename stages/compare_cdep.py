@@ -1,12 +1,14 @@
-"""Stage ``compare_cdep``: CDEP's accuracy-vs-lambda figure over every ``train_cdep`` arm.
+"""Stage ``compare_cdep``: CDEP's comparison over every ``train_cdep`` arm.
 
     python -m stages.compare_cdep
 
-Reads ``metrics/train_cdep/<variant>/<arm>.json``; writes ``data/reports/cdep/`` (``cdep.md``, one
-``<variant>.png`` per variant, ``records.csv``), the DVC plot sources
-``plots/compare_cdep/<variant>/<model>-<penalty>.csv`` (lambda 0 = the vanilla model) and
-``metrics/compare_cdep.json`` (vanilla, no-shortcut and best-lambda accuracy per penalty); all of
-it goes to MLflow too.
+Reads ``metrics/train_cdep/<variant>/<arm>.json``; writes ``data/reports/cdep/`` (``cdep.md``: each
+arm at its lambda chosen on validation accuracy, test mean ± sd [95% bootstrap interval] over
+seeds, paired comparisons with a verdict, then the seed-0 lambda grids; one ``<variant>.png`` per
+variant; ``records.csv``), the DVC plot sources
+``plots/compare_cdep/<variant>/<model>-<penalty>.csv`` (seed-0 grid; lambda 0 = the vanilla
+model) and ``metrics/compare_cdep.json`` (per variant and model: each arm's chosen lambda and
+summaries, the comparisons; ``selection``: the rule); all of it goes to MLflow too.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from glassworks.config import (
 )
 from glassworks.errors import DataError
 from glassworks.io import atomic_dir, write_csv, write_json
-from glassworks.report.cdep import curves, lambda_plot, markdown, summary
+from glassworks.report.cdep import comparison_markdown, curves, lambda_plot, markdown, summary
 from stages.common import exit_with, parser, provenance, run_main, stage_run
 
 STAGE = "compare_cdep"
@@ -72,7 +74,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     params, train = load_config(args.params)
     records = read_records(args.results, train.variants, train.arms)
     result = summary(records, params.metric)
-    table = markdown(records)
+    table = "\n".join(
+        ["# CDEP on SST-2 variants", "", comparison_markdown(result, params.metric),
+         "## Lambda grids", "", markdown(records)]
+    )  # fmt: skip
     tags = provenance(args.root, STAGE)
     with stage_run(
         args,
@@ -83,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ) as run:
         with atomic_dir(args.out_dir) as tmp:
             (tmp / "cdep.md").write_text(table)
-            records.write_csv(tmp / "records.csv")
+            records.drop("test_correct", strict=False).write_csv(tmp / "records.csv")
             for variant in train.variants:
                 lambda_plot(records, variant, tmp / f"{variant}.png", params.metric)
         for (variant, model, penalty), frame in curves(records, params.metric).items():

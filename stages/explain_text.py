@@ -6,14 +6,22 @@ sample of test texts with IG, EG, LIME, occlusion and a random floor; score thei
 Reads ``data/models/text/<run>`` and ``data/prepared/<dataset>``; writes
 ``data/explanations/text/<run>/`` (``highlights.html``: every explainer's token scores per text;
 ``interactions_<i>.png`` / ``top_pairs_<i>.png``: token x token Integrated Hessians; the deletion
-and insertion curves as PNG), ``metrics/explain_text/<run>.json`` (per explainer: deletion and
-insertion AUC, comprehensiveness and sufficiency at top-k%, completeness error for path methods,
-seconds per text) and the DVC plots ``plots/explain_text/<run>/{deletion,insertion}.csv``.
+and insertion curves as PNG; ``faithfulness_comparison.csv``: which explainer wins under which
+replacement), ``metrics/explain_text/<run>.json`` and the DVC plots
+``plots/explain_text/<run>/{deletion,insertion}.csv``.
+
+Metrics: per explainer (top level, as before) the mean deletion and insertion AUC (Petsiuk et al.
+2018), comprehensiveness and sufficiency at top-k% (DeYoung et al. 2020) with deleted tokens set to
+the explainers' own ``baseline`` embedding, completeness error for path methods and seconds per
+text; under ``faithfulness`` the same metrics under every ``replacements`` entry (pad, mask,
+random, remove) with mean, sd and 95% bootstrap interval over texts, and per replacement x metric
+the winner (only when the paired interval of its difference to the runner-up excludes 0).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,7 +39,7 @@ from glassworks.config import (
 from glassworks.data import read_prepared
 from glassworks.data.split import subsample
 from glassworks.errors import ConfigError
-from glassworks.explain.metrics import mean_curves
+from glassworks.explain.metrics import faithfulness_by_replacement, mean_curves
 from glassworks.explain.summary import TextComparison, compare_text_explainers
 from glassworks.io import atomic_dir, write_csv, write_json
 from glassworks.models.text_classifier import TextClassifier
@@ -68,7 +76,8 @@ def write_pages(comp: TextComparison, label_names: Sequence[str], out: Path, tit
             items.append(Highlighted(tokens, s[i, :n].tolist(), caption))
     note = (
         "Token scores for the predicted class at the embedding layer (green: towards it, red: "
-        "away; hover for values). The same baseline is used by every explainer."
+        "away; hover for values). IG, LIME and occlusion start from the same baseline; EG averages "
+        "over random-token baselines."
     )
     (out / "highlights.html").write_text(highlight_page(title, items, note), encoding="utf-8")
     for j, (i, ih) in enumerate(zip(comp.interaction_rows, comp.interactions, strict=True)):
@@ -104,6 +113,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         prepared = read_prepared(args.prepared_dir / run_cfg.dataset)
         sample = subsample(prepared.splits["test"], settings.n_texts, settings.seed)
         texts = sample["text"].to_list()
+        start = time.perf_counter()
         comp = compare_text_explainers(
             model.module_,
             model.tokenizer_,
@@ -119,14 +129,37 @@ def main(argv: Sequence[str] | None = None) -> None:
             ks=settings.ks,
             seed=settings.seed,
         )
+        explained = time.perf_counter() - start
+        study = faithfulness_by_replacement(
+            model.module_,
+            model.tokenizer_,
+            comp.enc,
+            comp.scores,
+            comp.target,
+            settings.replacements,
+            ks=settings.ks,
+            seed=settings.seed,
+            known={settings.baseline: comp.faithfulness},  # pad/mask: scored already
+        )
         metrics = comp.summary()
         metrics["n_texts"] = len(texts)
+        metrics["n_texts_requested"] = settings.n_texts
+        if settings.n_texts_note:
+            metrics["n_texts_note"] = settings.n_texts_note
         metrics["n_truncated"] = comp.enc.n_truncated
+        metrics["baseline"] = settings.baseline
+        metrics["faithfulness"] = study.summary(settings.seed)
+        metrics["seconds"] = {
+            "explain": explained,
+            "faithfulness": study.seconds,
+            "total": time.perf_counter() - start,
+        }
         out = args.out_dir / args.dataset
         curves = {m: mean_curves(r) for m, r in comp.faithfulness.items()}
         fractions = next(iter(curves.values()))[0]
         with atomic_dir(out) as tmp:
             write_pages(comp, prepared.label_names, tmp, args.dataset)
+            write_csv(tmp / "faithfulness_comparison.csv", pl.DataFrame(study.table()))
             for j, name in ((1, "deletion"), (2, "insertion")):
                 curves_plot(
                     fractions,
@@ -144,6 +177,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         run.log_metrics(metrics)
         run.log_dict(metrics, "metrics.json")
         run.log_artifact(out / "highlights.html", "explanations")
+        run.log_artifact(out / "faithfulness_comparison.csv", "tables")
         for png in sorted(out.glob("*.png")):
             run.log_artifact(png, "plots")
     best = min(
@@ -152,6 +186,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     auc = metrics[best]["deletion_auc"]
     log.info("%s: lowest deletion AUC: %s (%.4f)", args.dataset, best, auc)
+    sec = metrics["seconds"]
+    log.info(
+        "%s: %d texts in %.1f s (explainers %.1f s, faithfulness under %s %.1f s)",
+        args.dataset,
+        metrics["n_texts"],
+        sec["total"],
+        sec["explain"],
+        "/".join(metrics["faithfulness"]["replacements"]),
+        sec["faithfulness"],
+    )
+    for rep, by_metric in metrics["faithfulness"]["comparison"].items():
+        verdict = by_metric["deletion_auc"]["result"]
+        log.info("%s: deletion AUC under %s: %s", args.dataset, rep, verdict)
+    for rep, reason in metrics["faithfulness"]["skipped"].items():
+        log.warning("%s: replacement %s skipped: %s", args.dataset, rep, reason)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from pathlib import Path
 from rich.console import Console
 
 from glassworks import cli
+from glassworks.selection import RULE
 
 
 def test_summary_table(tmp_path: Path) -> None:
@@ -83,7 +84,16 @@ def test_summary_explain_and_generic_tables(tmp_path: Path) -> None:
 
 def test_summary_text_tables(tmp_path: Path) -> None:
     for stage, name, data in (
-        ("train_text", "sst2-minilm", {"accuracy": 0.8819, "macro_f1": 0.8817, "n_train": 6000}),
+        (
+            "train_text",
+            "sst2-minilm",
+            {
+                "seeds": [0, 1, 2],
+                "valid_accuracy": {"mean": 0.871, "sd": 0.004, "ci95": [0.867, 0.874], "n": 3},
+                "test_accuracy": {"mean": 0.8819, "sd": 0.003, "ci95": [0.879, 0.885], "n": 3},
+                "n_train": 6000,
+            },
+        ),
         (
             "explain_text",
             "sst2-minilm",
@@ -99,7 +109,54 @@ def test_summary_text_tables(tmp_path: Path) -> None:
     console = Console(record=True, width=200)
     assert cli.summary(tmp_path, console) == 0
     text = console.export_text()
-    for expected in ("0.882", "6,000", "0.210 / 0.800", "0.550 / 0.500", "2.0e-05"):
+    for expected in ("0.882 ± 0.003 [0.879, 0.885]", "0.871 ± 0.004", "6,000", "0.210 / 0.800",
+                     "0.550 / 0.500", "2.0e-05", RULE[:40]):  # fmt: skip
+        assert expected in text
+
+
+def test_summary_cdep_tables(tmp_path: Path) -> None:
+    m = tmp_path / "metrics"
+    (m / "train_cdep" / "gender").mkdir(parents=True)
+    acc = {"mean": 0.752, "sd": 0.01, "ci95": [0.741, 0.76], "n": 3}
+    (m / "train_cdep" / "gender" / "lstm-cdep.json").write_text(
+        json.dumps(
+            {
+                "chosen": {
+                    "lambda": 3.0,
+                    "seeds": [0, 1, 2],
+                    "test_accuracy": acc,
+                    "valid_accuracy": acc,
+                    "ig_mass": acc,
+                },
+                "runs": [],
+            }
+        )  # fmt: skip
+    )
+    diff = {"mean": 0.02, "sd": 0.01, "ci95": [0.01, 0.03], "n": 3}
+    wide = {"mean": 0.02, "sd": 0.4, "ci95": [-0.05, 0.09], "n": 117}
+    (m / "compare_cdep.json").write_text(
+        json.dumps(
+            {
+                "selection": {"metric": "valid_accuracy", "rule": RULE},
+                "gender.lstm": {
+                    "comparisons": [
+                        {
+                            "a": "lstm-cdep",
+                            "b": "lstm-none",
+                            "seeds": {"difference": diff},
+                            "examples": {"difference": wide},
+                            "verdict": "no significant difference",
+                        }  # fmt: skip
+                    ]
+                },
+            }
+        )
+    )
+    console = Console(record=True, width=250)
+    assert cli.summary(tmp_path, console) == 0
+    text = console.export_text()
+    for expected in ("0.752 ± 0.010 [0.741, 0.760]", "lstm-cdep − lstm-none",
+                     "+0.020 [-0.050, +0.090]", "no significant difference"):  # fmt: skip
         assert expected in text
 
 

@@ -16,7 +16,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from glassworks.report.overview import flatten
+from glassworks.report.overview import flatten, fmt_summary
+from glassworks.selection import RULE
 
 
 def _fmt(value: object) -> str:
@@ -101,14 +102,24 @@ def summary(root: Path, console: Console) -> int:
                 m = flatten(json.loads(f.read_text()))
                 table.add_row(f.stem, *(_fmt(m.get(k)) for k in cols.values()))
         elif stage_dir.name == "train_text":
-            table = Table(title="train_text: test split · data/models/text/<run>/")
-            cols = ("accuracy", "macro_f1", "qwk", "n_train", "best_epoch", "n_truncated_train")
+            table = Table(
+                title="train_text: mean ± sd [95% bootstrap CI] over seeds · "
+                "data/models/text/<run>/ (first seed; seed-<s>/ the others)"
+            )
+            cols = ("valid_accuracy", "test_accuracy", "test_macro_f1", "test_qwk")
             table.add_column("run")
+            table.add_column("seeds", justify="right")
             for col in cols:
                 table.add_column(col.replace("_", " "), justify="right")
+            table.add_column("n train", justify="right")
             for f in files:
                 m = json.loads(f.read_text())
-                table.add_row(f.stem, *(_fmt(m.get(c)) for c in cols))
+                table.add_row(
+                    f.stem,
+                    str(len(m.get("seeds", []))),
+                    *(fmt_summary(m.get(c)) for c in cols),
+                    _fmt(m.get("n_train")),
+                )
         elif stage_dir.name == "explain_text":
             table = Table(
                 title="explain_text: deletion AUC (lower = more faithful) / insertion AUC · "
@@ -166,6 +177,9 @@ def summary(root: Path, console: Console) -> int:
             for name, m in flat.items():
                 table.add_row(name, *(_fmt(m.get(k)) for k in keys))
         console.print(table)
+    cdep = metrics_root / "compare_cdep.json"
+    if cdep.exists():
+        console.print(_compare_cdep_table(json.loads(cdep.read_text())))
     compare = metrics_root / "compare_tabular.json"
     if compare.exists():
         c = json.loads(compare.read_text())
@@ -183,6 +197,7 @@ def summary(root: Path, console: Console) -> int:
                 _fmt(rank),
             )
         console.print(table)
+    console.print(f"Selection rule (every choice, validation only): {RULE}")
     console.print(
         "Review runs in MLflow: [bold]make ui[/] then open http://127.0.0.1:5000 "
         "· metrics: [bold]dvc metrics show[/]"
@@ -191,26 +206,54 @@ def summary(root: Path, console: Console) -> int:
 
 
 def _train_cdep_table(stage_dir: Path) -> Table:
-    """Variant x arm x lambda: clean test accuracy, probe accuracy, attribution mass."""
+    """Variant x arm at the lambda chosen on validation: test accuracy over seeds, IG mass."""
     table = Table(
-        title="train_cdep: SST-2 variants, clean test accuracy by penalty and lambda "
-        "· data/reports/cdep/"
+        title="train_cdep: SST-2 variants, each arm at its lambda chosen on validation accuracy; "
+        "clean test accuracy mean ± sd [95% bootstrap CI] over seeds · data/reports/cdep/"
     )
-    for col in ("variant", "model", "penalty", "lambda", "clean acc", "probe acc", "IG mass",
-                "CD mass"):  # fmt: skip
+    for col in ("variant", "model", "penalty", "lambda", "valid acc", "clean test acc",
+                "IG mass", "seeds"):  # fmt: skip
         table.add_column(col, justify="left" if col in ("variant", "model", "penalty") else "right")
     for f in sorted(stage_dir.glob("*/*.json")):
         model, _, penalty = f.stem.rpartition("-")
-        for r in json.loads(f.read_text())["runs"]:
+        chosen = json.loads(f.read_text()).get("chosen")
+        if not chosen:
+            continue
+        table.add_row(
+            f.parent.name,
+            model,
+            penalty,
+            f"{chosen['lambda']:g}",
+            fmt_summary(chosen.get("valid_accuracy")),
+            fmt_summary(chosen.get("test_accuracy")),
+            fmt_summary(chosen.get("ig_mass")),
+            str(len(chosen.get("seeds", []))),
+        )
+    return table
+
+
+def _compare_cdep_table(result: dict) -> Table:
+    """CDEP's paired comparisons (over seeds and over test examples) and their verdicts."""
+    table = Table(
+        title="compare_cdep: A − B in clean test accuracy at each arm's chosen lambda "
+        "(verdict only when both paired intervals exclude 0)"
+    )
+    for col in ("variant · model", "A − B", "Δ over seeds", "Δ over test examples", "verdict"):
+        table.add_column(col, justify="right" if col.startswith("Δ") else "left")
+    for key, entry in result.items():
+        if key == "selection" or not isinstance(entry, dict):
+            continue
+        for c in entry.get("comparisons", []):
+            ex = (c.get("examples") or {}).get("difference")
+            ex_text = (
+                f"{ex['mean']:+.3f} [{ex['ci95'][0]:+.3f}, {ex['ci95'][1]:+.3f}]" if ex else "-"
+            )
             table.add_row(
-                f.parent.name,
-                model,
-                penalty,
-                f"{r['lambda']:g}",
-                _fmt(r["test_accuracy"]),
-                _fmt(r["probe_accuracy"]),
-                _fmt(r["ig_mass"]),
-                _fmt(r.get("cd_mass")),
+                key.replace(".", " · "),
+                f"{c['a']} − {c['b']}",
+                fmt_summary(c["seeds"]["difference"]),
+                ex_text,
+                c["verdict"],
             )
     return table
 

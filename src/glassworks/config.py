@@ -252,7 +252,9 @@ class TrainTextParams(Frozen):
 
     models: dict[Name, TextModelParams]
     runs: dict[Name, TextRun]
-    seed: Seed = 0
+    seeds: tuple[Seed, ...] = Field((0, 1, 2), min_length=1)
+    """Every run trains one model per seed (initialisation, batch order and the ``max_train``
+    subsample); the first seed's model is the one explained and registered."""
     device: str = "auto"
 
     @model_validator(mode="after")
@@ -267,11 +269,12 @@ class TrainTextParams(Frozen):
         """One entry of ``train_text.runs``; the error lists the known names."""
         return entry(self.runs, name, "train_text.runs")
 
-    def estimator_params(self, name: str) -> dict[str, Any]:
-        """Keyword arguments of ``TextClassifier`` for run ``name``."""
+    def estimator_params(self, name: str, seed: int | None = None) -> dict[str, Any]:
+        """Keyword arguments of ``TextClassifier`` for run ``name`` (``seed``: the first seed)."""
         run = self.run(name)
         out = self.models[run.model].model_dump()
-        out.update(loss=run.loss, select_on=run.select_on, seed=self.seed, device=self.device)
+        seed = self.seeds[0] if seed is None else seed
+        out.update(loss=run.loss, select_on=run.select_on, seed=seed, device=self.device)
         if run.max_length is not None:
             out["max_length"] = run.max_length
         if run.epochs is not None:
@@ -282,8 +285,10 @@ class TrainTextParams(Frozen):
 class ExplainTextSettings(Frozen):
     """``explain_text`` settings shared by every text model."""
 
-    n_texts: int = Field(20, ge=1)
-    """Test texts explained per model (a fixed, seeded sample)."""
+    n_texts: int = Field(100, ge=1)
+    """Test texts explained per model (a fixed, seeded sample; all of test if fewer)."""
+    n_texts_note: str | None = None
+    """Why a run explains fewer texts than the default (copied into its metrics JSON)."""
     methods: tuple[Literal["ig", "eg", "lime", "kernel_shap", "occlusion", "random"], ...] = (
         "ig",
         "eg",
@@ -300,6 +305,11 @@ class ExplainTextSettings(Frozen):
     """Texts (the shortest of the sample) that also get token x token Integrated Hessians."""
     ih_steps: int = Field(16, ge=2)
     ks: tuple[float, ...] = (0.1, 0.2, 0.5)
+    replacements: tuple[Literal["pad", "mask", "random", "remove"], ...] = Field(
+        ("pad", "mask", "random"), min_length=1
+    )
+    """What a deleted token becomes in the faithfulness metrics (``remove``: deleted, the rest
+    shift left; only for models that ignore right padding, else skipped with the reason)."""
     seed: Seed = 0
 
 
@@ -435,7 +445,7 @@ class CompareTabularParams(Frozen):
 
 
 class ExplainTabularParams(Frozen):
-    """``explain_tabular`` stage: post-hoc explainers audited against INN's exact contributions."""
+    """``explain_tabular`` stage: post-hoc explainers' agreement with INN's decomposition."""
 
     seed: Seed = 0
     """Which training seed's INN and TabResNet to audit."""
@@ -475,9 +485,12 @@ class TrainCdepParams(Frozen):
     """``train_cdep`` stage: arms ``<model>-<penalty>`` per variant, each over its lambda grid.
 
     ``none`` = the vanilla model on the biased train split (lambda 0), ``clean`` = the same model
-    on the unbiased ``reference`` split (the accuracy to recover)."""
+    on the unbiased ``reference`` split (the accuracy to recover).
 
-    seed: Seed = 0
+    The lambda grid trains ``seeds[0]`` only; the lambda chosen on validation accuracy (and the
+    ``none``/``clean`` arms) trains every seed."""
+
+    seeds: tuple[Seed, ...] = Field((0, 1, 2), min_length=1)
     device: str = "auto"
     variants: tuple[str, ...] = ()
     """The DVC matrix's variants (a stage reads only its own: adding one reruns nothing else)."""
@@ -526,12 +539,14 @@ class TrainCdepParams(Frozen):
             return (0.0,)
         return self.lambdas[penalty]  # type: ignore[index]
 
-    def estimator_params(self, arm: str, lam: float, spurious_words: list[str]) -> dict[str, Any]:
-        """Keyword arguments of ``TextClassifier`` for ``arm`` at ``lam``."""
+    def estimator_params(
+        self, arm: str, lam: float, spurious_words: list[str], seed: int | None = None
+    ) -> dict[str, Any]:
+        """Keyword arguments of ``TextClassifier`` for ``arm`` at ``lam`` (``seed``: the first)."""
         model, penalty = self.arm(arm)
         out = self.models[model].model_dump()
         out.update(
-            seed=self.seed,
+            seed=self.seeds[0] if seed is None else seed,
             device=self.device,
             penalty="none" if penalty == "clean" else penalty,
             penalty_weight=float(lam),

@@ -5,10 +5,14 @@ from torch import nn
 
 from glassworks.explain.audit import (
     agreement,
+    agreement_intervals,
     audit_tabular,
+    frozen_hypernetwork_attributions,
+    reference_gap,
     tabular_attributions,
     xai_bench_scores,
 )
+from glassworks.explain.paths import integrated_gradients
 from glassworks.models.inn import INNClassifier
 from glassworks.models.tabresnet import TabResNetClassifier
 
@@ -109,10 +113,66 @@ def test_audit_tabular_runs_both_halves() -> None:
         kernel_shap_samples=50,
     )
     assert set(audit.inn_scores) == {"ig", "eg", "lime", "kernel_shap"}
+    assert set(audit.frozen_scores) == {"ig", "eg", "lime", "kernel_shap"}
     assert audit.exact.shape == (8, 5)
+    assert audit.best_inn_explainer == audit.best_explainer_of_inn_decomposition
     assert audit.best_inn_explainer in audit.inn_scores
+    # (b) hypernetwork frozen: IG from 0 is INN's decomposition, so an exact explainer scores ~0
+    assert audit.frozen_scores["ig"]["l1_relative"] < 1e-8
+    assert audit.frozen_scores["ig"]["spearman"] == pytest.approx(1.0)
+    # (a) full model: IG from 0 adds up to f(x) - f(0); the gap to INN's terms is b(x) - b(0)
+    np.testing.assert_allclose(audit.ig_sum_gap, audit.gap, atol=5e-2)
+    summary = audit.agreement_summary()
+    assert set(summary) == {"full_model", "frozen_hypernetwork", "decomposition_gap"}
+    ci = summary["frozen_hypernetwork"]["intervals"]["ig"]["l1_relative"]
+    assert ci["n"] == 8
+    assert ci["ci95"][1] < 1e-8
+    assert summary["decomposition_gap"]["bias_gap_abs_mean"] > 0
     for scores in audit.black_box_scores.values():
         assert -1 <= scores["faithfulness"] <= 1
     np.testing.assert_allclose(
         audit.exact.sum(1) + inn.explain(x[:8]).bias[:, 0], inn.decision_function(x[:8])[:, 0]
     )
+
+
+def test_frozen_hypernetwork_ig_is_inns_decomposition_but_full_ig_is_not() -> None:
+    x, y = _data()
+    inn = INNClassifier(**FAST).fit(x, y)
+    xs = x[:12]
+    target = np.zeros(12, dtype=int)
+    contrib = inn.explain(xs)
+    exact = contrib.for_output(0)
+    frozen = frozen_hypernetwork_attributions(
+        inn.module_, xs, x[:50], target, np.zeros(5), methods=("ig", "kernel_shap"), n_steps=8,
+        kernel_shap_samples=300,
+    )  # fmt: skip
+    np.testing.assert_allclose(frozen["ig"], exact, atol=1e-6)
+    np.testing.assert_allclose(frozen["kernel_shap"], exact, atol=1e-5)  # SHAP of a linear model
+    # (a): IG of the full logit from 0 adds up to f(x) - f(0), not to INN's terms f(x) - b(x)
+    xt = torch.as_tensor(xs)
+    full = integrated_gradients(inn.module_, xt, 0.0, 0, n_steps=256)
+    with torch.no_grad():
+        f_x = inn.module_(xt)[:, 0].numpy()
+        f_0 = inn.module_(torch.zeros_like(xt))[:, 0].numpy()
+    sums = full.attributions.sum(1).numpy()
+    np.testing.assert_allclose(sums, f_x - f_0, atol=5e-3)  # completeness (ReLU: ~1/n)
+    gap = reference_gap(inn.module_, xs, target)
+    np.testing.assert_allclose(f_x - f_0 - exact.sum(1), gap, atol=1e-10)  # = b(x) - b(0)
+    np.testing.assert_allclose(f_x - contrib.bias[:, 0], exact.sum(1), atol=1e-10)
+    assert np.abs(gap).max() > 1e-3  # so sum(IG) != sum(W(x) * x): (a) cannot reach 0
+    assert np.abs(sums - exact.sum(1)).max() > 1e-3
+    a = agreement(full.attributions.numpy(), exact)["l1_relative"]
+    b = agreement(frozen["ig"], exact)["l1_relative"]
+    assert b < 1e-6 < a
+
+
+def test_agreement_intervals_cover_the_mean() -> None:
+    rng = np.random.default_rng(2)
+    ref = rng.normal(size=(30, 6))
+    attr = ref + rng.normal(scale=0.5, size=ref.shape)
+    ci = agreement_intervals(attr, ref, top_k=3)
+    means = agreement(attr, ref, top_k=3)
+    for m, s in ci.items():
+        assert s["mean"] == pytest.approx(means[m])
+        assert s["ci95"][0] <= s["mean"] <= s["ci95"][1]
+        assert s["n"] == 30

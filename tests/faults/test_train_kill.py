@@ -90,11 +90,12 @@ def ws(tmp_path_factory: pytest.TempPathFactory, raw_dir: Path, tiny_bert: Path)
     params["train_text"]["models"]["small"].update(
         vocab_size=400, d_model=32, d_ff=64, epochs=6, batch_size=16
     )
+    params["train_text"]["seeds"] = [0]
     params["train_text"]["runs"] = {
         "tiny": {"dataset": "sst2", "model": "small", "max_train": 600, "max_length": 40}
     }
     c = params["train_cdep"]
-    c.update(variants=["decoy"], max_train=400, n_probe=12, ig_steps=8)
+    c.update(variants=["decoy"], max_train=400, n_probe=12, ig_steps=8, seeds=[0])
     for model in c["models"].values():
         model.update(epochs=2, vocab_size=2000, d_model=50 if model["backbone"] == "small" else 16)
     (ws / "params.yaml").write_text(yaml.safe_dump(params))

@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from glassworks.report.overview import champions, champions_table, figure_links, metrics_tables
+from glassworks.report.overview import (
+    champions,
+    champions_table,
+    figure_links,
+    metrics_tables,
+    text_table,
+)
 
 
 def _write(path: Path, data: dict) -> None:
@@ -13,22 +19,44 @@ def _write(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data))
 
 
-def test_champions_pick_the_best_per_dataset_and_task(tmp_path: Path) -> None:
+def _text(valid: float, test: float) -> dict:
+    summ = [{"mean": v, "sd": 0.01, "ci95": [v - 0.01, v + 0.01], "n": 3} for v in (valid, test)]
+    return {"seeds": [0, 1, 2], "valid_accuracy": summ[0], "test_accuracy": summ[1]}
+
+
+def test_champions_pick_the_best_validation_score_per_dataset_and_task(tmp_path: Path) -> None:
     m = tmp_path / "metrics"
-    _write(m / "train_text/sst2-small.json", {"accuracy": 0.80, "macro_f1": 0.79})
-    _write(m / "train_text/sst2-minilm.json", {"accuracy": 0.87, "macro_f1": 0.86})
-    _write(m / "train_text/essays-small.json", {"accuracy": 0.49, "macro_f1": 0.40})
-    _write(m / "train_tabular/inn/openml-31.json", {"test_auroc": {"mean": 0.66, "std": 0.02}})
-    _write(m / "train_tabular/ebm/openml-31.json", {"test_auroc": {"mean": 0.70, "std": 0.01}})
+    _write(m / "train_text/sst2-small.json", _text(0.80, 0.81))
+    _write(m / "train_text/sst2-minilm.json", _text(0.87, 0.86))
+    _write(m / "train_text/essays-small.json", _text(0.49, 0.47))
+    inn_test = {"mean": 0.66, "per_seed": [0.65, 0.67]}
+    _write(m / "train_tabular/inn/openml-31.json",
+           {"valid_auroc": {"mean": 0.71}, "test_auroc": inn_test})  # fmt: skip
+    ebm_test = {"mean": 0.70, "per_seed": [0.7, 0.7]}  # better on test, worse on validation
+    _write(m / "train_tabular/ebm/openml-31.json",
+           {"valid_auroc": {"mean": 0.70}, "test_auroc": ebm_test})  # fmt: skip
     runs = {"sst2-small": "sst2", "sst2-minilm": "sst2", "essays-small": "essays"}
     got = {(c.task, c.dataset): c for c in champions(m, runs)}
     assert got["text", "sst2"].stage_item == "sst2-minilm"
+    assert got["text", "sst2"].run_name == "sst2-minilm#0"
     assert got["text", "sst2"].name == "glassworks-text-sst2"
-    assert got["text", "essays"].value == 0.49
+    assert (got["text", "essays"].metric, got["text", "essays"].value) == ("valid_accuracy", 0.49)
+    assert got["text", "essays"].test["mean"] == 0.47
     tab = got["tabular", "openml-31"]
-    assert (tab.run_name, tab.value) == ("ebm@openml-31#0", 0.70)
+    assert (tab.run_name, tab.metric, tab.value) == ("inn@openml-31#0", "valid_auroc", 0.71)
+    assert tab.test["mean"] == 0.66  # the test summary at the choice, from the per-seed values
     table = champions_table([c.as_dict() | {"version": 3} for c in got.values()])
-    assert "| glassworks-tabular-openml-31 | tabular | openml-31 | ebm@openml-31#0 |" in table
+    assert "| glassworks-tabular-openml-31 | tabular | openml-31 | inn@openml-31#0 |" in table
+    assert "| valid_auroc | 0.7100 | test_auroc | 0.6600 ± 0.0141 [0.6500, 0.6700] | 3 |" in table
+
+
+def test_text_table(tmp_path: Path) -> None:
+    m = tmp_path / "metrics"
+    _write(m / "train_text/sst2-small.json", _text(0.80, 0.81))
+    table = text_table(m)
+    assert (
+        "| sst2-small | 3 | 0.800 ± 0.010 [0.790, 0.810] | 0.810 ± 0.010 [0.800, 0.820] |" in table
+    )
 
 
 def test_metrics_tables_and_links(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import yaml
 
 from glassworks import tracking
 from glassworks.models.text_classifier import TextClassifier
+from glassworks.report.cdep import choose_lambda
 from stages import compare_cdep, prepare, prepare_sst_variants, train_cdep
 from stages.common import run_main
 
@@ -22,7 +23,7 @@ ARMS = ["lstm-clean", "lstm-none", "lstm-cdep", "transformer-eg"]
 def _params(tmp: Path, **train_cdep_overrides: object) -> Path:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     t = params["train_cdep"]
-    t.update(variants=["decoy"], arms=ARMS, max_train=300, n_probe=12, ig_steps=8)
+    t.update(variants=["decoy"], arms=ARMS, max_train=300, n_probe=12, ig_steps=8, seeds=[0, 1])
     t["lambdas"] = {"cdep": [1.0, 10.0], "rrr": [10.0], "eg": [1.0]}
     for model in t["models"].values():
         model.update(epochs=1, vocab_size=2000, d_model=50 if model["backbone"] == "small" else 16)
@@ -126,48 +127,85 @@ def test_variant_outputs(pipeline: dict) -> None:
 def test_train_cdep_outputs(pipeline: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", pipeline["uri"])
     tmp = pipeline["tmp"]
-    rows = json.loads((tmp / "m/train_cdep/decoy/lstm-cdep.json").read_text())["runs"]
-    assert [r["lambda"] for r in rows] == [1.0, 10.0]
+    result = json.loads((tmp / "m/train_cdep/decoy/lstm-cdep.json").read_text())
+    rows = result["runs"]
+    grid = [r for r in rows if r["in_grid"]]
+    assert [(r["lambda"], r["seed"]) for r in grid] == [(1.0, 0), (10.0, 0)]
+    # lambda chosen on validation accuracy of the seed-0 grid, then trained on the other seed
+    chosen = result["selection"]["lambda"]
+    assert result["selection"]["metric"] == "valid_accuracy"
+    assert chosen == choose_lambda(grid)
+    assert [(r["lambda"], r["seed"]) for r in rows if r["chosen"]] == [(chosen, 0), (chosen, 1)]
+    assert result["chosen"]["seeds"] == [0, 1]
+    accs = [r["test_accuracy"] for r in rows if r["chosen"]]
+    assert result["chosen"]["test_accuracy"]["mean"] == pytest.approx(sum(accs) / 2)
+    assert result["chosen"]["test_accuracy"]["n"] == 2
     for r in rows:
         assert r["n_train"] == 300
         assert r["n_test"] == 872
         assert r["n_probe"] == 872
+        assert 0 <= r["valid_accuracy"] <= 1
+        assert len(r["test_correct"]) == 872
+        assert sum(r["test_correct"]) / 872 == pytest.approx(r["test_accuracy"])
         assert 0 <= r["ig_mass"] <= 1
         assert 0 <= r["cd_mass"] <= 1
         assert r["ig_max_relative_delta"] < 0.05  # IG completeness on the LSTM
         assert r["n_spurious_missing"] == 0
     eg = json.loads((tmp / "m/train_cdep/decoy/transformer-eg.json").read_text())["runs"]
     assert "cd_mass" not in eg[0]  # CD is not defined for attention
-    assert {f.name for f in (tmp / "cdep/decoy/lstm-cdep").iterdir()} == {"lambda-1", "lambda-10"}
+    assert [r["seed"] for r in eg] == [0, 1]
+    assert {f.name for f in (tmp / "cdep/decoy/lstm-cdep").iterdir()} == {
+        "lambda-1",
+        "lambda-10",
+        f"lambda-{chosen:g}-seed-1",
+    }
     model = TextClassifier.load(tmp / "cdep/decoy/lstm-cdep/lambda-10")
     assert model.penalty == "cdep"
     assert model.penalty_weight == 10.0
     assert len(model.spurious_ids_) == 2
-    # one MLflow run per lambda, each with its pyfunc model
-    assert len(pipeline["runs"]) == 1 + 1 + 2 + 1
-    run = next(r for r in pipeline["runs"] if r.info.run_name == "decoy-lstm-cdep lambda=10")
-    assert run.data.metrics["test_accuracy"] == pytest.approx(rows[1]["test_accuracy"])
+    assert TextClassifier.load(tmp / f"cdep/decoy/lstm-cdep/lambda-{chosen:g}-seed-1").seed == 1
+    # one MLflow run per model, each with its pyfunc model
+    assert len(pipeline["runs"]) == 2 + 2 + 3 + 2
+    run = next(r for r in pipeline["runs"] if r.info.run_name == "decoy-lstm-cdep lambda=10 seed=0")
+    assert run.data.metrics["test_accuracy"] == pytest.approx(grid[1]["test_accuracy"])
     loaded = tracking.load_text_model(f"runs:/{run.info.run_id}/model")
     assert loaded.predict(["a charming film"]).shape == (1,)
     plot = pd.read_csv(tmp / "plots/train_cdep/decoy/lstm-cdep.csv")
-    assert list(plot["lambda"]) == [1.0, 10.0]
+    assert list(plot["lambda"]) == [1.0, 10.0, chosen]
+    assert "test_correct" not in plot.columns
 
 
 def test_compare_cdep_outputs(pipeline: dict) -> None:
     tmp = pipeline["tmp"]
     summary = json.loads((tmp / "m/compare_cdep.json").read_text())
+    assert summary["selection"]["metric"] == "valid_accuracy"
     lstm = summary["decoy.lstm"]
-    assert set(lstm) == {"vanilla", "no_shortcut", "cdep"}
-    assert lstm["cdep"]["best_lambda"] in (1.0, 10.0)
+    assert set(lstm) == {"none", "clean", "cdep", "comparisons"}
+    assert lstm["cdep"]["lambda"] in (1.0, 10.0)
     records = pd.read_csv(tmp / "reports/records.csv")
-    vanilla = records[records.arm == "lstm-none"].test_accuracy.item()
-    assert lstm["vanilla"] == pytest.approx(vanilla)
+    vanilla = records[records.arm == "lstm-none"].test_accuracy
+    assert lstm["none"]["test_accuracy"]["mean"] == pytest.approx(vanilla.mean())
+    assert lstm["none"]["test_accuracy"]["n"] == 2
+    pairs = {(c["a"], c["b"]): c for c in lstm["comparisons"]}
+    assert set(pairs) == {("lstm-cdep", "lstm-none"), ("lstm-clean", "lstm-none")}
+    for c in pairs.values():
+        assert c["seeds"]["difference"]["n"] == 2
+        assert c["examples"]["difference"]["n"] == 872
+        assert c["verdict"] in (
+            "no significant difference",
+            f"{c['a']} beats {c['b']}",
+            f"{c['b']} beats {c['a']}",
+        )
     curve = pd.read_csv(tmp / "plots/compare_cdep/decoy/lstm-cdep.csv")
     assert list(curve["lambda"]) == [0.0, 1.0, 10.0]  # the vanilla model is the lambda-0 point
-    assert curve["test_accuracy"].iloc[0] == pytest.approx(vanilla)
+    assert "valid_accuracy" in curve.columns
+    seed0 = records[(records.arm == "lstm-none") & (records.seed == 0)].test_accuracy.item()
+    assert curve["test_accuracy"].iloc[0] == pytest.approx(seed0)
     assert (tmp / "reports/decoy.png").stat().st_size > 10_000
     table = (tmp / "reports/cdep.md").read_text()
     assert "| lstm | cdep | 10 |" in table
+    assert "| lstm-cdep − lstm-none |" in table
+    assert "valid_accuracy" in table
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ import yaml
 from mlflow import MlflowClient
 
 from glassworks import tracking
+from glassworks.selection import RULE
 from stages import report
 from stages.common import run_main
 from tests.test_tracking import _pickled_text_model
@@ -27,10 +28,15 @@ def workspace(tmp_path: Path) -> Path:
         "sst2-b": {"dataset": "sst2", "model": "small"},
     }
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    for name, acc in (("sst2-a", 0.71), ("sst2-b", 0.83)):
+    # sst2-b wins on validation; sst2-a would win on test (the report must not look)
+    for name, valid, test in (("sst2-a", 0.71, 0.90), ("sst2-b", 0.83, 0.80)):
         path = tmp_path / "metrics" / "train_text" / f"{name}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"accuracy": acc, "macro_f1": acc - 0.01}))
+        summ = {}
+        for split, v in (("valid", valid), ("test", test)):
+            for k, m in (("accuracy", v), ("macro_f1", v - 0.01)):
+                summ[f"{split}_{k}"] = {"mean": m, "sd": 0.01, "ci95": [m - 0.01, m + 0.01], "n": 3}
+        path.write_text(json.dumps({"seeds": [0, 1, 2], **summ}))
     return tmp_path
 
 
@@ -44,7 +50,7 @@ def test_report_registers_the_champion(workspace: Path) -> None:
     ws = workspace
     ids = {}
     for i, name in enumerate(("sst2-a", "sst2-b")):
-        with tracking.stage_run("train_text", name, root=ws) as run:
+        with tracking.stage_run("train_text", name, root=ws, run_name=f"{name}#0") as run:
             tracking.log_text_model(_pickled_text_model(ws, i), ["good", "bad"])
         ids[name] = run.run_id
     assert _report(ws) == 0
@@ -52,7 +58,11 @@ def test_report_registers_the_champion(workspace: Path) -> None:
     assert (row["stage_item"], row["run_id"], row["version"]) == ("sst2-b", ids["sst2-b"], 1)
     summary = (ws / "reports" / "summary.md").read_text()
     assert "glassworks-text-sst2" in summary
-    assert "0.83" in summary
+    assert (
+        "| valid_accuracy | 0.8300 | test_accuracy | 0.8000 ± 0.0100 [0.7900, 0.8100] |" in summary
+    )
+    assert summary.count(RULE) == 1  # the selection rule, stated once
+    assert "| sst2-a | 3 | 0.710 ± 0.010 [0.700, 0.720] | 0.900 ± 0.010" in summary
     client = MlflowClient(tracking.tracking_uri(ws))
     assert (
         client.get_model_version_by_alias("glassworks-text-sst2", "champion").run_id

@@ -192,11 +192,26 @@ def test_explain_tabular_audit(pipeline: Path) -> None:
     audit = json.loads((pipeline / "m/audit" / f"{DS}.json").read_text())
     assert set(audit["inn"]) == {"ig", "eg", "lime", "kernel_shap"}
     assert audit["best_inn_explainer"] in audit["inn"]
+    agree = audit["agreement_with_inn_decomposition"]
+    assert agree["full_model"]["means"] == audit["inn"]  # the old key repeats (a)
+    assert audit["best_explainer_of_inn_decomposition"] == audit["best_inn_explainer"]
+    frozen = agree["frozen_hypernetwork"]
+    assert frozen["means"]["ig"]["l1_relative"] < 1e-8  # exact IG scores ~0 with W(x) frozen
+    assert frozen["intervals"]["ig"]["spearman"]["n"] >= 1
+    assert agree["decomposition_gap"]["bias_gap_abs_mean"] >= 0
     assert set(audit["tabresnet"]["ig"]) == {"faithfulness", "monotonicity", "monotonic_fraction"}
-    for name in ("audit.csv", "black_box.csv", "audit.png", "inn_contributions.png"):
+    for name in (
+        "audit.csv",
+        "audit_frozen.csv",
+        "black_box.csv",
+        "audit.png",
+        "audit_frozen.png",
+        "inn_contributions.png",
+    ):
         assert (pipeline / "audit" / DS / name).exists()
     npz = np.load(pipeline / "audit" / DS / "attributions.npz")
-    assert npz["exact"].shape == npz["inn_ig"].shape == (6, 8)
+    assert npz["exact"].shape == npz["inn_ig"].shape == npz["inn_frozen_ig"].shape == (6, 8)
+    np.testing.assert_allclose(npz["inn_frozen_ig"], npz["exact"], atol=1e-6)
 
 
 def test_explain_stage_on_tabresnet_with_expected_hessians(pipeline: Path) -> None:

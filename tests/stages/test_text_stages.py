@@ -10,6 +10,7 @@ import yaml
 from rich.console import Console
 
 from glassworks import cli, tracking
+from glassworks.models.text_classifier import TextClassifier
 from stages import explain_text, prepare, train_text
 from stages.common import run_main
 
@@ -34,6 +35,7 @@ def _run_stages(tmp: Path, raw_dir: Path) -> dict:
     params["train_text"]["runs"] = {
         "tiny": {"dataset": "sst2", "model": "small", "max_train": 300, "max_length": 40}
     }
+    params["train_text"]["seeds"] = [0, 1]
     params["explain_text"]["settings"].update(
         n_texts=4,
         eg_samples=8,
@@ -42,6 +44,7 @@ def _run_stages(tmp: Path, raw_dir: Path) -> dict:
         ih_steps=8,
         n_steps=16,
         methods=["ig", "eg", "lime", "occlusion", "random"],
+        replacements=["pad", "mask", "random", "remove"],
     )
     params["explain_text"]["runs"] = {}
     p = tmp / "params.yaml"
@@ -101,20 +104,33 @@ def test_train_text_outputs(trained: dict, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("MLFLOW_TRACKING_URI", trained["uri"])
     tmp = trained["tmp"]
     m = json.loads((tmp / "m/train_text/tiny.json").read_text())
+    assert m["seeds"] == [0, 1]
     assert m["n_train"] == 300
     assert m["n_test"] == 872
-    assert 0.4 < m["accuracy"] <= 1
-    assert set(m["recall_per_class"]) == {"negative", "positive"}
-    out = tmp / "models/tiny"
+    assert m["n_valid"] > 0
+    accs = [r["test"]["accuracy"] for r in m["per_seed"]]
+    assert all(0.4 < a <= 1 for a in accs)
+    acc = m["test_accuracy"]
+    assert (acc["mean"], acc["n"]) == (pytest.approx(sum(accs) / 2), 2)
+    assert acc["ci95"][0] <= acc["mean"] <= acc["ci95"][1]
+    assert set(m) >= {"valid_accuracy", "valid_macro_f1", "test_macro_f1"}
+    first = m["per_seed"][0]
+    assert set(first["test"]["recall_per_class"]) == {"negative", "positive"}
+    assert set(first["valid"]) == {"accuracy", "macro_f1"}
+    out = tmp / "models/tiny"  # the first seed's model (what explain_text reads)
     assert {"glassworks.json", "model.pt", "tokenizer", "confusion.png", "per_class.png"} <= {
         f.name for f in out.iterdir()
     }
+    assert TextClassifier.load(out).seed == 0
+    assert TextClassifier.load(out / "seed-1").seed == 1
     preds = pd.read_csv(tmp / "plots/train_text/tiny/predictions.csv")
     assert len(preds) == 872
     assert set(preds.columns) == {"actual", "predicted"}
     assert len(pd.read_csv(tmp / "plots/train_text/tiny/history.csv")) >= 1
-    (run,) = trained["runs"]
-    assert run.data.metrics["accuracy"] == pytest.approx(m["accuracy"])
+    assert sorted(r.info.run_name for r in trained["runs"]) == ["tiny#0", "tiny#1"]
+    run = next(r for r in trained["runs"] if r.info.run_name == "tiny#0")
+    assert run.data.metrics["test.accuracy"] == pytest.approx(accs[0])
+    assert run.data.metrics["valid.accuracy"] == pytest.approx(first["valid"]["accuracy"])
     # the logged pyfunc takes raw text and returns one probability per class
     model = tracking.load_text_model(f"runs:/{run.info.run_id}/model")
     assert model.predict(["a charming journey"]).shape == (1,)
@@ -140,6 +156,50 @@ def test_explain_text_outputs(trained: dict) -> None:
     curve = pd.read_csv(tmp / "plots/explain_text/tiny/deletion.csv")
     assert list(curve.columns) == ["fraction", "ig", "eg", "lime", "occlusion", "random"]
     assert len(trained["explain_runs"]) == 1
+
+
+def test_explain_text_faithfulness_under_every_replacement(trained: dict) -> None:
+    tmp = trained["tmp"]
+    m = json.loads((tmp / "m/explain_text/tiny.json").read_text())
+    assert m["n_texts"] == m["n_texts_requested"] == 4
+    f = m["faithfulness"]
+    # the small transformer ignores right padding (masked attention and pooling): remove runs
+    assert f["replacements"] == ["pad", "mask", "random", "remove"]
+    assert f["skipped"] == {}
+    assert f["replacement_tokens"]["mask"] == "[MASK]"
+    assert f["n_texts"] == 4
+    explainers = {"ig", "eg", "lime", "occlusion", "random"}
+    for rep in f["replacements"]:
+        assert set(f["scores"][rep]) == explainers
+        for s in f["scores"][rep].values():
+            auc = s["deletion_auc"]
+            assert auc["n"] == 4
+            assert auc["ci95"][0] <= auc["mean"] <= auc["ci95"][1]
+            assert {"comprehensiveness_10", "sufficiency_50", "insertion_auc"} <= set(s)
+        for row in f["comparison"][rep].values():
+            assert row["result"] == "no significant difference" or (
+                row["winner"] and row["result"] == f"{row['winner']} wins"
+            )
+    # under pad (= the explainers' baseline) the legacy top-level means are the same numbers
+    assert f["scores"]["pad"]["ig"]["deletion_auc"]["mean"] == pytest.approx(
+        m["ig"]["deletion_auc"]
+    )
+    table = pd.read_csv(tmp / "expl/tiny/faithfulness_comparison.csv")
+    assert set(table["replacement"]) == {"pad", "mask", "random", "remove"}
+    assert set(m["seconds"]) == {"explain", "faithfulness", "total"}
+    assert 0 < m["seconds"]["faithfulness"] < m["seconds"]["total"]
+
+
+def test_explain_text_params_explain_at_least_100_texts() -> None:
+    from glassworks.config import ExplainTextParams
+
+    params = ExplainTextParams(**yaml.safe_load((REPO / "params.yaml").read_text())["explain_text"])
+    assert params.settings.n_texts >= 100
+    for run in yaml.safe_load((REPO / "params.yaml").read_text())["train_text"]["runs"]:
+        s = params.for_run(run)
+        assert s.n_texts >= 100 or s.n_texts_note, run  # fewer only with a stated reason
+        assert {"pad", "mask", "random"} <= set(s.replacements)
+    assert "remove" in params.for_run("sst2-minilm").replacements
 
 
 def test_cli_explain_text(trained: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

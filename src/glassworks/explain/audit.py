@@ -1,10 +1,20 @@
 """Audit post-hoc explainers on tabular models.
 
-Against a known truth: INN's exact per-example contributions ``W(x) * x`` (Kadra et al. 2023) are
-ground truth for INN's own logit, so IG, EG, LIME and Kernel SHAP run on that logit can be scored by
-rank correlation, top-k overlap and relative L1 error.
+Agreement with INN's decomposition (Kadra et al. 2023): INN's logit is ``W(x)·x + b(x)``, and its
+terms ``W(x) * x`` add up to ``f(x) - b(x)``. They are *not* a ground truth for a post-hoc
+explainer of ``f``: Integrated Gradients from 0 (Sundararajan et al. 2017) adds up to
+``f(x) - f(0) = f(x) - b(0)``, so even an exact explainer of ``f`` misses ``W(x) * x`` by a total of
+``b(x) - b(0)`` (and the hypernetwork's dependence on ``x`` spreads over the features). Two scores:
 
-Without a truth (a black box such as TabResNet): XAI-Bench's faithfulness and monotonicity
+(a) ``full_model``: IG, EG, LIME and Kernel SHAP on INN's logit ``f``, compared with ``W(x) * x``;
+(b) ``frozen_hypernetwork``: the same explainers on the per-example linear model
+    ``g(z) = W(x)·z + b(x)`` with the hypernetwork held fixed at ``x``; IG from 0 of ``g`` equals
+    ``W(x) * x`` exactly, so an exact explainer scores ~0 error here.
+
+Rank correlation, top-k overlap, sign agreement and relative L1 error per row, with bootstrap
+intervals over rows (:mod:`glassworks.stats`).
+
+Without a reference (a black box such as TabResNet): XAI-Bench's faithfulness and monotonicity
 (Liu et al. 2021, "Synthetic Benchmarks for Scientific Research in Explainable Machine Learning";
 faithfulness after Bhatt et al. 2020, monotonicity after Luss et al. 2019).
 """
@@ -12,7 +22,8 @@ faithfulness after Bhatt et al. 2020, monotonicity after Luss et al. 2019).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -22,6 +33,7 @@ from captum.attr import KernelShap, Lime
 from scipy.stats import pearsonr, spearmanr
 
 from glassworks.explain.paths import expected_gradients, integrated_gradients
+from glassworks.stats import bootstrap_metric_ci
 
 TABULAR_EXPLAINERS: tuple[str, ...] = ("ig", "eg", "lime", "kernel_shap")
 
@@ -34,27 +46,59 @@ def _rowwise(stat: Callable[..., object], a: np.ndarray, b: np.ndarray) -> np.nd
     return out
 
 
-def agreement(attr: np.ndarray, truth: np.ndarray, top_k: int = 5) -> dict[str, float]:
-    """How close attributions ``(n, d)`` are to the true contributions ``(n, d)``.
+AGREEMENT_METRICS = ("spearman", "top_k_overlap", "sign_agreement", "l1_relative")
+FULL_MODEL = "full_model"
+FROZEN = "frozen_hypernetwork"
+
+
+def agreement_per_row(
+    attr: np.ndarray, reference: np.ndarray, top_k: int = 5
+) -> dict[str, np.ndarray]:
+    """Per-row agreement of attributions ``(n, d)`` with a reference decomposition ``(n, d)``
+    (``spearman`` is NaN on a constant row); see :func:`agreement`."""
+    k = min(top_k, attr.shape[1])
+    top_ref = np.argsort(-np.abs(reference), 1)[:, :k]
+    top_attr = np.argsort(-np.abs(attr), 1)[:, :k]
+    overlap = [len(set(a) & set(t)) / k for a, t in zip(top_attr, top_ref, strict=True)]
+    rows = np.arange(len(reference))[:, None]
+    signs = np.sign(attr[rows, top_ref]) == np.sign(reference[rows, top_ref])
+    l1 = np.abs(attr - reference).sum(1) / np.maximum(np.abs(reference).sum(1), 1e-12)
+    return {
+        "spearman": _rowwise(spearmanr, attr, reference),
+        "top_k_overlap": np.asarray(overlap, dtype=float),
+        "sign_agreement": signs.mean(1).astype(float),
+        "l1_relative": l1,
+    }
+
+
+def agreement(attr: np.ndarray, reference: np.ndarray, top_k: int = 5) -> dict[str, float]:
+    """How close attributions ``(n, d)`` are to a reference decomposition ``(n, d)``.
 
     ``spearman``: mean per-row rank correlation of the signed values; ``top_k_overlap``: mean
-    fraction of the true top-k features (by ``|truth|``) found in the attribution's top k;
-    ``l1_relative``: mean ``sum|attr - truth| / sum|truth|``; ``sign_agreement``: fraction of the
-    true top-k features whose sign the attribution gets right.
+    fraction of the reference's top-k features (by ``|reference|``) found in the attribution's
+    top k; ``l1_relative``: mean ``sum|attr - reference| / sum|reference|``;
+    ``sign_agreement``: fraction of the reference's top-k features whose sign the attribution
+    gets right.
     """
-    k = min(top_k, attr.shape[1])
-    top_true = np.argsort(-np.abs(truth), 1)[:, :k]
-    top_attr = np.argsort(-np.abs(attr), 1)[:, :k]
-    overlap = [len(set(a) & set(t)) / k for a, t in zip(top_attr, top_true, strict=True)]
-    rows = np.arange(len(truth))[:, None]
-    signs = np.sign(attr[rows, top_true]) == np.sign(truth[rows, top_true])
-    l1 = np.abs(attr - truth).sum(1) / np.maximum(np.abs(truth).sum(1), 1e-12)
+    rows = agreement_per_row(attr, reference, top_k)
     return {
-        "spearman": float(np.nanmean(_rowwise(spearmanr, attr, truth))),
-        "top_k_overlap": float(np.mean(overlap)),
-        "sign_agreement": float(signs.mean()),
-        "l1_relative": float(np.mean(l1)),
+        "spearman": float(np.nanmean(rows["spearman"])),
+        "top_k_overlap": float(np.mean(rows["top_k_overlap"])),
+        "sign_agreement": float(np.mean(rows["sign_agreement"])),
+        "l1_relative": float(np.mean(rows["l1_relative"])),
     }
+
+
+def agreement_intervals(
+    attr: np.ndarray, reference: np.ndarray, top_k: int = 5, seed: int = 0
+) -> dict[str, dict[str, Any]]:
+    """Per metric: mean, sd over rows and 95% bootstrap interval of the mean over rows (rows
+    where the metric is undefined, e.g. Spearman on a constant row, are left out)."""
+    out: dict[str, dict[str, Any]] = {}
+    for m, v in agreement_per_row(attr, reference, top_k).items():
+        finite = v[np.isfinite(v)]
+        out[m] = bootstrap_metric_ci(finite, seed=seed).as_dict() if finite.size else {"n": 0}
+    return out
 
 
 def perturbation_tabular(
@@ -122,6 +166,79 @@ def tabular_attributions(
     return out
 
 
+def frozen_forward(z: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """INN's per-example linear model ``g(z) = W·z + b`` with ``weights`` ``(B or 1, C, d + 1)``
+    fixed (the last column is the bias): the hypernetwork held at the explained ``x``."""
+    w = weights.expand(z.shape[0], -1, -1) if weights.shape[0] == 1 else weights
+    return torch.einsum("bcd,bd->bc", w[..., :-1], z) + w[..., -1]
+
+
+def frozen_hypernetwork_attributions(
+    module: torch.nn.Module,
+    x: np.ndarray,
+    background: np.ndarray,
+    target: np.ndarray,
+    baseline: np.ndarray,
+    *,
+    methods: tuple[str, ...] = TABULAR_EXPLAINERS,
+    n_steps: int = 64,
+    eg_samples: int = 128,
+    lime_samples: int = 500,
+    kernel_shap_samples: int = 500,
+    seed: int = 0,
+) -> dict[str, np.ndarray]:
+    """``{method: (n, d)}`` attributions of the linear models ``g_i(z) = W(x_i)·z + b(x_i)`` that
+    INN (``module.weights``) emits at each row, explained at ``z = x_i``: the hypernetwork is held
+    fixed, so IG from 0 returns ``W(x) * x`` and adds up to ``g(x) - g(0) = W(x)·x``."""
+    xt = torch.as_tensor(x, dtype=torch.float64)
+    tt = torch.as_tensor(target)
+    base = torch.as_tensor(baseline, dtype=torch.float64).reshape(1, -1)
+    with torch.no_grad():
+        weights = module.weights(xt).detach()
+    kw = {"weights": weights}
+    out: dict[str, np.ndarray] = {}
+    for m in methods:
+        if m == "ig":
+            a = integrated_gradients(frozen_forward, xt, base, tt, n_steps, forward_kwargs=kw)
+            out[m] = a.attributions.detach().numpy()
+        elif m == "eg":
+            bg = torch.as_tensor(background, dtype=torch.float64)
+            a = expected_gradients(
+                frozen_forward, xt, bg, tt, n_samples=eg_samples, seed=seed, forward_kwargs=kw
+            )
+            out[m] = a.attributions.detach().numpy()
+        elif m in ("lime", "kernel_shap"):
+            samples = lime_samples if m == "lime" else kernel_shap_samples
+            rows = [
+                perturbation_tabular(
+                    partial(frozen_forward, weights=weights[i : i + 1]),
+                    xt[i : i + 1],
+                    base[0],
+                    tt[i : i + 1],
+                    m,
+                    samples,
+                    seed + i,  # the seed the full-model run uses for row i
+                )
+                for i in range(len(xt))
+            ]
+            out[m] = torch.cat(rows).detach().numpy()
+        else:
+            raise ValueError(f"unknown explainer {m!r} (known: {', '.join(TABULAR_EXPLAINERS)})")
+    return out
+
+
+def reference_gap(module: torch.nn.Module, x: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Per row ``(f(x) - f(0)) - sum_j W_j(x) x_j = b(x) - b(0)`` of the explained output: how
+    far IG-from-0 of the full model must add up away from INN's terms (``f(0) = b(0)``)."""
+    xt = torch.as_tensor(x, dtype=torch.float64)
+    rows = torch.arange(len(x))
+    tt = torch.as_tensor(target)
+    with torch.no_grad():
+        bias = module.weights(xt)[rows, tt, -1]
+        bias0 = module.weights(torch.zeros_like(xt))[rows, tt, -1]
+    return (bias - bias0).numpy()
+
+
 @dataclass(frozen=True)
 class BlackBoxScores:
     """XAI-Bench scores for one explainer, means over rows."""
@@ -174,22 +291,81 @@ def xai_bench_scores(
 
 @dataclass
 class Audit:
-    """Explainers scored against INN's exact contributions and, on a black box, by XAI-Bench."""
+    """Explainers' agreement with INN's decomposition (full model and hypernetwork frozen) and,
+    on a black box, XAI-Bench scores."""
 
     names: list[str]
     x: np.ndarray
     exact: np.ndarray
-    """INN's exact contributions to its explained output, ``(n, d)``."""
+    """INN's decomposition ``W(x) * x`` of its explained output, ``(n, d)``."""
     inn_attributions: dict[str, np.ndarray]
+    """(a) attributions of INN's full logit ``f``."""
     inn_scores: dict[str, dict[str, float]]
+    """(a) agreement of each explainer of ``f`` with ``W(x) * x`` (means over rows)."""
     black_box_attributions: dict[str, np.ndarray]
     black_box_scores: dict[str, dict[str, float]]
     seconds: dict[str, float]
+    frozen_attributions: dict[str, np.ndarray] = field(default_factory=dict)
+    """(b) attributions of the per-example linear model, hypernetwork held fixed."""
+    frozen_scores: dict[str, dict[str, float]] = field(default_factory=dict)
+    """(b) agreement of each explainer of the frozen linear model with ``W(x) * x``."""
+    intervals: dict[str, dict[str, dict[str, dict[str, Any]]]] = field(default_factory=dict)
+    """``{full_model|frozen_hypernetwork: {explainer: {metric: {mean, sd, ci95, n}}}}``."""
+    gap: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Per row ``b(x) - b(0)``: what IG-from-0 of ``f`` adds up to beyond INN's terms."""
+    ig_sum_gap: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Per row ``sum(IG of f) - sum(W(x) * x)`` (equals ``gap`` up to IG's quadrature error)."""
+
+    @property
+    def best_explainer_of_inn_decomposition(self) -> str:
+        """(a): the explainer of ``f`` with the highest mean rank correlation to ``W(x) * x``."""
+        return max(self.inn_scores, key=lambda m: self.inn_scores[m]["spearman"])
 
     @property
     def best_inn_explainer(self) -> str:
-        """The explainer with the highest mean rank correlation to the exact contributions."""
-        return max(self.inn_scores, key=lambda m: self.inn_scores[m]["spearman"])
+        """Old name of :attr:`best_explainer_of_inn_decomposition` (kept for consumers)."""
+        return self.best_explainer_of_inn_decomposition
+
+    def decomposition_gap(self) -> dict[str, float]:
+        """How far (a) must miss even for an exact explainer: ``|b(x) - b(0)|`` against the
+        size of INN's terms, and how well IG's sum tracks it."""
+        if not self.gap.size:
+            return {}
+        terms = np.abs(self.exact.sum(1))
+        out = {
+            "bias_gap_abs_mean": float(np.mean(np.abs(self.gap))),
+            "bias_gap_abs_max": float(np.max(np.abs(self.gap))),
+            "bias_gap_rel_median": float(np.median(np.abs(self.gap) / np.maximum(terms, 1e-12))),
+        }
+        if self.ig_sum_gap.size:
+            out["ig_sum_minus_terms_vs_bias_gap_abs_max"] = float(
+                np.max(np.abs(self.ig_sum_gap - self.gap))
+            )
+        return out
+
+    def agreement_summary(self) -> dict[str, Any]:
+        """JSON-ready "agreement with INN's decomposition": (a) and (b), means and intervals."""
+        return {
+            FULL_MODEL: {
+                "what": "explainers of INN's logit f vs W(x)*x; an exact IG from 0 still misses "
+                "by b(x) - b(0) in total",
+                "means": self.inn_scores,
+                "intervals": self.intervals.get(FULL_MODEL, {}),
+                "best_explainer": self.best_explainer_of_inn_decomposition,
+            },
+            FROZEN: {
+                "what": "explainers of g(z) = W(x)·z + b(x) with the hypernetwork held at x vs "
+                "W(x)*x; an exact IG from 0 scores ~0 error",
+                "means": self.frozen_scores,
+                "intervals": self.intervals.get(FROZEN, {}),
+                "best_explainer": max(
+                    self.frozen_scores, key=lambda m: self.frozen_scores[m]["spearman"]
+                )
+                if self.frozen_scores
+                else None,
+            },
+            "decomposition_gap": self.decomposition_gap(),
+        }
 
 
 def explained_output(scores: np.ndarray) -> np.ndarray:
@@ -212,10 +388,11 @@ def audit_tabular(
     top_k: int = 5,
     seed: int = 0,
 ) -> Audit:
-    """Run every explainer on ``inn``'s explained logit (baseline 0: the point its exact
-    contributions ``W(x) * x`` are measured from; EG over ``background``) and score it against
-    the truth; run them on ``black_box`` (baseline = background mean) and score faithfulness and
-    monotonicity. Both models are fitted INN / TabResNet estimators (``module_`` = logits)."""
+    """Agreement with INN's decomposition: run every explainer (a) on ``inn``'s explained logit
+    (baseline 0; EG over ``background``) and (b) on its per-example linear model with the
+    hypernetwork frozen, and score both against ``W(x) * x``; run them on ``black_box`` (baseline
+    = background mean) and score faithfulness and monotonicity. Both models are fitted INN /
+    TabResNet estimators (``module_`` = logits)."""
     import time
 
     contrib = inn.explain(x)
@@ -229,11 +406,22 @@ def audit_tabular(
         "kernel_shap_samples": kernel_shap_samples,
         "seed": seed,
     }
+    zero = np.zeros(x.shape[1])
     seconds: dict[str, float] = {}
     start = time.perf_counter()
-    inn_attr = tabular_attributions(inn.module_, x, background, target, np.zeros(x.shape[1]), **kw)
+    inn_attr = tabular_attributions(inn.module_, x, background, target, zero, **kw)
     seconds["inn"] = time.perf_counter() - start
+    start = time.perf_counter()
+    frozen_attr = frozen_hypernetwork_attributions(inn.module_, x, background, target, zero, **kw)
+    seconds["inn_frozen"] = time.perf_counter() - start
     inn_scores = {m: agreement(a, exact, top_k) for m, a in inn_attr.items()}
+    frozen_scores = {m: agreement(a, exact, top_k) for m, a in frozen_attr.items()}
+    intervals = {
+        FULL_MODEL: {m: agreement_intervals(a, exact, top_k, seed) for m, a in inn_attr.items()},
+        FROZEN: {m: agreement_intervals(a, exact, top_k, seed) for m, a in frozen_attr.items()},
+    }
+    gap = reference_gap(inn.module_, x, target)
+    ig_sum_gap = inn_attr["ig"].sum(1) - exact.sum(1) if "ig" in inn_attr else np.zeros(0)
     bb_target = explained_output(black_box.decision_function(x))
     base = background.mean(0)
     start = time.perf_counter()
@@ -243,16 +431,31 @@ def audit_tabular(
         m: vars(xai_bench_scores(black_box.module_, x, a, bb_target, base))
         for m, a in bb_attr.items()
     }
-    return Audit(list(names), x, exact, inn_attr, inn_scores, bb_attr, bb_scores, seconds)
+    return Audit(
+        list(names),
+        x,
+        exact,
+        inn_attr,
+        inn_scores,
+        bb_attr,
+        bb_scores,
+        seconds,
+        frozen_attr,
+        frozen_scores,
+        intervals,
+        gap,
+        ig_sum_gap,
+    )
 
 
 def explain_rows(
     model: Any, x: np.ndarray, n_samples: int = 300, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """Attributions for new rows of any ``train_tabular`` model, for its predicted class:
-    INN's exact contributions ``W(x) * x`` (Kadra et al. 2023), else Kernel SHAP (Lundberg & Lee
-    2017) on ``predict_proba`` from the all-zero encoded row (numeric features at their training
-    mean). Returns ``(attributions (n, d), predicted class (n,), method)``."""
+    INN's own decomposition ``W(x) * x`` (Kadra et al. 2023; it adds up to ``f(x) - b(x)``),
+    else Kernel SHAP (Lundberg & Lee 2017) on ``predict_proba`` from the all-zero encoded row
+    (numeric features at their training mean). Returns ``(attributions (n, d), predicted class
+    (n,), method)``."""
     proba = np.asarray(model.predict_proba(x))
     target = proba.argmax(1)
     if hasattr(model, "explain"):

@@ -1,5 +1,6 @@
 """The pipeline's one-page overview: a markdown table per metrics file group, links to every
-figure, and the champion model per dataset and task (best test score among the trained models).
+figure, the text classifiers over seeds, and the champion model per dataset and task — chosen on
+validation only (:data:`glassworks.selection.RULE`); test is reported at the choice.
 """
 
 from __future__ import annotations
@@ -12,7 +13,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from glassworks.selection import choose_record
+from glassworks.stats import summarise
+
 MAX_COLUMNS = 8
+SEED_KEYS = ("accuracy", "macro_f1", "qwk")
+"""Scalar classification metrics summarised over seeds (``valid_<k>`` and ``test_<k>``)."""
 
 
 def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -84,9 +90,57 @@ def figure_links(folders: list[Path], relative_to: Path) -> str:
     return "\n".join(lines) if lines else "No figures yet."
 
 
+def seed_metrics(
+    seed: int, valid: Mapping[str, Any], test: Mapping[str, Any], **extra: Any
+) -> dict[str, Any]:
+    """One seed's row: scalar validation metrics, full test metrics and ``extra`` counts."""
+    scalars = {k: float(v) for k, v in valid.items() if k in SEED_KEYS}
+    return {"seed": int(seed), "valid": scalars, "test": dict(test), **extra}
+
+
+def seed_summaries(per_seed: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    """A ``train_text`` metrics file: ``per_seed`` rows and, for each split and metric,
+    ``<split>_<metric>`` = mean, sd and 95% bootstrap interval over seeds (``Summary.as_dict``)."""
+    out: dict[str, Any] = {"seeds": [r["seed"] for r in per_seed]}
+    for split in ("valid", "test"):
+        for key in SEED_KEYS:
+            values = [r[split][key] for r in per_seed if key in r[split]]
+            if len(values) == len(per_seed):
+                out[f"{split}_{key}"] = summarise(values).as_dict()
+    first = per_seed[0]
+    out.update(n_train=first.get("n_train"), **extra)
+    out["per_seed"] = per_seed
+    return out
+
+
+def fmt_summary(d: Mapping[str, Any] | None, digits: int = 3) -> str:
+    """``mean ± sd [lo, hi]`` of a ``Summary.as_dict`` (``-`` when missing)."""
+    if not d:
+        return "-"
+    f = f"{{:.{digits}f}}"
+    if d.get("n") == 1:
+        return f.format(d["mean"]) + " (1 seed)"
+    lo, hi = d["ci95"]
+    return f"{f.format(d['mean'])} ± {f.format(d['sd'])} [{f.format(lo)}, {f.format(hi)}]"
+
+
+def text_table(metrics_root: Path) -> str:
+    """Markdown: each ``train_text`` run, validation and test over seeds."""
+    files = sorted((Path(metrics_root) / "train_text").glob("*.json"))
+    lines = ["| run | seeds | valid accuracy | test accuracy | test macro-F1 | test QWK |",
+             "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for f in files:
+        m = json.loads(f.read_text())
+        cells = [fmt_summary(m.get(k)) for k in
+                 ("valid_accuracy", "test_accuracy", "test_macro_f1", "test_qwk")]  # fmt: skip
+        lines.append(f"| {f.stem} | {len(m.get('seeds', []))} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) if files else "No text classifiers yet."
+
+
 @dataclass(frozen=True)
 class Champion:
-    """The best model of one dataset and task, and where its MLflow run is."""
+    """The best model of one dataset and task (chosen on validation), and where its MLflow run
+    is; ``test`` is reported at the choice, never read to make it."""
 
     name: str
     """Registered model name (``glassworks-<task>-<dataset>``)."""
@@ -96,51 +150,77 @@ class Champion:
     stage_item: str
     """The ``glassworks.dataset`` tag of the stage's MLflow runs."""
     run_name: str | None
-    """The run's name when a stage item logs several runs (tabular seeds)."""
+    """The run's name: the first seed's run (``<run>#0``, ``<method>@<dataset>#0``)."""
     metric: str
+    """The validation metric the choice was made on."""
     value: float
+    """Its mean over seeds."""
+    test_metric: str = ""
+    test: dict[str, Any] | None = None
+    """The test summary at the choice (mean, sd, ci95, n), or None when absent."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-serialisable."""
         return asdict(self)
 
 
+def _mean(entry: Any) -> float:
+    return float(entry["mean"]) if isinstance(entry, Mapping) else float(entry)
+
+
+def _test_summary(entry: Any) -> dict[str, Any] | None:
+    """A test summary dict from ``Summary.as_dict`` or ``{mean, std, per_seed}`` (tabular)."""
+    if not isinstance(entry, Mapping):
+        return None
+    if "ci95" in entry:
+        return dict(entry)
+    if entry.get("per_seed"):
+        return summarise(entry["per_seed"]).as_dict()
+    return None
+
+
 def champions(
     metrics_root: Path, text_runs: Mapping[str, str], text_metric: str = "accuracy"
 ) -> list[Champion]:
-    """Per text dataset, the ``train_text`` run with the best test ``text_metric``
+    """Per text dataset, the ``train_text`` run with the best mean validation ``text_metric``
     (``text_runs``: run name -> dataset); per tabular dataset, the ``train_tabular`` method with
-    the best mean test AUROC (its seed-0 model)."""
+    the best mean validation AUROC (its first-seed model). Choices follow
+    :data:`~glassworks.selection.RULE` (candidates in name order) and read no test value."""
     root = Path(metrics_root)
-    best: dict[tuple[str, str], Champion] = {}
-
-    def offer(c: Champion) -> None:
-        key = (c.task, c.dataset)
-        if key not in best or c.value > best[key].value:
-            best[key] = c
-
+    candidates: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    text_valid, text_test = f"valid_{text_metric}", f"test_{text_metric}"
     for run, dataset in sorted(text_runs.items()):
         path = root / "train_text" / f"{run}.json"
         if path.is_file():
-            value = float(json.loads(path.read_text())[text_metric])
-            offer(Champion(f"glassworks-text-{dataset}", "text", dataset, "train_text", run, None,
-                           text_metric, value))  # fmt: skip
+            m = json.loads(path.read_text())
+            c = Champion(f"glassworks-text-{dataset}", "text", dataset, "train_text", run,
+                         f"{run}#{m.get('seeds', [0])[0]}", text_valid, _mean(m[text_valid]),
+                         text_test, _test_summary(m.get(text_test)))  # fmt: skip
+            candidates.setdefault(("text", dataset), []).append({"c": c, text_valid: c.value})
     for path in sorted((root / "train_tabular").glob("*/*.json")):
         method, dataset = path.parent.name, path.stem
-        value = float(json.loads(path.read_text())["test_auroc"]["mean"])
-        offer(Champion(f"glassworks-tabular-{dataset}", "tabular", dataset, "train_tabular",
-                       dataset, f"{method}@{dataset}#0", "test_auroc", value))  # fmt: skip
-    return sorted(best.values(), key=lambda c: (c.task, c.dataset))
+        m = json.loads(path.read_text())
+        seed = m.get("seeds", [0])[0]
+        c = Champion(f"glassworks-tabular-{dataset}", "tabular", dataset, "train_tabular",
+                     dataset, f"{method}@{dataset}#{seed}", "valid_auroc",
+                     _mean(m["valid_auroc"]), "test_auroc",
+                     _test_summary(m.get("test_auroc")))  # fmt: skip
+        candidates.setdefault(("tabular", dataset), []).append({"c": c, "valid_auroc": c.value})
+    best = [choose_record(rows, metric=rows[0]["c"].metric)["c"] for rows in candidates.values()]
+    return sorted(best, key=lambda c: (c.task, c.dataset))  # type: ignore[union-attr]
 
 
 def champions_table(rows: list[dict[str, Any]]) -> str:
-    """Markdown table of registered champions."""
-    lines = ["| registered model | task | dataset | from | metric | value | version |",
-             "|---|---|---|---|---|---:|---:|"]  # fmt: skip
+    """Markdown table of registered champions: the validation score they were chosen on and the
+    test score at the choice (mean ± sd [95% interval] over seeds)."""
+    lines = ["| registered model | task | dataset | from | chosen on | valid (mean) | test | "
+             "test (mean ± sd [95% CI]) | version |",
+             "|---|---|---|---|---|---:|---|---:|---:|"]  # fmt: skip
     for r in rows:
         source = r["run_name"] or f"{r['stage']}@{r['stage_item']}"
         lines.append(
             f"| {r['name']} | {r['task']} | {r['dataset']} | {source} | {r['metric']} | "
-            f"{r['value']:.4f} | {r.get('version', '')} |"
+            f"{r['value']:.4f} | {r.get('test_metric', '')} | {fmt_summary(r.get('test'), 4)} | "
+            f"{r.get('version', '')} |"
         )
     return "\n".join(lines)

@@ -84,7 +84,8 @@ def fit_penalized(
     n_probe: int | None = None,
 ) -> tuple[TextClassifier, dict[str, Any]]:
     """Train ``TextClassifier(**params)`` on ``train`` (``valid`` is scored every epoch, never used
-    to pick weights unless ``select_on`` says so) and score it on ``test`` and ``probe``
+    to pick weights unless ``select_on`` says so) and score it on ``valid`` (``valid_accuracy``:
+    what the lambda is chosen on), ``test`` (with ``test_correct`` per example) and ``probe``
     (attribution mass on a seeded sample of ``n_probe`` probe texts)."""
     model = TextClassifier(**params)
     start = time.perf_counter()
@@ -99,20 +100,22 @@ def fit_penalized(
     )
     seconds = time.perf_counter() - start
     y_test = test["label"].to_numpy()
-    scores = classification_metrics(
-        y_test, model.predict(test["text"].to_list()), "binary", list(label_names)
-    )
+    pred_test = np.asarray(model.predict(test["text"].to_list()))
+    scores = classification_metrics(y_test, pred_test, "binary", list(label_names))
     probe_pred = model.predict(probe["text"].to_list())
     last = model.history_[-1]
     metrics: dict[str, Any] = {
         "lambda": float(params.get("penalty_weight", 0.0)),
         "test_accuracy": scores["accuracy"],
         "test_macro_f1": scores["macro_f1"],
-        "valid_accuracy": last.get("valid_accuracy", float("nan")),
+        # the kept epoch's validation score (the last one unless select_on picks another)
+        "valid_accuracy": model.history_[model.best_epoch_ - 1].get("valid_accuracy", float("nan")),
+        "seed": int(params.get("seed", 0)),
         "probe_accuracy": float((probe_pred == probe["label"].to_numpy()).mean()),
         "train_penalty": last.get("train_penalty", 0.0),
         "train_loss": last["train_loss"],
         "n_train": train.height,
+        "n_valid": valid.height,
         "n_test": test.height,
         "n_probe": probe.height,
         "n_spurious_missing": model.n_spurious_missing_,
@@ -122,4 +125,6 @@ def fit_penalized(
     if n_probe is not None and n_probe < probe.height:
         sample = probe.sample(n_probe, seed=int(params.get("seed", 0)))
     metrics.update(attribution_mass(model, sample["text"].to_list(), ig_steps))
+    # per test example (0/1): paired comparisons over examples, not only over seeds
+    metrics["test_correct"] = (pred_test == y_test).astype(int).tolist()
     return model, metrics

@@ -14,6 +14,8 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
+from glassworks.stats import bootstrap_metric_ci, paired_difference
+
 
 def classification_metrics(
     y_true: Sequence[int], y_pred: Sequence[int], task: str, label_names: Sequence[str]
@@ -56,8 +58,6 @@ def paired_accuracy(
     ``(a, b)`` pair the paired bootstrap interval of ``acc(a) − acc(b)`` with its verdict
     (``"a beats b"`` only when the interval excludes 0). For deterministic models (fitted once on
     fixed data) the examples, not seeds, are the source of uncertainty."""
-    from glassworks.stats import bootstrap_metric_ci, paired_difference
-
     y = np.asarray(y_true)
     correct = {k: (np.asarray(p) == y).astype(np.float64) for k, p in predictions.items()}
     return {

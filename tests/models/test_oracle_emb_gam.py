@@ -1,0 +1,122 @@
+"""Emb-GAM (Singh & Gao 2022) against scikit-learn fitted by hand on the standardised sums of
+n-gram embeddings: the folded ``coef_``/``intercept_`` must reproduce the unfolded model, and
+the per-n-gram contributions plus the intercept must sum to its decision function.
+
+The test texts are lower-case words separated by single spaces, so their n-grams (all orders up
+to 2) are written out here without the library's tokeniser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression, Ridge
+
+from glassworks.models.emb_gam import EmbGAMClassifier, EmbGAMRegressor
+from tests.fakes import HashEncoder
+
+POS = ["good", "great", "fun", "superb", "lovely"]
+NEG = ["bad", "awful", "dull", "boring", "poor"]
+FILL = ["the", "movie", "plot", "acting", "was", "a", "film", "story"]
+C = 0.5
+
+
+class FakeEmbedder:
+    """The tiny fake language model of the unit tests, without a cache."""
+
+    def __init__(self, dim: int = 12) -> None:
+        self.encoder = HashEncoder(dim=dim)
+
+    def embed(self, keys: Sequence[str]) -> np.ndarray:
+        return self.encoder.encode(list(keys))
+
+
+def _texts(n: int, seed: int, classes: int = 2) -> tuple[list[str], np.ndarray]:
+    rng = np.random.default_rng(seed)
+    texts, labels = [], []
+    for _ in range(n):
+        y = int(rng.integers(classes))
+        words = list(rng.choice(FILL, 4))
+        if classes == 2:
+            words += list(rng.choice(POS if y else NEG, 1)) + list(rng.choice(POS + NEG, 1))
+        else:
+            words += [["bad", "awful"], ["okay", "fine"], ["great", "superb"]][y][:1]
+            words += list(rng.choice(POS + NEG, 1))
+        rng.shuffle(words)
+        texts.append(" ".join(words))
+        labels.append(y)
+    return texts, np.array(labels)
+
+
+def _ngrams(text: str) -> list[str]:
+    """Unigrams and bigrams of a space-separated lower-case text (repeats kept)."""
+    words = text.split()
+    return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+
+
+def _summed(texts: Sequence[str], embedder: FakeEmbedder) -> np.ndarray:
+    """Sum of the embeddings of every n-gram occurrence, one row per text."""
+    return np.stack([np.asarray(embedder.embed(_ngrams(t)), np.float64).sum(0) for t in texts])
+
+
+def _standardise(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
+    mu, sd = train.mean(0), train.std(0)
+    sd[sd == 0] = 1.0
+    return [(a - mu) / sd for a in (train, *others)]
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_decision_function_equals_sklearn_on_standardised_sums(classes: int) -> None:
+    emb = FakeEmbedder()
+    x, y = _texts(150, 0, classes)
+    xt, _ = _texts(40, 1, classes)
+    xt.append("never seen words here")  # unseen n-grams are embedded too
+    model = EmbGAMClassifier(emb, ngram_order=2, Cs=(C,), max_iter=5000).fit(x, y)
+    z_train, z_test = _standardise(_summed(x, emb), _summed(xt, emb))
+    ref = LogisticRegression(C=C, max_iter=5000).fit(z_train, y)
+    expected = ref.decision_function(z_test)
+    np.testing.assert_allclose(model.decision_function(xt), expected, rtol=1e-7, atol=1e-7)
+    np.testing.assert_allclose(model.predict_proba(xt), ref.predict_proba(z_test), atol=1e-7)
+    assert np.abs(expected).max() > 0.5  # the model is not trivial
+
+
+def test_regressor_equals_ridge_on_standardised_sums() -> None:
+    emb = FakeEmbedder()
+    x, labels = _texts(120, 2)
+    y = labels * 2.0 + np.random.default_rng(0).normal(size=len(labels)) + 3.0
+    xt, _ = _texts(30, 3)
+    model = EmbGAMRegressor(emb, Cs=(C,)).fit(x, y)
+    z_train, z_test = _standardise(_summed(x, emb), _summed(xt, emb))
+    ref = Ridge(alpha=C).fit(z_train, y)
+    np.testing.assert_allclose(model.predict(xt), ref.predict(z_test), rtol=1e-9, atol=1e-9)
+
+
+def test_ngram_contributions_and_intercept_sum_to_the_decision_function() -> None:
+    emb = FakeEmbedder()
+    x, y = _texts(150, 4)
+    model = EmbGAMClassifier(emb, Cs=(C,), max_iter=5000).fit(x, y)
+    (z_train,) = _standardise(_summed(x, emb))
+    ref = LogisticRegression(C=C, max_iter=5000).fit(z_train, y)
+    mu, sd = _summed(x, emb).mean(0), _summed(x, emb).std(0)
+    xt, _ = _texts(10, 5)
+    for text in [*xt, "good good good", "zzz qqq"]:
+        table = model.explain(text)
+        grams = _ngrams(text)
+        counts = {g: grams.count(g) for g in grams}
+        assert dict(zip(table["ngram"], table["count"], strict=True)) == counts
+        # one n-gram's contribution: count * (w / sd) . emb(g), by hand from sklearn's fit
+        w = ref.coef_[0] / sd
+        by_hand = {
+            g: n * float(np.asarray(emb.embed([g]), np.float64)[0] @ w) for g, n in counts.items()
+        }
+        got = dict(zip(table["ngram"], table["contribution_1"], strict=True))
+        for g in counts:
+            assert got[g] == pytest.approx(by_hand[g], rel=1e-6, abs=1e-8)
+        intercept = float(ref.intercept_[0] - w @ mu)
+        assert model.intercept_[0] == pytest.approx(intercept, rel=1e-6, abs=1e-8)
+        total = table["contribution_1"].sum() + model.intercept_[0]
+        assert total == pytest.approx(float(model.decision_function([text])[0]), abs=1e-10)
+        (z_text,) = _standardise(_summed(x, emb), _summed([text], emb))[1:]
+        assert total == pytest.approx(float(ref.decision_function(z_text)[0]), abs=1e-7)
