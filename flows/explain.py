@@ -4,7 +4,7 @@ explanations out, logged to MLflow; batches fan out as tasks (threads, or a Dask
 
 - text models: texts (or a file of them) -> Integrated-Gradients token highlights;
 - tabular models (``train_tabular``): rows (a CSV with the raw feature columns, or a list of
-  dicts) -> per-feature attributions (INN's exact contributions, else Kernel SHAP).
+  dicts) -> per-feature attributions (INN's own decomposition W(x)·x, else Kernel SHAP).
 
     python -m flows.explain --model models:/glassworks-text-sst2@champion --file texts.txt
     python -m flows.explain --model models:/glassworks-tabular-openml-31@champion --rows new.csv

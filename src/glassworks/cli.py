@@ -144,20 +144,28 @@ def summary(root: Path, console: Console) -> int:
             table = _train_tabular_table(stage_dir)
         elif stage_dir.name == "explain_tabular":
             table = Table(
-                title="explain_tabular: rank correlation with INN's exact contributions · "
-                "XAI-Bench faithfulness on TabResNet · data/explanations/tabular/"
+                title="explain_tabular: agreement (rank correlation) with INN's decomposition "
+                "W(x)·x, explaining f / with the hypernetwork frozen · XAI-Bench faithfulness on "
+                "TabResNet · data/explanations/tabular/"
             )
             methods = ("ig", "eg", "lime", "kernel_shap")
             table.add_column("dataset")
             for m in methods:
-                table.add_column(f"INN {m} ρ", justify="right")
+                table.add_column(f"INN {m} ρ f / frozen", justify="right")
             for m in methods:
                 table.add_column(f"TabResNet {m} faith.", justify="right")
             for f in files:
                 d = json.loads(f.read_text())
+                agree = d.get("agreement_with_inn_decomposition", {})
+                full = agree.get("full_model", {}).get("means", d.get("inn", {}))
+                frozen = agree.get("frozen_hypernetwork", {}).get("means", {})
                 table.add_row(
                     f.stem,
-                    *(_fmt(d["inn"].get(m, {}).get("spearman")) for m in methods),
+                    *(
+                        f"{_fmt(full.get(m, {}).get('spearman'))} / "
+                        f"{_fmt(frozen.get(m, {}).get('spearman'))}"
+                        for m in methods
+                    ),
                     *(_fmt(d["tabresnet"].get(m, {}).get("faithfulness")) for m in methods),
                 )
         else:

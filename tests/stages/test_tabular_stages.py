@@ -17,7 +17,7 @@ from stages.common import run_main
 REPO = Path(__file__).resolve().parents[2]
 DS = "openml-37"
 METHODS = ["inn", "tabresnet", "logistic_regression", "decision_tree"]
-NET = {"epochs": 6, "warmup_epochs": 1, "nr_restarts": 2, "hidden_size": 32}
+NET = {"epochs": 6, "warmup_epochs": 1, "nr_restarts": 2, "hidden_size": 32, "batch_size": 64}
 
 
 @pytest.fixture(scope="module")

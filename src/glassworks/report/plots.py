@@ -178,7 +178,7 @@ def curves_plot(
 
 
 def audit_plot(scores: dict[str, dict[str, float]], path: Path, title: str) -> None:
-    """Grouped bars: per explainer, its agreement with a known truth (rank correlation, top-k
+    """Grouped bars: per explainer, its agreement with a reference decomposition (rank correlation, top-k
     overlap, sign agreement; higher is better)."""
     metrics = [
         ("spearman", "rank correlation"),
