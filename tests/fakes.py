@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Sequence
 
 import numpy as np
+import torch
 
 
 class HashEncoder:
@@ -84,3 +85,29 @@ def last_run_metrics(experiment: str, tracking_uri: str | None = None) -> dict[s
         [exp.experiment_id], order_by=["attributes.start_time DESC"], max_results=1
     )
     return dict(runs[0].data.metrics)
+
+
+TOKEN_TEXTS = [
+    "a charming and often affecting journey .",
+    "unflinchingly bleak and desperate",
+    "the acting , costumes , music and sound are all astounding but the plot is thin",
+    "it 's slow -- very , very slow .",
+]
+
+
+class AdditiveTextModel(torch.nn.Module):
+    """Class-1 logit = sum_t mask_t * (w . e_t); class-0 logit = 0 (ignores right padding)."""
+
+    def __init__(self, vocab: int, dim: int = 8) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.embedding = torch.nn.Embedding(vocab, dim, padding_idx=0)
+        self.w = torch.nn.Parameter(torch.randn(dim))
+
+    def get_input_embeddings(self) -> torch.nn.Embedding:
+        return self.embedding
+
+    def forward(self, input_ids=None, attention_mask=None, inputs_embeds=None):  # noqa: ANN001, ANN201
+        e = self.embedding(input_ids) if inputs_embeds is None else inputs_embeds
+        s = (e @ self.w) * attention_mask.to(e.dtype)
+        return torch.stack([torch.zeros_like(s[:, 0]), s.sum(1)], 1)

@@ -4,7 +4,6 @@ exact token contributions are known: logit = sum of w . embedding over the real 
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from glassworks.explain.metrics import faithfulness, summarize
 from glassworks.explain.perturbation import perturbation_tokens
@@ -16,31 +15,8 @@ from glassworks.explain.text import (
     integrated_gradients_tokens,
 )
 from glassworks.models.text_transformer import train_bpe_tokenizer
-
-TEXTS = [
-    "a charming and often affecting journey .",
-    "unflinchingly bleak and desperate",
-    "the acting , costumes , music and sound are all astounding but the plot is thin",
-    "it 's slow -- very , very slow .",
-]
-
-
-class Additive(nn.Module):
-    """Class-1 logit = sum_t mask_t * (w . e_t); class-0 logit = 0."""
-
-    def __init__(self, vocab: int, dim: int = 8) -> None:
-        super().__init__()
-        torch.manual_seed(0)
-        self.embedding = nn.Embedding(vocab, dim, padding_idx=0)
-        self.w = nn.Parameter(torch.randn(dim))
-
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.embedding
-
-    def forward(self, input_ids=None, attention_mask=None, inputs_embeds=None):  # noqa: ANN001, ANN201
-        e = self.embedding(input_ids) if inputs_embeds is None else inputs_embeds
-        s = (e @ self.w) * attention_mask.to(e.dtype)
-        return torch.stack([torch.zeros_like(s[:, 0]), s.sum(1)], 1)
+from tests.fakes import TOKEN_TEXTS as TEXTS
+from tests.fakes import AdditiveTextModel as Additive
 
 
 @pytest.fixture(scope="module")
