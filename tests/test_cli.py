@@ -45,11 +45,10 @@ def test_summary_model_tables(tmp_path: Path) -> None:
     (e / "sst2.json").write_text(
         json.dumps(
             {
+                "texts": 1234,
                 "ngrams_total": 1000,
                 "ngrams_unique": 100,
-                "newly_embedded": 10,
-                "cache_hits": 90,
-                "ngrams_per_second": 1234.5,
+                "unique_ratio": 0.1,
             }
         )
     )
