@@ -178,8 +178,8 @@ def curves_plot(
 
 
 def audit_plot(scores: dict[str, dict[str, float]], path: Path, title: str) -> None:
-    """Grouped bars: per explainer, its agreement with a reference decomposition (rank correlation, top-k
-    overlap, sign agreement; higher is better)."""
+    """Grouped bars: per explainer, its agreement with a reference decomposition (rank
+    correlation, top-k overlap, sign agreement; higher is better)."""
     metrics = [
         ("spearman", "rank correlation"),
         ("top_k_overlap", "top-k overlap"),
