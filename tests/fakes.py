@@ -111,3 +111,15 @@ class AdditiveTextModel(torch.nn.Module):
         e = self.embedding(input_ids) if inputs_embeds is None else inputs_embeds
         s = (e @ self.w) * attention_mask.to(e.dtype)
         return torch.stack([torch.zeros_like(s[:, 0]), s.sum(1)], 1)
+
+
+def additive_token_setup(model_cls: type[torch.nn.Module] = AdditiveTextModel):  # noqa: ANN201
+    """A BPE tokenizer learnt on :data:`TOKEN_TEXTS`, ``model_cls`` over it, the encoded texts
+    (pad baseline, 64 tokens) and target class 1 for every text."""
+    from glassworks.explain.text import encode_texts
+    from glassworks.models.text_transformer import train_bpe_tokenizer
+
+    tok = train_bpe_tokenizer(TOKEN_TEXTS * 3, vocab_size=120, min_frequency=1)
+    model = model_cls(len(tok)).eval()
+    enc = encode_texts(model, tok, TOKEN_TEXTS, "pad", 64)
+    return model, tok, enc, torch.ones(len(TOKEN_TEXTS), dtype=torch.long)

@@ -18,10 +18,10 @@ from glassworks.explain.metrics import (
     replacement_token_ids,
 )
 from glassworks.explain.text import encode_texts, integrated_gradients_tokens
-from glassworks.models.text_transformer import train_bpe_tokenizer
 from glassworks.stats import NO_DIFFERENCE
 from tests.fakes import TOKEN_TEXTS as TEXTS
 from tests.fakes import AdditiveTextModel as Additive
+from tests.fakes import additive_token_setup
 
 
 class PaddingSensitive(Additive):
@@ -35,11 +35,7 @@ class PaddingSensitive(Additive):
 
 @pytest.fixture(scope="module")
 def setup():  # noqa: ANN201
-    tok = train_bpe_tokenizer(TEXTS * 3, vocab_size=120, min_frequency=1)
-    model = Additive(len(tok)).eval()
-    enc = encode_texts(model, tok, TEXTS, "pad", 64)
-    target = torch.ones(len(TEXTS), dtype=torch.long)
-    return model, tok, enc, target
+    return additive_token_setup()
 
 
 def _p1(logit: torch.Tensor) -> float:

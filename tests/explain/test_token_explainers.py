@@ -10,21 +10,16 @@ from glassworks.explain.perturbation import perturbation_tokens
 from glassworks.explain.summary import compare_text_explainers
 from glassworks.explain.text import (
     _targets,
-    encode_texts,
     expected_gradients_tokens,
     integrated_gradients_tokens,
 )
-from glassworks.models.text_transformer import train_bpe_tokenizer
 from tests.fakes import TOKEN_TEXTS as TEXTS
-from tests.fakes import AdditiveTextModel as Additive
+from tests.fakes import additive_token_setup
 
 
 @pytest.fixture(scope="module")
 def setup():  # noqa: ANN201
-    tok = train_bpe_tokenizer(TEXTS * 3, vocab_size=120, min_frequency=1)
-    model = Additive(len(tok)).eval()
-    enc = encode_texts(model, tok, TEXTS, "pad", 64)
-    target = torch.ones(len(TEXTS), dtype=torch.long)
+    model, tok, enc, target = additive_token_setup()
     exact = ((enc.embeds - enc.baseline) @ model.w).detach()
     return model, tok, enc, target, exact
 
