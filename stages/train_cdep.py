@@ -33,7 +33,7 @@ from glassworks.io import atomic_dir, write_csv, write_json
 from glassworks.report.cdep import SELECT_METRIC, choose_lambda, summary_of
 from glassworks.selection import RULE
 from glassworks.stats import summarise
-from glassworks.train.cdep import fit_penalized
+from glassworks.experiments.cdep import fit_penalized
 from stages.common import (
     exit_with,
     parser,

@@ -23,7 +23,7 @@ from glassworks.data import read_prepared
 from glassworks.errors import ConfigError
 from glassworks.io import atomic_dir, write_json
 from glassworks.models.tabular import TABULAR_METHODS, make_tabular_model
-from glassworks.train.tabular import (
+from glassworks.experiments.tabular import (
     check_tabular,
     encode_splits,
     fit_and_score,

@@ -114,7 +114,7 @@ def test_online_path_gives_the_same_frame(raw_dir: Path, monkeypatch: pytest.Mon
 
 
 def test_drop_columns_removes_label_copies(raw_dir: Path) -> None:
-    from glassworks.train.tabular import leaky_columns
+    from glassworks.experiments.tabular import leaky_columns
 
     leaks = [f"V{i}" for i in range(26, 36)]
     full = openml.load(raw_dir, 1466)

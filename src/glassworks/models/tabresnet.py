@@ -20,7 +20,7 @@ from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from glassworks.embed.encoder import resolve_device
+from glassworks.device import resolve_device
 from glassworks.train.snapshots import AUGMENTATIONS, train_snapshots
 
 

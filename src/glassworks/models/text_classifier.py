@@ -31,7 +31,8 @@ from transformers import (
     get_cosine_schedule_with_warmup,
 )
 
-from glassworks.embed.encoder import default_model_path, resolve_device
+from glassworks.device import resolve_device
+from glassworks.embed.encoder import default_model_path
 from glassworks.errors import DataError
 from glassworks.io import read_json
 from glassworks.models.lstm import GLOVE_DIM, LSTMTextModule, glove_init

@@ -1,1 +1,2 @@
-"""Training loops, losses and evaluation."""
+"""Training building blocks below the estimators: losses and explanation penalties, snapshot
+ensembles, evaluation metrics."""

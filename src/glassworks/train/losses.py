@@ -22,6 +22,9 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from glassworks.explain.cd import contextual_decomposition
+from glassworks.explain.paths import expected_gradients
+
 LossName = Literal["ce", "weighted_ce", "ordinal"]
 PenaltyName = Literal["none", "cdep", "rrr", "eg"]
 PENALTIES: tuple[str, ...] = ("none", "cdep", "rrr", "eg")
@@ -85,8 +88,6 @@ def cdep_penalty(
     group: torch.Tensor,
 ) -> torch.Tensor:
     """``mean_b sum_c |CD relevant part of logit c|`` for the token ``group`` (CDEP)."""
-    from glassworks.explain.cd import contextual_decomposition
-
     rel = contextual_decomposition(module, input_ids, group, attention_mask).relevant
     return rel.abs().sum(-1).mean()
 
@@ -110,8 +111,6 @@ def eg_penalty(
     """``mean_b sum_{t in group} |EG_t|`` of ``log p(target)``: one (baseline, alpha) sample per
     example, baselines drawn from the batch's own embeddings (Erion et al. 2021)."""
     from torch.nn.attention import SDPBackend, sdpa_kernel
-
-    from glassworks.explain.paths import expected_gradients
 
     def log_prob(e: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         out = module(inputs_embeds=e, attention_mask=attention_mask)

@@ -4,7 +4,7 @@ import pytest
 
 from glassworks.data.schema import PreparedDataset
 from glassworks.errors import DataError
-from glassworks.train.tabular import (
+from glassworks.experiments.tabular import (
     auroc,
     check_tabular,
     encode_splits,
