@@ -48,6 +48,7 @@ test-all: $(STAMP) browser
 lint: $(STAMP)
 	$(BIN)/ruff check src tests stages flows benchmarks
 	$(BIN)/ruff format --check src tests stages flows benchmarks
+	$(BIN)/lint-imports --config pyproject.toml
 
 ui: $(STAMP)
 	@mkdir -p mlruns

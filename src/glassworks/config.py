@@ -334,7 +334,7 @@ class ExplainTextParams(Frozen):
         return ExplainTextSettings(**{**self.settings.model_dump(), **self.runs.get(name, {})})
 
 
-TABULAR_METHOD_NAMES = (
+TABULAR_METHODS: tuple[str, ...] = (
     "inn",
     "tabresnet",
     "logistic_regression",
@@ -343,6 +343,7 @@ TABULAR_METHOD_NAMES = (
     "catboost",
     "ebm",
 )
+"""The one list of tabular methods (params validation, the model factory, the comparison)."""
 
 
 class TabularNetParams(Frozen):
@@ -398,16 +399,15 @@ class TrainTabularParams(Frozen):
     """Subsample the train split to this many rows (CPU profile); ``null`` = all rows."""
     datasets: tuple[str, ...] = ()
     """The matrix's datasets (read by dvc.yaml and ``compare_tabular``, not by one run)."""
-    methods: tuple[Literal[TABULAR_METHOD_NAMES], ...] = ()  # type: ignore[valid-type]
+    methods: tuple[Literal[TABULAR_METHODS], ...] = ()  # type: ignore[valid-type]
     hyperparameters: dict[str, dict[str, Any]] = {}
 
     @model_validator(mode="after")
     def _known(self) -> TrainTabularParams:
         for name, values in self.hyperparameters.items():
-            if name not in TABULAR_METHOD_NAMES:
+            if name not in TABULAR_METHODS:
                 raise ValueError(
-                    f"hyperparameters.{name}: unknown method "
-                    f"(known: {', '.join(TABULAR_METHOD_NAMES)})"
+                    f"hyperparameters.{name}: unknown method (known: {', '.join(TABULAR_METHODS)})"
                 )
             if name in ("inn", "tabresnet"):
                 try:
@@ -440,7 +440,7 @@ class TrainTabularParams(Frozen):
 class CompareTabularParams(Frozen):
     """``compare_tabular`` stage."""
 
-    reference: Literal[TABULAR_METHOD_NAMES] = "decision_tree"  # type: ignore[valid-type]
+    reference: Literal[TABULAR_METHODS] = "decision_tree"  # type: ignore[valid-type]
     """Every AUROC is divided by this method's AUROC on the same dataset and seed."""
 
 

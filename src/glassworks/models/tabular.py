@@ -17,6 +17,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 from sklearn.utils.validation import check_is_fitted
 
+from glassworks.config import TABULAR_METHODS
 from glassworks.errors import DataError
 
 
@@ -155,17 +156,6 @@ def _number(value: Any, source: str, row: int, column: str) -> float | None:
     if math.isinf(number):
         raise DataError(source, f"row {row}: infinite value", field=column)
     return number
-
-
-TABULAR_METHODS: tuple[str, ...] = (
-    "inn",
-    "tabresnet",
-    "logistic_regression",
-    "decision_tree",
-    "random_forest",
-    "catboost",
-    "ebm",
-)
 
 
 def make_tabular_model(method: str, seed: int, params: dict[str, Any] | None = None) -> Any:
