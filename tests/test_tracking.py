@@ -1,4 +1,5 @@
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,7 +49,8 @@ def test_register_champion_moves_the_alias_once_per_run(tmp_path: Path) -> None:
     ids = []
     for i in range(2):
         with tracking.stage_run("train_text", f"tiny-{i}", root=tmp_path) as run:
-            tracking.log_text_model(_pickled_text_model(tmp_path, i), ["good", "bad"])
+            folder, model = _text_model(tmp_path, i)
+            tracking.log_text_model(folder, ["good", "bad"], model=model)
         ids.append(run.run_id)
     assert tracking.register_champion(ids[0], "glassworks-text-tiny", root=tmp_path) == 1
     assert tracking.register_champion(ids[0], "glassworks-text-tiny", root=tmp_path) == 1
@@ -60,7 +62,8 @@ def test_register_champion_moves_the_alias_once_per_run(tmp_path: Path) -> None:
     assert model.predict(["good"]).shape == (1,)
 
 
-def _pickled_text_model(tmp_path: Path, seed: int) -> Path:
+def _text_model(tmp_path: Path, seed: int) -> tuple[Path, Any]:
+    """A tiny fitted ``TextClassifier`` saved as a folder: (folder, model)."""
     from glassworks.models.text_classifier import TextClassifier
 
     texts = ["good film", "bad film", "great fun", "awful mess"] * 3
@@ -68,7 +71,7 @@ def _pickled_text_model(tmp_path: Path, seed: int) -> Path:
                            seed=seed, device="cpu").fit(texts, [1, 0, 1, 0] * 3)  # fmt: skip
     folder = tmp_path / f"model-{seed}"
     model.save(folder)
-    return folder
+    return folder, model
 
 
 @pytest.mark.parametrize(
@@ -125,3 +128,10 @@ def test_store_failing_mid_run(tmp_path: Path, caplog: pytest.LogCaptureFixture)
         run.log_metrics({"a": 1})
     (required,) = tracking.find_runs("demo", "required")
     assert required.info.status == "FAILED"
+
+
+def test_a_model_folder_needs_the_model_in_memory(tmp_path: Path) -> None:
+    """Logging a folder without the model would leave MLflow no way to read it back."""
+    (tmp_path / "folder").mkdir()
+    with pytest.raises(ValueError, match="model="):
+        tracking.log_text_model(tmp_path / "folder", ["good"])

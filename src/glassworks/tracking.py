@@ -228,15 +228,20 @@ def stage_run(
 class PickledTextModel(mlflow.pyfunc.PythonModel):
     """MLflow pyfunc over a glassworks text model: raw texts in, class probabilities out.
 
-    Input: a DataFrame with a ``text`` column (or a list of strings).
+    Input: a DataFrame with a ``text`` column (or a list of strings). A model saved as a folder
+    brings its own ``loader`` (its class's ``load``, pickled by reference), so this module never
+    imports a model class.
     """
+
+    def __init__(self, loader: Callable[[Path], Any] | None = None) -> None:
+        self.loader = loader
 
     def load_context(self, context):  # noqa: ANN001, ANN201 - MLflow inspects these hints
         path = Path(context.artifacts["model"])
-        if path.is_dir():  # a model folder written by TextClassifier.save
-            from glassworks.models.text_classifier import TextClassifier
-
-            self.model = TextClassifier.load(path)
+        if path.is_dir():  # a model folder written by the model's own ``save``
+            if self.loader is None:
+                raise TrackingError(f"{path}: a model folder logged without its loader")
+            self.model = self.loader(path)
             return
         self.model = read_pickle(path)  # our own artifact, from the project's store
 
@@ -255,31 +260,36 @@ class PickledTextModel(mlflow.pyfunc.PythonModel):
 def log_text_model(
     pickle_path: str | Path, example_texts: list[str], name: str = "model", model: Any = None
 ) -> str:
-    """Log a text model (a pickle, or a ``TextClassifier`` folder) as a pyfunc with a signature
-    and an input example; ``model`` is the same model already in memory (else it is loaded)."""
-    if model is None and Path(pickle_path).is_dir():
-        from glassworks.models.text_classifier import TextClassifier
-
-        model = TextClassifier.load(pickle_path)
-    elif model is None:
+    """Log a text model (a pickle, or a folder written by the model's ``save``) as a pyfunc with
+    a signature and an input example; ``model`` is the same model already in memory (needed for a
+    folder: its class's ``load`` reads the folder back)."""
+    folder = Path(pickle_path).is_dir()
+    if model is None and folder:
+        raise ValueError(f"{pickle_path}: a model folder needs the model in memory (model=...)")
+    if model is None:
         model = read_pickle(pickle_path)  # written by this run
     example = pd.DataFrame({"text": example_texts})
     wrapper = PickledTextModel()
     wrapper.model = model
-    return _log_pyfunc(wrapper, pickle_path, example, name)
+    stored = PickledTextModel(loader=type(model).load if folder else None)
+    return _log_pyfunc(wrapper, stored, pickle_path, example, name)
 
 
 def _log_pyfunc(
-    loaded: mlflow.pyfunc.PythonModel, artifact: str | Path, example: pd.DataFrame, name: str
+    loaded: mlflow.pyfunc.PythonModel,
+    stored: mlflow.pyfunc.PythonModel,
+    artifact: str | Path,
+    example: pd.DataFrame,
+    name: str,
 ) -> str:
-    """Log ``type(loaded)`` over ``artifact``; ``loaded`` (already holding the model) predicts on
+    """Log ``stored`` over ``artifact``; ``loaded`` (already holding the model) predicts on
     ``example`` once to infer the signature."""
     from mlflow.models import infer_signature
 
     output = loaded.predict(None, example)
     info = mlflow.pyfunc.log_model(
         name=name,
-        python_model=type(loaded)(),
+        python_model=stored,
         artifacts={"model": str(artifact)},
         signature=infer_signature(example, output),
         input_example=example,
@@ -311,7 +321,7 @@ def log_tabular_model(
     pyfunc (raw features -> class probabilities) with a signature and an input example."""
     wrapper = PickledTabularModel()
     wrapper.bundle = bundle
-    return _log_pyfunc(wrapper, pickle_path, example, name)
+    return _log_pyfunc(wrapper, PickledTabularModel(), pickle_path, example, name)
 
 
 def find_runs(stage: str, dataset: str | None = None, root: str | Path = ".") -> list[Any]:
@@ -328,7 +338,7 @@ def find_runs(stage: str, dataset: str | None = None, root: str | Path = ".") ->
 
 
 def load_text_model(uri: str, root: str | Path = ".") -> Any:
-    """The ``TextClassifier`` behind a logged text model (``runs:/<id>/model``,
+    """The text model (e.g. a ``TextClassifier``) behind a logged text model (``runs:/<id>/model``,
     ``models:/<name>@champion``) in the project's store (``MLFLOW_TRACKING_URI`` or ``root``'s).
 
     Raises ``FileNotFoundError`` with the URI when MLflow cannot resolve it.

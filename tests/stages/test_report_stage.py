@@ -15,7 +15,7 @@ from glassworks import tracking
 from glassworks.selection import RULE
 from stages import report
 from stages.common import run_main
-from tests.test_tracking import _pickled_text_model
+from tests.test_tracking import _text_model
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -51,7 +51,8 @@ def test_report_registers_the_champion(workspace: Path) -> None:
     ids = {}
     for i, name in enumerate(("sst2-a", "sst2-b")):
         with tracking.stage_run("train_text", name, root=ws, run_name=f"{name}#0") as run:
-            tracking.log_text_model(_pickled_text_model(ws, i), ["good", "bad"])
+            folder, model = _text_model(ws, i)
+            tracking.log_text_model(folder, ["good", "bad"], model=model)
         ids[name] = run.run_id
     assert _report(ws) == 0
     (row,) = json.loads((ws / "reports" / "champions.json").read_text())
