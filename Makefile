@@ -11,7 +11,7 @@ UI_HOST ?= 127.0.0.1
 SERVE_HOST ?= 127.0.0.1
 export HF_HUB_OFFLINE ?= 1
 
-.PHONY: install browser run test test-all lint ui serve clean
+.PHONY: install browser run test test-all lint ui serve clean docs
 
 # torch goes in first and pinned: an unpinned torch pulls a multi-GB CUDA build.
 $(STAMP): pyproject.toml Makefile
@@ -58,6 +58,11 @@ ui: $(STAMP)
 # deployments of flows/deploy.py; Ctrl-C stops both.
 serve: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m flows.deploy --local-server --host $(SERVE_HOST) --root .
+
+# The documentation site (mkdocs.yml, docs/) into site/ (git-ignored); --strict: a broken link or an
+# API page naming a missing module fails the build. `$(BIN)/mkdocs serve` previews it live.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 clean:
 	rm -rf data/prepared metrics/*/ mlruns
