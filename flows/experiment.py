@@ -23,7 +23,7 @@ FULL_PROFILE: tuple[str, ...] = (
     "train_tabular.hyperparameters.ebm.outer_bags=14",
     "train_cdep.max_train=null",
 )
-"""The README's full-scale settings (GPU machines)."""
+"""The full-scale settings of the method guides (docs/methods/, GPU machines)."""
 
 
 @task(task_run_name="dvc exp run {name}")
