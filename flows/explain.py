@@ -24,8 +24,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from glassworks import tracking
 from glassworks.explain.audit import explain_rows
-from glassworks.explain.text import explain_texts
-from glassworks.report.html import Highlighted, highlight_page
+from glassworks.report.explained_text import ExplainedText, explanation_page, predict_and_explain
 
 
 def read_texts(path: str | Path) -> list[str]:
@@ -55,19 +54,7 @@ def explain_batch(model_uri: str, texts: list[str], index: int, n_steps: int) ->
     model = _model(model_uri)
     if isinstance(model, dict):
         raise ValueError(f"{model_uri}: a tabular model; pass rows, not texts")
-    proba = model.predict_proba(texts)
-    exp = explain_texts(
-        model.module_, model.tokenizer_, texts, n_steps=n_steps, max_length=model.max_length
-    )
-    return {
-        "index": index,
-        "texts": texts,
-        "labels": [model.label_names_[int(p.argmax())] for p in proba],
-        "proba": proba.max(1).tolist(),
-        "tokens": exp.tokens,
-        "scores": [s.tolist() for s in exp.scores],
-        "delta": exp.delta.tolist(),
-    }
+    return {"index": index, "explained": predict_and_explain(model, texts, n_steps=n_steps)}
 
 
 @task(task_run_name="explain rows {index}")
@@ -162,16 +149,10 @@ def _explain_texts(
     batches = [items[i : i + batch_size] for i in range(0, len(items), batch_size)]
     futures = [explain_batch.submit(model_uri, b, i, n_steps) for i, b in enumerate(batches)]
     results = sorted((f.result() for f in futures), key=lambda r: r["index"])
-    rows, highlighted = [], []
-    for r in results:
-        for j, text in enumerate(r["texts"]):
-            rows.append(
-                {"text": text, "label": r["labels"][j], "p": r["proba"][j], "delta": r["delta"][j]}
-            )
-            caption = f"{r['labels'][j]} (p={r['proba'][j]:.3f}) · IG delta {r['delta'][j]:+.1e}"
-            highlighted.append(
-                Highlighted(r["tokens"][j], r["scores"][j], f"{text[:80]!r}: {caption}")
-            )
+    explained: list[ExplainedText] = [e for r in results for e in r["explained"]]
+    rows = [
+        {"text": e.text, "label": e.label, "p": e.probability, "delta": e.delta} for e in explained
+    ]
     params = {
         "model_uri": model_uri,
         "n_texts": len(items),
@@ -181,9 +162,8 @@ def _explain_texts(
     with tracking.stage_run("explain-on-demand", "adhoc", params=params, root=root) as run:
         with tempfile.TemporaryDirectory() as tmp:
             page = Path(tmp) / "highlights.html"
-            note = "Integrated Gradients, embedding layer, predicted class."
             page.write_text(
-                highlight_page(f"glassworks: {model_uri}", highlighted, note), encoding="utf-8"
+                explanation_page(f"glassworks: {model_uri}", explained), encoding="utf-8"
             )
             table = Path(tmp) / "predictions.csv"
             with table.open("w", newline="", encoding="utf-8") as f:

@@ -24,6 +24,7 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -41,9 +42,9 @@ from glassworks.data.split import subsample
 from glassworks.errors import ConfigError
 from glassworks.explain.metrics import faithfulness_by_replacement, mean_curves
 from glassworks.explain.summary import TextComparison, compare_text_explainers
+from glassworks.report.explained_text import ExplainedText, explanation_page, hidden_tokens
 from glassworks.io import atomic_dir, write_csv, write_json
 from glassworks.models.text_classifier import TextClassifier
-from glassworks.report.html import Highlighted, highlight_page
 from glassworks.report.plots import bar_interaction_plot, curves_plot, matrix_interaction_plot
 from stages.common import exit_with, parser, provenance, run_main, stage_address, stage_run
 
@@ -61,25 +62,57 @@ def load_config(params_path: Path, dataset: str) -> tuple[ExplainTextSettings, T
     return settings, parse_section(runs, dataset, TextRun, params_path)
 
 
-def write_pages(comp: TextComparison, label_names: Sequence[str], out: Path, title: str) -> None:
-    """HTML highlights (one block per text and explainer) and interaction plots."""
-    items: list[Highlighted] = []
+def explained_texts(
+    comp: TextComparison, label_names: Sequence[str], tokenizer: Any = None
+) -> list[ExplainedText]:
+    """One page item per text and explainer: prediction, token scores, completeness (IG: against
+    ``f(x) - f(baseline)``, EG: against ``f(x)`` minus its drawn baselines' mean) and the
+    deletion AUC."""
+    items: list[ExplainedText] = []
     for i, tokens in enumerate(comp.enc.tokens):
         n = len(tokens)
         label = label_names[int(comp.target[i])]
+        hidden = hidden_tokens(tokenizer, tokens) if tokenizer is not None else None
         for m, s in comp.scores.items():
-            faith = comp.faithfulness[m][i]
-            caption = (
-                f"text {i} · predicted {label} (p={float(comp.probability[i]):.3f}) · {m} · "
-                f"deletion AUC {faith.deletion_auc:.3f}"
+            scores = s[i, :n].tolist()
+            delta = float(comp.deltas[m][i]) if m in comp.deltas else None
+            gap, reference = None, "f(x) − f(baseline)"
+            if m == "ig":
+                gap = float(comp.output_gap[i])
+            elif delta is not None:  # EG: the gap to its own drawn baselines
+                gap, reference = sum(scores) - delta, "f(x) − mean f(drawn baselines)"
+            items.append(
+                ExplainedText(
+                    label=str(label),
+                    probability=float(comp.probability[i]),
+                    tokens=list(tokens),
+                    scores=scores,
+                    method=m,
+                    delta=delta,
+                    output_gap=gap,
+                    reference=reference,
+                    name=f"text {i}",
+                    extra=f"deletion AUC {comp.faithfulness[m][i].deletion_auc:.3f}",
+                    hidden=hidden,
+                )
             )
-            items.append(Highlighted(tokens, s[i, :n].tolist(), caption))
+    return items
+
+
+def write_pages(
+    comp: TextComparison,
+    label_names: Sequence[str],
+    out: Path,
+    title: str,
+    tokenizer: Any = None,
+) -> None:
+    """HTML highlights (one block per text and explainer) and interaction plots."""
     note = (
-        "Token scores for the predicted class at the embedding layer (green: towards it, red: "
-        "away; hover for values). IG, LIME and occlusion start from the same baseline; EG averages "
-        "over random-token baselines."
+        "Token scores for the predicted class at the embedding layer. IG, LIME and occlusion "
+        "start from the same baseline; EG averages over random-token baselines."
     )
-    (out / "highlights.html").write_text(highlight_page(title, items, note), encoding="utf-8")
+    page = explanation_page(title, explained_texts(comp, label_names, tokenizer), note)
+    (out / "highlights.html").write_text(page, encoding="utf-8")
     for j, (i, ih) in enumerate(zip(comp.interaction_rows, comp.interactions, strict=True)):
         labels = comp.enc.tokens[i]
         matrix_interaction_plot(
@@ -158,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         curves = {m: mean_curves(r) for m, r in comp.faithfulness.items()}
         fractions = next(iter(curves.values()))[0]
         with atomic_dir(out) as tmp:
-            write_pages(comp, prepared.label_names, tmp, args.dataset)
+            write_pages(comp, prepared.label_names, tmp, args.dataset, model.tokenizer_)
             write_csv(tmp / "faithfulness_comparison.csv", pl.DataFrame(study.table()))
             for j, name in ((1, "deletion"), (2, "insertion")):
                 curves_plot(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -47,6 +48,12 @@ def test_explain_flow_logs_highlights(model_uri: str, tmp_path: Path) -> None:
     assert "charming" in page
     assert page.count("class='ex'") == 6
     assert table["delta"].abs().max() < 0.05  # IG completeness on the LSTM, 32 steps
+    # the shared page helper: a colour legend, each text's prediction and completeness, and no
+    # special tokens among the highlighted ones
+    assert page.count("class='legend'") == 1
+    assert page.count("prediction: <span class='label'>") == 6
+    assert page.count("completeness: ") == 6
+    assert "[CLS]" not in re.findall(r"<span class='tok'[^>]*>(.*?)</span>", page)
 
 
 def test_explain_flow_on_a_dask_local_cluster(model_uri: str, tmp_path: Path) -> None:

@@ -18,15 +18,19 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from glassworks.explain.paths import (
     Model,
+    Target,
     _baselines,
     _expand_target,
     _outputs,
     activation_bytes_per_row,
+    as_inputs,
+    as_target,
     integrated_gradients,
     per_example,
     rows_for_budget,
@@ -36,6 +40,15 @@ from glassworks.explain.quadrature import double_grid_rule, log_weight_rule
 
 HESSIAN_MEMORY_FACTOR = 8.0
 """Peak memory / saved activations for a pass with Hessian-vector products (double backward)."""
+
+IH_METHODS: dict[str, str] = {
+    "log_gauss": "log_gauss",
+    "path_explain_grid": "path_explain_grid",
+    "gauss_legendre": "log_gauss",
+    "gausslegendre": "log_gauss",
+}
+"""Integrated Hessians rules by name. ``gauss_legendre`` (and Captum's ``gausslegendre``) name
+this module's Gauss rule, ``log_gauss``: Gauss quadrature adapted to the double path integral."""
 
 
 @dataclass(frozen=True)
@@ -150,9 +163,9 @@ def _ig_and_gap(
 
 def integrated_hessians(
     model: Model,
-    inputs: torch.Tensor,
-    baselines: torch.Tensor | float | None = None,
-    target: int | torch.Tensor | None = None,
+    inputs: torch.Tensor | np.ndarray,
+    baselines: torch.Tensor | np.ndarray | float | None = None,
+    target: Target = None,
     n_steps: int = 16,
     batch_size: int = 1024,
     features: Sequence[int] | None = None,
@@ -165,12 +178,20 @@ def integrated_hessians(
 
     ``features`` restricts the columns j of the matrix (``interaction_index`` = one column), for
     large d; rows always cover every feature. ``batch_size`` = path points per pass.
-    ``method``: ``log_gauss`` (``n_steps`` Gauss nodes for the weight ``-ln t``) or
-    ``path_explain_grid`` (the reference's double grid with ``n_steps`` points, for comparison).
+    ``method``: ``log_gauss`` (``n_steps`` Gauss nodes for the weight ``-ln t``; also spelt
+    ``gauss_legendre`` / ``gausslegendre``) or ``path_explain_grid`` (the reference's double grid
+    with ``n_steps`` points, for comparison).
     """
+    inputs = as_inputs(model, inputs)
     if inputs.ndim != 2:
         raise ValueError(f"inputs must be (batch, features), got shape {tuple(inputs.shape)}")
+    if method not in IH_METHODS:
+        raise ValueError(
+            f"unknown Integrated Hessians method {method!r} (one of {', '.join(IH_METHODS)})"
+        )
+    method = IH_METHODS[method]
     b, d = inputs.shape
+    target = as_target(target, b, inputs.device)
     base = _baselines(inputs, baselines)
     if memory_budget_mb is not None:
         per_row = activation_bytes_per_row(model, inputs, target, forward_kwargs)
@@ -184,10 +205,8 @@ def integrated_hessians(
     )
     if method == "log_gauss":
         nodes, weights = log_weight_rule(n_steps)
-    elif method == "path_explain_grid":
-        nodes, weights = double_grid_rule(n_steps)
     else:
-        raise ValueError(f"unknown Integrated Hessians method {method!r}")
+        nodes, weights = double_grid_rule(n_steps)
     gamma = torch.zeros(b, d, len(cols), dtype=inputs.dtype, device=inputs.device)
     eye = torch.eye(d, dtype=inputs.dtype, device=inputs.device)[cols]  # (m, d)
     for c in _chunks(model, inputs, base, nodes, weights, target, batch_size, forward_kwargs):
@@ -210,9 +229,9 @@ def integrated_hessians(
 
 def expected_hessians(
     model: Model,
-    inputs: torch.Tensor,
-    background: torch.Tensor,
-    target: int | torch.Tensor | None = None,
+    inputs: torch.Tensor | np.ndarray,
+    background: torch.Tensor | np.ndarray,
+    target: Target = None,
     n_baselines: int = 8,
     n_steps: int = 8,
     seed: int = 0,
@@ -224,8 +243,11 @@ def expected_hessians(
     Each drawn baseline gets the deterministic log-weight rule (``n_steps`` nodes) instead of
     the paper's random path points, so the only Monte Carlo error left is over baselines.
     """
-    gen = torch.Generator().manual_seed(seed)
+    inputs = as_inputs(model, inputs)
     b = inputs.shape[0]
+    target = as_target(target, b, inputs.device)
+    background = torch.as_tensor(background)
+    gen = torch.Generator().manual_seed(seed)
     idx = torch.randint(background.shape[0], (b, n_baselines), generator=gen)
     flat_in = inputs.repeat_interleave(n_baselines, 0)
     flat_base = background.to(inputs)[idx.reshape(-1)]
@@ -244,11 +266,11 @@ def expected_hessians(
 
 def grouped_integrated_hessians(
     model: Model,
-    inputs: torch.Tensor,
+    inputs: torch.Tensor | np.ndarray,
     groups: torch.Tensor,
     n_groups: int,
-    baselines: torch.Tensor | float | None = None,
-    target: int | torch.Tensor | None = None,
+    baselines: torch.Tensor | np.ndarray | float | None = None,
+    target: Target = None,
     n_steps: int = 16,
     batch_size: int = 256,
     forward_kwargs: dict[str, Any] | None = None,
@@ -262,7 +284,9 @@ def grouped_integrated_hessians(
     products per chunk instead of one per input position (a token x token matrix of a sequence of
     16 embeddings of width 128 costs 16 HVPs, not 2048).
     """
+    inputs = as_inputs(model, inputs)
     b = inputs.shape[0]
+    target = as_target(target, b, inputs.device)
     base = _baselines(inputs, baselines)
     if memory_budget_mb is not None:
         per_row = activation_bytes_per_row(model, inputs, target, forward_kwargs)

@@ -2,6 +2,7 @@
 
 - ``riemann_left/right/middle``, ``riemann_trapezoid``: Captum's rules.
 - ``gauss_legendre``: exact for polynomials of degree 2n-1; smooth models converge much faster.
+  Captum's spelling ``gausslegendre`` is accepted as an alias.
 - :func:`log_weight_rule`: Gauss rule for the weight ``-ln t``. Integrated Hessians' double
   integral depends on the path only through ``t = alpha * beta``, and
   ``int_0^1 int_0^1 h(ab) da db = int_0^1 h(t) (-ln t) dt`` (Janizek et al. 2021 use a double
@@ -25,6 +26,13 @@ METHODS: tuple[str, ...] = (
     "riemann_trapezoid",
     "gauss_legendre",
 )
+ALIASES: dict[str, str] = {"gausslegendre": "gauss_legendre"}
+"""Other spellings of a rule (Captum's ``gausslegendre``) -> the name used here."""
+
+
+def canonical_method(method: str) -> str:
+    """The rule's name here: ``method`` itself or what an alias (:data:`ALIASES`) stands for."""
+    return ALIASES.get(method, method)
 
 
 @lru_cache(maxsize=256)
@@ -48,13 +56,14 @@ def _rule(method: str, n: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
         x, wx = np.polynomial.legendre.leggauss(n)
         a, w = (x + 1) / 2, wx / 2
     else:
-        raise ValueError(f"unknown quadrature {method!r} (one of {', '.join(METHODS)})")
+        known = ", ".join((*METHODS, *ALIASES))
+        raise ValueError(f"unknown quadrature {method!r} (one of {known})")
     return tuple(a.tolist()), tuple(w.tolist())
 
 
 def rule(method: str, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights of ``method`` with ``n`` points on [0, 1] (weights sum to 1)."""
-    a, w = _rule(method, n)
+    a, w = _rule(canonical_method(method), n)
     return np.array(a), np.array(w)
 
 

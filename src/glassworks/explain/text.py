@@ -6,20 +6,19 @@ from a baseline embedding sequence (``pad``/``mask`` token embeddings or ``zeros
 embeddings; special tokens ([CLS], [SEP]) and padding keep their embeddings on the whole path, so
 they get exactly zero attribution and padded batches of different lengths give each text the same
 result as alone. A token's score is the *sum* of its embedding dimensions' attributions (a mean
-would break completeness).
-"""
+would break completeness)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from glassworks.explain.hessians import grouped_integrated_hessians
-from glassworks.explain.paths import expected_gradients, integrated_gradients
+from glassworks.explain.paths import Target, as_target, expected_gradients, integrated_gradients
 
 Baseline = Literal["pad", "mask", "zeros"]
 
@@ -33,6 +32,8 @@ class TextExplanation:
     delta: torch.Tensor
     output_gap: torch.Tensor
     interactions: list[torch.Tensor] | None = None
+    n_tokens: list[int] = field(default_factory=list)
+    """Tokens per text before truncation to ``max_length``."""
 
 
 class _EmbeddingForward:
@@ -84,6 +85,8 @@ class EncodedTexts:
     tokens: list[list[str]]
     n_truncated: int
     special_ids: tuple[int, ...] = ()
+    full_lengths: tuple[int, ...] = ()
+    """Tokens per text before truncation."""
 
     @property
     def lengths(self) -> list[int]:
@@ -116,6 +119,7 @@ class EncodedTexts:
             candidates=self.candidates[rows, :width],
             tokens=[self.tokens[i] for i in rows],
             n_truncated=0,
+            full_lengths=tuple(self.full_lengths[i] for i in rows) if self.full_lengths else (),
         )
 
 
@@ -155,15 +159,17 @@ def encode_texts(
         tokens,
         n_truncated,
         tuple(sorted(set(tokenizer.all_special_ids))),
+        tuple(len(ids) for ids in full),
     )
 
 
-def _targets(logits: torch.Tensor, target: int | Sequence[int] | None) -> torch.Tensor:
+def _targets(logits: torch.Tensor, target: Target) -> torch.Tensor:
     if target is None:
         return logits.argmax(-1)
-    if isinstance(target, int):
-        return torch.full((logits.shape[0],), target, device=logits.device)
-    return torch.as_tensor(list(target), device=logits.device)
+    t = as_target(target, logits.shape[0], logits.device)
+    if isinstance(t, int):
+        return torch.full((logits.shape[0],), t, device=logits.device)
+    return t
 
 
 def random_token_background(
@@ -259,7 +265,7 @@ def explain_texts(
     model: Any,
     tokenizer: Any,
     texts: Sequence[str],
-    target: int | Sequence[int] | None = None,
+    target: Target = None,
     baseline: Baseline = "pad",
     n_steps: int = 32,
     method: str = "gauss_legendre",
@@ -291,4 +297,5 @@ def explain_texts(
         interactions=None
         if inter is None
         else [inter[i, :n, :n].cpu() for i, n in enumerate(lengths)],
+        n_tokens=list(enc.full_lengths),
     )

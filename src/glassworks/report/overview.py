@@ -6,45 +6,25 @@ validation only (:data:`glassworks.selection.RULE`); test is reported at the cho
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from glassworks.report.tables import (
+    TRAIN_TEXT,
+    fmt_summary,
+    leaves_spec,
+    load_source,
+    read_sources,
+    render,
+)
 from glassworks.selection import choose_record
 from glassworks.stats import summarise
 
-MAX_COLUMNS = 8
 SEED_KEYS = ("accuracy", "macro_f1", "qwk")
 """Scalar classification metrics summarised over seeds (``valid_<k>`` and ``test_<k>``)."""
-
-
-def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested mappings as ``{"a.b.c": leaf}``."""
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            out.update(flatten(value, f"{name}."))
-        else:
-            out[name] = value
-    return out
-
-
-def _numeric(data: Mapping[str, Any]) -> dict[str, float]:
-    return {
-        k: float(v)
-        for k, v in flatten(data).items()
-        if isinstance(v, int | float) and not isinstance(v, bool)
-    }
-
-
-def _cell(v: float | None) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return ""
-    return f"{v:.4g}"
 
 
 def metrics_tables(metrics_root: Path) -> str:
@@ -57,26 +37,13 @@ def metrics_tables(metrics_root: Path) -> str:
         groups.setdefault(rel.parts[0] if len(rel.parts) > 1 else rel.stem, []).append(path)
     lines: list[str] = []
     for group, files in groups.items():
-        flat = {}
-        for f in files:
-            try:
-                flat[str(f.relative_to(root))] = _numeric(json.loads(f.read_text()))
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{f}: not valid JSON ({exc})") from None
-        counts: dict[str, int] = {}
-        for leaves in flat.values():
-            for k in leaves:
-                counts[k] = counts.get(k, 0) + 1
-        keys = [k for k, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))][:MAX_COLUMNS]
+        sources = [load_source(f, f.relative_to(root)) for f in files]
+        table = render(leaves_spec(group, sources, markdown=True), sources)
         lines += [f"### {group}", ""]
-        if not keys:
+        if len(table.labels) == 1:
             lines += [f"{len(files)} files, no numeric leaves.", ""]
             continue
-        lines.append("| file | " + " | ".join(keys) + " |")
-        lines.append("|---|" + "---:|" * len(keys))
-        for name, leaves in flat.items():
-            lines.append(f"| {name} | " + " | ".join(_cell(leaves.get(k)) for k in keys) + " |")
-        lines.append("")
+        lines += [table.markdown(), ""]
     return "\n".join(lines)
 
 
@@ -113,28 +80,12 @@ def seed_summaries(per_seed: list[dict[str, Any]], **extra: Any) -> dict[str, An
     return out
 
 
-def fmt_summary(d: Mapping[str, Any] | None, digits: int = 3) -> str:
-    """``mean ± sd [lo, hi]`` of a ``Summary.as_dict`` (``-`` when missing)."""
-    if not d:
-        return "-"
-    f = f"{{:.{digits}f}}"
-    if d.get("n") == 1:
-        return f.format(d["mean"]) + " (1 seed)"
-    lo, hi = d["ci95"]
-    return f"{f.format(d['mean'])} ± {f.format(d['sd'])} [{f.format(lo)}, {f.format(hi)}]"
-
-
 def text_table(metrics_root: Path) -> str:
-    """Markdown: each ``train_text`` run, validation and test over seeds."""
-    files = sorted((Path(metrics_root) / "train_text").glob("*.json"))
-    lines = ["| run | seeds | valid accuracy | test accuracy | test macro-F1 | test QWK |",
-             "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
-    for f in files:
-        m = json.loads(f.read_text())
-        cells = [fmt_summary(m.get(k)) for k in
-                 ("valid_accuracy", "test_accuracy", "test_macro_f1", "test_qwk")]  # fmt: skip
-        lines.append(f"| {f.stem} | {len(m.get('seeds', []))} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) if files else "No text classifiers yet."
+    """Markdown: each ``train_text`` run, validation and test over seeds (:data:`TRAIN_TEXT`)."""
+    sources = read_sources(TRAIN_TEXT, metrics_root)
+    if not sources:
+        return "No text classifiers yet."
+    return render(TRAIN_TEXT, sources).without("n train").markdown()
 
 
 @dataclass(frozen=True)
