@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from glassworks.data import read_prepared
+from glassworks.experiments.tabular import encode_splits
 from glassworks.explain.audit import explained_output, tabular_attributions
 from glassworks.models.inn import INNClassifier
 from glassworks.models.tabresnet import TabResNetClassifier
-from glassworks.experiments.tabular import encode_splits
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "inn_cost.json"

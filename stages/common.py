@@ -1,13 +1,24 @@
 """What every stage shares: arguments, logging, error reporting, provenance for MLflow tags.
 
 Stages are the edge of the system: they may read argv, params.yaml, dvc.yaml and git; the library
-(``src/glassworks``) may not.
+(``src/glassworks``) may not. A stage body opens its context with :func:`start` (parse the
+arguments, read its typed params) and its MLflow runs with :meth:`Stage.run` (tagged with
+provenance), then only calls library functions and writes through ``glassworks.io``::
+
+    def main(argv=None):
+        st = start(STAGE, __doc__, argv, load_config, {"--out-dir": "data/x"})
+        with st.run(st.config.model_dump()) as run:
+            ...
+
+    if __name__ == "__main__":
+        exit_with(run_main(main, None))
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import hashlib
 import itertools
 import json
@@ -18,8 +29,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import yaml
 from rich.console import Console
@@ -31,6 +43,7 @@ from glassworks.config import load_tracking, plain_name
 from glassworks.errors import GlassworksError
 
 log = logging.getLogger("glassworks.stages")
+C = TypeVar("C")
 _VAR = re.compile(r"\$\{\s*([^}]+?)\s*\}")
 
 
@@ -92,6 +105,89 @@ def run_main(main: Callable[[Sequence[str] | None], None], argv: Sequence[str] |
         log.error("%s", exc)
         return 1
     return 0
+
+
+# ---------------------------------------------------------------------------- stage context
+
+Option = str | Mapping[str, Any]
+"""A stage option: a default path (``"data/prepared"``) or ``add_argument`` keywords."""
+
+
+@dataclass
+class Stage(Generic[C]):
+    """One stage invocation: its parsed arguments, the typed config ``load_config`` read from the
+    params file, and the MLflow runs it opens (tagged with provenance, computed once, when the
+    first run opens)."""
+
+    name: str
+    args: argparse.Namespace
+    config: C
+    address: str
+    dataset: str
+
+    @functools.cached_property
+    def tags(self) -> dict[str, str]:
+        """:func:`provenance` of this stage run (git commit, every dep's DVC hash)."""
+        return provenance(self.args.root, self.address)
+
+    def run(
+        self,
+        params: Mapping[str, Any],
+        *,
+        run_name: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> contextlib.AbstractContextManager[tracking.StageRun]:
+        """An MLflow run of this stage on ``dataset`` (``run_name`` default
+        ``<stage>@<dataset>``), logging ``params`` and tagged with provenance plus ``tags``."""
+        return stage_run(
+            self.args,
+            self.name,
+            self.dataset,
+            params=params,
+            tags={**self.tags, **(tags or {})},
+            run_name=run_name,
+        )
+
+
+def start(
+    stage: str,
+    doc: str | None,
+    argv: Sequence[str] | None,
+    load_config: Callable[[Path, str], C],
+    options: Mapping[str, Option] | None = None,
+    *,
+    per_dataset: bool = True,
+    key: Callable[[argparse.Namespace], str] | None = None,
+) -> Stage[C]:
+    """Parse ``argv`` (the common options plus ``options``, e.g. ``{"--out-dir": "data/x"}``),
+    then read the stage's config with ``load_config(params, key)``.
+
+    ``key`` names the stage run in params.yaml and DVC (default ``--dataset``; a DVC matrix entry
+    such as ``<dataset>-<method>`` otherwise). A stage run once over everything
+    (``per_dataset=False``) reads ``load_config(params, "")`` and logs as dataset ``all``."""
+    p = parser(stage, doc, per_dataset)
+    for flag, spec in (options or {}).items():
+        if isinstance(spec, str):
+            p.add_argument(flag, type=Path, default=Path(spec))
+        else:
+            p.add_argument(flag, **spec)
+    args = p.parse_args(argv)
+    if not per_dataset:
+        return Stage(stage, args, load_config(args.params, ""), stage, "all")
+    name = key(args) if key else args.dataset
+    return Stage(
+        stage, args, load_config(args.params, name), stage_address(stage, name), args.dataset
+    )
+
+
+def log_files(
+    run: tracking.StageRun, folder: Path, artifact_folder: str, suffixes: Sequence[str] = ()
+) -> None:
+    """Log the files of ``folder`` (sorted by name; only those ending in ``suffixes`` if given)
+    as artifacts under ``artifact_folder``."""
+    for path in sorted(folder.iterdir()):
+        if not suffixes or path.suffix in suffixes:
+            run.log_artifact(path, artifact_folder)
 
 
 # ---------------------------------------------------------------------------- provenance

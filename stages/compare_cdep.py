@@ -13,12 +13,9 @@ summaries, the comparisons; ``selection``: the rule); all of it goes to MLflow t
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-
-import polars as pl
 
 from glassworks.config import (
     CdepMatrix,
@@ -28,12 +25,17 @@ from glassworks.config import (
     read_yaml,
     subsection,
 )
-from glassworks.errors import DataError
-from glassworks.io import atomic_dir, write_csv, write_json
-from glassworks.report.cdep import comparison_markdown, curves, lambda_plot, markdown, summary
-from stages.common import exit_with, parser, provenance, run_main, stage_run
+from glassworks.io import atomic_dir, write_csv, write_json, write_text
+from glassworks.report.cdep import curves, lambda_plot, read_records, report_page, summary
+from stages.common import exit_with, log_files, run_main, start
 
 STAGE = "compare_cdep"
+OPTIONS = {
+    "--results": "metrics/train_cdep",
+    "--out-dir": "data/reports/cdep",
+    "--plots-dir": f"plots/{STAGE}",
+    "--metrics": f"metrics/{STAGE}.json",
+}
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
 
 
@@ -47,57 +49,25 @@ def load_config(params_path: Path, key: str = "") -> tuple[CompareCdepParams, Cd
     )
 
 
-def read_records(results: Path, variants: Sequence[str], arms: Sequence[str]) -> pl.DataFrame:
-    """Every row of every listed arm's metrics file."""
-    rows = []
-    for variant in variants:
-        for arm in arms:
-            path = results / variant / f"{arm}.json"
-            if not path.is_file():
-                raise DataError(path, "no train_cdep results (run `dvc repro train_cdep`)")
-            try:
-                rows += json.loads(path.read_text())["runs"]
-            except (json.JSONDecodeError, KeyError) as exc:
-                raise DataError(path, f"not a train_cdep metrics file ({exc})") from None
-    return pl.DataFrame(rows, infer_schema_length=None)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     """Draw the curves and summarise."""
-    p = parser(STAGE, __doc__, per_dataset=False)
-    p.add_argument("--results", type=Path, default=Path("metrics/train_cdep"))
-    p.add_argument("--out-dir", type=Path, default=Path("data/reports/cdep"))
-    p.add_argument("--plots-dir", type=Path, default=Path(f"plots/{STAGE}"))
-    p.add_argument("--metrics", type=Path, default=Path(f"metrics/{STAGE}.json"))
-    args = p.parse_args(argv)
-
-    params, train = load_config(args.params)
+    st = start(STAGE, __doc__, argv, load_config, OPTIONS, per_dataset=False)
+    args, (params, train) = st.args, st.config
     records = read_records(args.results, train.variants, train.arms)
     result = summary(records, params.metric)
-    table = "\n".join(
-        ["# CDEP on SST-2 variants", "", comparison_markdown(result, params.metric),
-         "## Lambda grids", "", markdown(records)]
-    )  # fmt: skip
-    tags = provenance(args.root, STAGE)
-    with stage_run(
-        args,
-        STAGE,
-        "all",
-        params=params.model_dump(),
-        tags=tags,
-    ) as run:
+    page = report_page(result, records, params.metric)
+    with st.run(params.model_dump()) as run:
         with atomic_dir(args.out_dir) as tmp:
-            (tmp / "cdep.md").write_text(table)
-            records.drop("test_correct", strict=False).write_csv(tmp / "records.csv")
+            write_text(tmp / "cdep.md", page)
+            write_csv(tmp / "records.csv", records.drop("test_correct", strict=False))
             for variant in train.variants:
                 lambda_plot(records, variant, tmp / f"{variant}.png", params.metric)
         for (variant, model, penalty), frame in curves(records, params.metric).items():
             write_csv(args.plots_dir / variant / f"{model}-{penalty}.csv", frame)
         write_json(args.metrics, result)
         run.log_metrics(result)
-        for f in sorted(args.out_dir.iterdir()):
-            run.log_artifact(f, "cdep")
-    log.info("CDEP comparison:\n%s", table)
+        log_files(run, args.out_dir, "cdep")
+    log.info("CDEP comparison:\n%s", page)
 
 
 if __name__ == "__main__":

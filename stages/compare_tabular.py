@@ -10,44 +10,30 @@ all of it goes to MLflow too.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-import polars as pl
-
 from glassworks.config import CompareTabularParams, TrainTabularParams, load_section
-from glassworks.errors import ConfigError, DataError
-from glassworks.io import atomic_dir, write_json
-from glassworks.report.comparison import compare, goals, markdown, normalized_plot, rank_plot
-from stages.common import exit_with, parser, provenance, run_main, stage_run
+from glassworks.errors import ConfigError
+from glassworks.io import atomic_dir, write_csv, write_json, write_text
+from glassworks.report.comparison import (
+    compare,
+    comparison_metrics,
+    markdown,
+    normalized_plot,
+    rank_plot,
+    read_records,
+)
+from stages.common import exit_with, log_files, run_main, start
 
 STAGE = "compare_tabular"
+OPTIONS = {
+    "--results": "data/tabular",
+    "--out-dir": "data/reports/tabular",
+    "--metrics": "metrics/compare_tabular.json",
+}
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
-
-
-def read_records(results: Path, methods: Sequence[str], datasets: Sequence[str]) -> pl.DataFrame:
-    """One row per ``output_info.json`` of the listed methods and datasets."""
-    rows = []
-    for m in methods:
-        for d in datasets:
-            folder = results / m / d
-            files = sorted(folder.glob("*/output_info.json"))
-            if not files:
-                raise DataError(folder, "no train_tabular results (run `dvc repro train_tabular`)")
-            for f in files:
-                try:
-                    info = json.loads(f.read_text())
-                    rows.append(
-                        {
-                            k: info[k]
-                            for k in ("dataset", "method", "seed", "test_auroc", "train_time")
-                        }
-                    )
-                except (json.JSONDecodeError, KeyError) as exc:
-                    raise DataError(f, f"not a train_tabular output_info.json ({exc})") from None
-    return pl.DataFrame(rows)
 
 
 def load_config(
@@ -63,42 +49,22 @@ def load_config(
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Compare every method listed in ``train_tabular``."""
-    p = parser(STAGE, __doc__, per_dataset=False)
-    p.add_argument("--results", type=Path, default=Path("data/tabular"))
-    p.add_argument("--out-dir", type=Path, default=Path("data/reports/tabular"))
-    p.add_argument("--metrics", type=Path, default=Path("metrics/compare_tabular.json"))
-    args = p.parse_args(argv)
-
-    params, datasets, methods = load_config(args.params)
+    st = start(STAGE, __doc__, argv, load_config, OPTIONS, per_dataset=False)
+    args, (params, datasets, methods) = st.args, st.config
     records = read_records(args.results, methods, datasets)
     comp = compare(records, params.reference)
     table = markdown(comp, methods)
-    result = {
-        "reference": params.reference,
-        "critical_difference": comp.critical_difference,
-        "n_datasets": comp.n_datasets,
-        "mean_rank": dict(comp.summary.select("method", "mean_rank").iter_rows()),
-        "mean_normalized_auroc": dict(comp.summary.select("method", "mean_normalized").iter_rows()),
-        **goals(comp, records),
-    }
-    tags = provenance(args.root, STAGE)
-    with stage_run(
-        args,
-        STAGE,
-        "all",
-        params=params.model_dump(),
-        tags=tags,
-    ) as run:
+    result = comparison_metrics(comp, records, params.reference)
+    with st.run(params.model_dump()) as run:
         with atomic_dir(args.out_dir) as tmp:
-            (tmp / "comparison.md").write_text(table)
-            comp.table.write_csv(tmp / "table.csv")
-            records.write_csv(tmp / "records.csv")
+            write_text(tmp / "comparison.md", table)
+            write_csv(tmp / "table.csv", comp.table)
+            write_csv(tmp / "records.csv", records)
             rank_plot(comp, tmp / "ranks.png")
             normalized_plot(records, params.reference, tmp / "normalized_auroc.png")
         write_json(args.metrics, result)
         run.log_metrics(result)
-        for f in sorted(args.out_dir.iterdir()):
-            run.log_artifact(f, "comparison")
+        log_files(run, args.out_dir, "comparison")
     log.info("tabular comparison:\n%s", table)
 
 

@@ -14,27 +14,33 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-import polars as pl
-
 from glassworks.config import EmbedDataset, EmbedParams, EncoderParams, load_section
 from glassworks.data import read_prepared
-from glassworks.data.split import subsample
+from glassworks.data.split import texts_used
 from glassworks.embed.cache import EmbeddingCache
 from glassworks.embed.encoder import Encoder
-from glassworks.embed.index import ngram_table, spec_dict, write_index
+from glassworks.embed.index import (
+    cache_metrics,
+    index_metrics,
+    ngram_table,
+    spec_dict,
+    write_index,
+)
 from glassworks.embed.ngrams import NgramSpec
 from glassworks.io import write_json
-from stages.common import (
-    exit_with,
-    parser,
-    progress_bar,
-    provenance,
-    run_main,
-    stage_address,
-    stage_run,
-)
+from stages.common import exit_with, progress_bar, run_main, start
 
 STAGE = "embed"
+OPTIONS = {
+    "--prepared-dir": "data/prepared",
+    "--out-dir": "data/embeddings",
+    "--metrics-dir": "metrics/embed",
+    "--shard-size": {
+        "type": int,
+        "default": 4096,
+        "help": "n-grams per cache shard (resume granularity)",
+    },
+}
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
 
 
@@ -45,50 +51,21 @@ def load_config(params_path: Path, dataset: str) -> tuple[EncoderParams, str, in
     return params.encoder, params.cache_dir, params.seed, params.dataset(dataset)
 
 
-def texts_used(folder: Path, train_subsample: int | None, seed: int) -> pl.DataFrame:
-    """``id, split, text`` of the texts this dataset's model will see (train maybe subsampled)."""
-    prepared = read_prepared(folder)
-    parts = []
-    for name, frame in prepared.splits.items():
-        if name == "train":
-            frame = subsample(frame, train_subsample, seed)
-        parts.append(frame.select("id", pl.lit(name).alias("split"), "text"))
-    return pl.concat(parts)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the stage for ``--dataset``."""
-    p = parser(STAGE, __doc__)
-    p.add_argument("--prepared-dir", type=Path, default=Path("data/prepared"))
-    p.add_argument("--out-dir", type=Path, default=Path("data/embeddings"))
-    p.add_argument("--metrics-dir", type=Path, default=Path("metrics/embed"))
-    p.add_argument(
-        "--shard-size", type=int, default=4096, help="n-grams per cache shard (resume granularity)"
-    )
-    args = p.parse_args(argv)
-
-    enc_params, cache_dir, seed, ds = load_config(args.params, args.dataset)
+    st = start(STAGE, __doc__, argv, load_config, OPTIONS)
+    args, (enc_params, cache_dir, seed, ds) = st.args, st.config
     spec = NgramSpec(
         order=ds.ngram_order,
         mode=ds.ngram_mode,
         stopwords=ds.stopwords,
         min_frequency=ds.min_frequency,
     )
-    tags = provenance(args.root, stage_address(STAGE, args.dataset))
-    run_params = {
-        "encoder": enc_params.model_dump(),
-        "ngrams": spec_dict(spec),
-        "train_subsample": ds.train_subsample,
-    }
-
-    with stage_run(
-        args,
-        STAGE,
-        args.dataset,
-        params=run_params,
-        tags=tags,
-    ) as run:
-        texts = texts_used(args.prepared_dir / args.dataset, ds.train_subsample, seed)
+    encoder_params, ngrams = enc_params.model_dump(), spec_dict(spec)
+    logged = {"encoder": encoder_params, "ngrams": ngrams, "train_subsample": ds.train_subsample}
+    with st.run(logged) as run:
+        prepared = read_prepared(args.prepared_dir / args.dataset)
+        texts = texts_used(prepared.splits, ds.train_subsample, seed)
         table = ngram_table(texts.get_column("text").to_list(), spec)
         encoder = Encoder(**enc_params.model_dump())
         cache = EmbeddingCache(args.root / cache_dir, encoder.identity)
@@ -99,27 +76,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             )
         meta = {
             "dataset": args.dataset,
-            "encoder": enc_params.model_dump(),
+            "encoder": encoder_params,
             "identity": encoder.identity,
-            "ngrams": spec_dict(spec),
+            "ngrams": ngrams,
             "cache": {"namespace": cache.namespace, "dir": str(cache_dir)},
         }
         write_index(args.out_dir / args.dataset, table, vectors, texts.select("id", "split"), meta)
-        total = int(table.get_column("count").sum())
-        metrics = {  # DVC metrics: facts of the data only, the same on every machine
-            "texts": texts.height,
-            "ngrams_total": total,
-            "ngrams_unique": stats.unique,
-            "unique_ratio": round(stats.unique / max(total, 1), 4),
-        }
-        machine = {  # this run's machine state (cache warmth, speed): MLflow only
-            "newly_embedded": stats.newly_embedded,
-            "cache_hits": stats.cache_hits,
-            "truncated_newly_embedded": encoder.n_truncated,
-            "ngrams_per_second": round(stats.newly_embedded / stats.seconds_encoding, 1)
-            if stats.seconds_encoding > 0
-            else None,
-        }
+        metrics = index_metrics(texts.height, table, stats)
+        machine = cache_metrics(stats, encoder.n_truncated)
         write_json(args.metrics_dir / f"{args.dataset}.json", metrics)
         run.log_metrics({**metrics, **{k: v for k, v in machine.items() if v is not None}})
     log.info("%s: %s %s", args.dataset, metrics, machine)

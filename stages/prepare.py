@@ -15,9 +15,14 @@ from pathlib import Path
 from glassworks.config import DatasetParams, PrepareParams, SplitParams, load_section
 from glassworks.data import prepare_dataset, write_prepared
 from glassworks.io import write_json
-from stages.common import exit_with, parser, provenance, run_main, stage_address, stage_run
+from stages.common import exit_with, run_main, start
 
 STAGE = "prepare"
+OPTIONS = {
+    "--raw-dir": "data/raw",
+    "--out-dir": "data/prepared",
+    "--metrics-dir": "metrics/prepare",
+}
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
 
 
@@ -29,29 +34,14 @@ def load_config(params_path: Path, dataset: str) -> tuple[SplitParams, DatasetPa
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the stage for ``--dataset``."""
-    p = parser(STAGE, __doc__)
-    p.add_argument("--raw-dir", type=Path, default=Path("data/raw"))
-    p.add_argument("--out-dir", type=Path, default=Path("data/prepared"))
-    p.add_argument("--metrics-dir", type=Path, default=Path("metrics/prepare"))
-    args = p.parse_args(argv)
-
-    split, dataset = load_config(args.params, args.dataset)
-    tags = provenance(args.root, stage_address(STAGE, args.dataset))
-    run_params = {"split": split.model_dump(), "dataset": dataset.model_dump()}
-
-    with stage_run(
-        args,
-        STAGE,
-        args.dataset,
-        params=run_params,
-        tags=tags,
-    ) as run:
+    st = start(STAGE, __doc__, argv, load_config, OPTIONS)
+    args, (split, dataset) = st.args, st.config
+    with st.run({"split": split.model_dump(), "dataset": dataset.model_dump()}) as run:
         prepared = prepare_dataset(args.dataset, dataset, split, args.raw_dir)
         out_dir = args.out_dir / args.dataset
         write_prepared(prepared, out_dir)
         metrics = prepared.metrics()
-        metrics_path = args.metrics_dir / f"{args.dataset}.json"
-        write_json(metrics_path, metrics)
+        write_json(args.metrics_dir / f"{args.dataset}.json", metrics)
         run.log_metrics({"rows": metrics["rows"], "dropped": metrics["dropped"]})
         run.log_dict(metrics, "metrics.json")
         run.log_artifact(out_dir / "schema.json")

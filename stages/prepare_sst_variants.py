@@ -17,12 +17,17 @@ from pathlib import Path
 
 from glassworks.config import PrepareSstVariantsParams, load_section
 from glassworks.data import read_prepared, write_prepared
-from glassworks.data.variants import make_variant, spurious_share
+from glassworks.data.variants import make_variant, variant_metrics
 from glassworks.errors import ConfigError
 from glassworks.io import write_json
-from stages.common import exit_with, parser, provenance, run_main, stage_address, stage_run
+from stages.common import exit_with, run_main, start
 
 STAGE = "prepare_sst_variants"
+OPTIONS = {
+    "--prepared-dir": "data/prepared",
+    "--out-dir": "data/variants",
+    "--metrics-dir": f"metrics/{STAGE}",
+}
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
 
 
@@ -38,34 +43,14 @@ def load_config(params_path: Path, variant: str) -> PrepareSstVariantsParams:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Build the variant ``--dataset`` (decoy or gender)."""
-    p = parser(STAGE, __doc__)
-    p.add_argument("--prepared-dir", type=Path, default=Path("data/prepared"))
-    p.add_argument("--out-dir", type=Path, default=Path("data/variants"))
-    p.add_argument("--metrics-dir", type=Path, default=Path(f"metrics/{STAGE}"))
-    args = p.parse_args(argv)
-
-    params = load_config(args.params, args.dataset)
-    tags = provenance(args.root, stage_address(STAGE, args.dataset))
-    with stage_run(
-        args,
-        STAGE,
-        args.dataset,
-        params=params.model_dump(),
-        tags=tags,
-    ) as run:
+    st = start(STAGE, __doc__, argv, load_config, OPTIONS)
+    args, params = st.args, st.config
+    with st.run(params.model_dump()) as run:
         source = read_prepared(args.prepared_dir / params.dataset)
         variant = make_variant(source, args.dataset, params.seed, params.min_words)  # type: ignore[arg-type]
         out = args.out_dir / args.dataset
         write_prepared(variant, out)
-        words = variant.info["spurious_words"]
-        metrics = {
-            "rows": {name: frame.height for name, frame in variant.splits.items()},
-            "with_spurious_word": {
-                name: spurious_share(frame["text"].to_list(), words)
-                for name, frame in variant.splits.items()
-            },
-            "n_spurious_words": len(words),
-        }
+        metrics = variant_metrics(variant)
         write_json(args.metrics_dir / f"{args.dataset}.json", metrics)
         run.log_metrics(metrics)
         run.log_artifact(out / "schema.json")

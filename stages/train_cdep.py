@@ -16,41 +16,34 @@ Arm ``none`` is the vanilla model (lambda 0); ``clean`` the same model on the un
 
 from __future__ import annotations
 
-import argparse
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from glassworks.config import TrainCdepParams, load_section
 from glassworks.data.schema import PreparedDataset
-from glassworks.data.split import stratified_split
+from glassworks.data.split import stratified_cap
 from glassworks.data.variants import read_variant
 from glassworks.errors import ConfigError
-from glassworks.io import atomic_dir, write_csv, write_json
-from glassworks.report.cdep import SELECT_METRIC, choose_lambda, summary_of
-from glassworks.selection import RULE
-from glassworks.stats import summarise
 from glassworks.experiments.cdep import fit_penalized
-from stages.common import (
-    exit_with,
-    parser,
-    progress_bar,
-    provenance,
-    run_main,
-    stage_address,
-    stage_run,
-)
+from glassworks.io import atomic_dir, write_csv, write_json
+from glassworks.report.cdep import SELECT_METRIC, arm_result, choose_lambda, runs_table
+from glassworks.stats import summarise
+from stages.common import Stage, exit_with, progress_bar, run_main, start
 
 STAGE = "train_cdep"
-SUMMARISED = ("valid_accuracy", "test_accuracy", "test_macro_f1", "probe_accuracy", "ig_mass")
-"""Per-seed values summarised (mean ± sd, 95% bootstrap interval) at the chosen lambda."""
+OPTIONS = {
+    "--variants-dir": "data/variants",
+    "--out-dir": "data/cdep",
+    "--metrics-dir": f"metrics/{STAGE}",
+    "--plots-dir": f"plots/{STAGE}",
+}
+Config = tuple[TrainCdepParams, str, str]
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
 
 
-def load_config(params_path: Path, key: str) -> tuple[TrainCdepParams, str, str]:
+def load_config(params_path: Path, key: str) -> Config:
     """All this stage reads for ``key`` = ``<variant>-<model>-<penalty>`` (its DVC matrix name):
     ``train_cdep`` with the variant and arm checked against its lists."""
     variant, _, arm = key.partition("-")
@@ -71,26 +64,17 @@ def lambda_name(lam: float) -> str:
 
 
 def _train(
-    args: argparse.Namespace,
-    params: TrainCdepParams,
-    data: PreparedDataset,
-    variant: str,
-    arm: str,
-    lam: float,
-    seed: int,
-    folder: Path,
-    tags: dict[str, str],
+    st: Stage[Config], data: PreparedDataset, lam: float, seed: int, folder: Path
 ) -> dict[str, Any]:
-    """One model (``arm`` at ``lam``, ``seed``) saved to ``folder``, with its MLflow run."""
+    """One model (the arm at ``lam``, ``seed``) saved to ``folder``, with its MLflow run."""
+    params, variant, arm = st.config
     _, penalty = params.arm(arm)
-    words = list(data.info["spurious_words"])
     train = data.splits["reference" if penalty == "clean" else "train"]
-    if params.max_train is not None and params.max_train < train.height:
-        _, train = stratified_split(train, "label", params.max_train / train.height, seed)
-    est = params.estimator_params(arm, lam, words, seed)
-    name = f"{args.dataset} lambda={lam:g} seed={seed}"
+    train = stratified_cap(train, params.max_train, seed)
+    est = params.estimator_params(arm, lam, list(data.info["spurious_words"]), seed)
+    name = f"{st.dataset} lambda={lam:g} seed={seed}"
     with (
-        stage_run(args, STAGE, args.dataset, params=est, tags=tags, run_name=name) as run,
+        st.run(est, run_name=name) as run,
         progress_bar(est["epochs"] * train.height, f"train {name}") as advance,
     ):
         model, metrics = fit_penalized(
@@ -120,53 +104,28 @@ def _train(
 def main(argv: Sequence[str] | None = None) -> None:
     """Train the arm's lambda grid (first seed), choose lambda on validation, train the other
     seeds at it."""
-    p = parser(STAGE, __doc__)
-    p.add_argument("--variants-dir", type=Path, default=Path("data/variants"))
-    p.add_argument("--out-dir", type=Path, default=Path("data/cdep"))
-    p.add_argument("--metrics-dir", type=Path, default=Path(f"metrics/{STAGE}"))
-    p.add_argument("--plots-dir", type=Path, default=Path(f"plots/{STAGE}"))
-    args = p.parse_args(argv)
-
-    params, variant, arm = load_config(args.params, args.dataset)
+    st = start(STAGE, __doc__, argv, load_config, OPTIONS)
+    args, (params, variant, arm) = st.args, st.config
     data = read_variant(args.variants_dir / variant)
-    tags = provenance(args.root, stage_address(STAGE, args.dataset))
     first, *others = params.seeds
-    rows = []
     with atomic_dir(args.out_dir / variant / arm) as tmp:
-        for lam in params.grid(arm):
-            row = _train(args, params, data, variant, arm, lam, first, tmp / lambda_name(lam), tags)
-            rows.append({**row, "in_grid": True})
+        rows = [
+            {**_train(st, data, lam, first, tmp / lambda_name(lam)), "in_grid": True}
+            for lam in params.grid(arm)
+        ]
         chosen = choose_lambda(rows, SELECT_METRIC)
         for seed in others:
             folder = tmp / f"{lambda_name(chosen)}-seed-{seed}"
-            row = _train(args, params, data, variant, arm, chosen, seed, folder, tags)
-            rows.append({**row, "in_grid": False})
-    for row in rows:
-        row["chosen"] = row["lambda"] == chosen
-    at_chosen = [r for r in rows if r["chosen"]]
-    result = {
-        "selection": {
-            "metric": SELECT_METRIC,
-            "rule": RULE,
-            "lambda": chosen,
-            "grid_seed": first,
-        },  # fmt: skip
-        "chosen": {
-            "lambda": chosen,
-            "seeds": [r["seed"] for r in at_chosen],
-            **{k: summary_of([r.get(k) for r in at_chosen]) for k in SUMMARISED},
-        },
-        "runs": rows,
-    }
-    flat = pl.DataFrame([{k: v for k, v in r.items() if k != "test_correct"} for r in rows])
-    write_csv(args.plots_dir / variant / f"{arm}.csv", flat)
+            rows.append({**_train(st, data, chosen, seed, folder), "in_grid": False})
+    result = arm_result(rows, chosen, first)
+    write_csv(args.plots_dir / variant / f"{arm}.csv", runs_table(rows))
     write_json(args.metrics_dir / variant / f"{arm}.json", result)
     log.info(
         "%s: lambda %g chosen on %s; clean test accuracy %s",
         args.dataset,
         chosen,
         SELECT_METRIC,
-        summarise([r["test_accuracy"] for r in at_chosen]).fmt(),
+        summarise([r["test_accuracy"] for r in rows if r["chosen"]]).fmt(),
     )
 
 

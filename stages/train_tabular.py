@@ -11,27 +11,36 @@ seeds go to ``metrics/train_tabular/<method>/<dataset>.json``.
 from __future__ import annotations
 
 import logging
-import pickle
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-import polars as pl
-import polars.selectors as cs
+import pandas as pd
 
 from glassworks.config import TabularRun, TrainTabularParams, load_section
-from glassworks.data import read_prepared
+from glassworks.data import PreparedDataset, read_prepared
 from glassworks.errors import ConfigError
-from glassworks.io import atomic_dir, write_json
-from glassworks.models.tabular import TABULAR_METHODS, make_tabular_model
 from glassworks.experiments.tabular import (
+    SCORES,
+    EncodedSplits,
     check_tabular,
     encode_splits,
     fit_and_score,
+    input_example,
+    save_seed,
     summarize_seeds,
 )
-from stages.common import exit_with, parser, provenance, run_main, stage_address, stage_run
+from glassworks.io import atomic_dir, write_json
+from glassworks.models.tabular import TABULAR_METHODS, make_tabular_model
+from stages.common import Stage, exit_with, run_main, start
 
 STAGE = "train_tabular"
+OPTIONS = {
+    "--method": {"required": True, "help": "a train_tabular.methods entry"},
+    "--prepared-dir": "data/prepared",
+    "--out-dir": "data/tabular",
+    "--metrics-dir": "metrics/train_tabular",
+}
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
 
 
@@ -61,15 +70,8 @@ def load_config(params_path: Path, key: str) -> TabularRun:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the stage for ``--dataset`` and ``--method``."""
-    p = parser(STAGE, __doc__)
-    p.add_argument("--method", required=True, help="a train_tabular.methods entry")
-    p.add_argument("--prepared-dir", type=Path, default=Path("data/prepared"))
-    p.add_argument("--out-dir", type=Path, default=Path("data/tabular"))
-    p.add_argument("--metrics-dir", type=Path, default=Path("metrics/train_tabular"))
-    args = p.parse_args(argv)
-
-    params = load_config(args.params, f"{args.dataset}-{args.method}")
-    hyper = params.hyperparameters
+    st = start(STAGE, __doc__, argv, load_config, OPTIONS, key=lambda a: f"{a.dataset}-{a.method}")
+    args, params = st.args, st.config
     prepared = read_prepared(args.prepared_dir / args.dataset)
     check_tabular(prepared, str(args.prepared_dir / args.dataset))
     data = encode_splits(
@@ -78,74 +80,57 @@ def main(argv: Sequence[str] | None = None) -> None:
         max_categories=params.encoding.max_categories,
         max_train=params.max_train,
     )
-    # the pyfunc's input example: raw columns, categories as plain strings (MLflow's schema types)
-    example = (
-        prepared.splits["test"]
-        .drop("label")
-        .head(3)
-        .with_columns((cs.enum() | cs.categorical()).cast(pl.String))
-        .to_pandas()
-    )
-    tags = provenance(args.root, stage_address(STAGE, f"{args.dataset}-{args.method}"))
-    infos = []
-    out = args.out_dir / args.method / args.dataset
-    with atomic_dir(out) as tmp:
-        for seed in params.seeds:
-            run_params = {
-                "method": args.method,
-                "seed": seed,
-                "encoding": params.encoding.model_dump(),
-                "max_train": params.max_train,
-                "hyperparameters": hyper,
-            }
-            with stage_run(
-                args,
-                STAGE,
-                args.dataset,
-                params=run_params,
-                tags={**tags, "glassworks.method": args.method, "glassworks.seed": str(seed)},
-                run_name=f"{args.method}@{args.dataset}#{seed}",
-            ) as run:
-                model, info = fit_and_score(
-                    args.method, hyper, seed, data, len(prepared.label_names)
-                )
-                info = {"dataset": args.dataset, **info}
-                seed_dir = tmp / str(seed)
-                seed_dir.mkdir()
-                write_json(seed_dir / "output_info.json", info)
-                bundle = {
-                    "encoder": data.encoder,
-                    "model": model,
-                    "label_names": prepared.label_names,
-                    "method": args.method,
-                }
-                with (seed_dir / "model.pkl").open("wb") as f:
-                    pickle.dump(bundle, f)
-                run.log_metrics(
-                    {
-                        k: info[k]
-                        for k in (
-                            "test_auroc",
-                            "valid_auroc",
-                            "test_accuracy",
-                            "train_time",
-                            "inference_time",
-                        )
-                    }
-                )
-                run.log_artifact(seed_dir / "output_info.json")
-                run.log_tabular_model(seed_dir / "model.pkl", bundle, example)
-            infos.append(info)
-            log.info(
-                "%s on %s, seed %d: test AUROC %.4f (%.1f s)",
-                args.method,
-                args.dataset,
-                seed,
-                info["test_auroc"],
-                info["train_time"],
-            )
+    example = input_example(prepared.splits["test"])
+    with atomic_dir(args.out_dir / args.method / args.dataset) as tmp:
+        infos = [
+            _train_seed(st, prepared, data, example, seed, tmp / str(seed)) for seed in params.seeds
+        ]
     summary = {"dataset": args.dataset, "method": args.method, **summarize_seeds(infos)}
     write_json(args.metrics_dir / args.method / f"{args.dataset}.json", summary)
+
+
+def _train_seed(
+    st: Stage[TabularRun],
+    prepared: PreparedDataset,
+    data: EncodedSplits,
+    example: pd.DataFrame,
+    seed: int,
+    folder: Path,
+) -> dict[str, Any]:
+    """One seed's model in ``folder`` (``output_info.json``, ``model.pkl``) and its MLflow run
+    (scores, the model as a pyfunc): its ``output_info``."""
+    args, params = st.args, st.config
+    logged = {
+        "method": args.method,
+        "seed": seed,
+        "encoding": params.encoding.model_dump(),
+        "max_train": params.max_train,
+        "hyperparameters": params.hyperparameters,
+    }
+    tags = {"glassworks.method": args.method, "glassworks.seed": str(seed)}
+    with st.run(logged, tags=tags, run_name=f"{args.method}@{args.dataset}#{seed}") as run:
+        n_classes = len(prepared.label_names)
+        model, info = fit_and_score(args.method, params.hyperparameters, seed, data, n_classes)
+        info = {"dataset": args.dataset, **info}
+        bundle = {
+            "encoder": data.encoder,
+            "model": model,
+            "label_names": prepared.label_names,
+            "method": args.method,
+        }
+        save_seed(folder, info, bundle)
+        run.log_metrics({k: info[k] for k in SCORES})
+        run.log_artifact(folder / "output_info.json")
+        run.log_tabular_model(folder / "model.pkl", bundle, example)
+    log.info(
+        "%s on %s, seed %d: test AUROC %.4f (%.1f s)",
+        args.method,
+        args.dataset,
+        seed,
+        info["test_auroc"],
+        info["train_time"],
+    )
+    return info
 
 
 if __name__ == "__main__":

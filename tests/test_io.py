@@ -58,3 +58,59 @@ def test_outputs_get_the_umask_permissions(tmp_path: Path) -> None:
         io._umask.cache_clear()
     assert stat.S_IMODE((tmp_path / "a.json").stat().st_mode) == 0o640
     assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o750
+
+
+class _Unpicklable:
+    """Pickling raises (after the objects before it in a container were written)."""
+
+    def __reduce__(self) -> tuple:
+        raise RuntimeError("cannot pickle")
+
+
+def test_write_pickle_round_trips_with_the_protocol_asked(tmp_path: Path) -> None:
+    import pickle
+
+    target = tmp_path / "model.pkl"
+    bundle = {"encoder": [1, 2], "model": "m", "label_names": ["a", "b"]}
+    io.write_pickle(target, bundle)
+    assert target.read_bytes() == pickle.dumps(bundle)  # what pickle.dump(obj, f) wrote before
+    assert io.read_pickle(target, dict, io.BUNDLE_KEYS) == bundle
+    io.write_pickle(target, bundle, protocol=pickle.HIGHEST_PROTOCOL)
+    assert target.read_bytes() == pickle.dumps(bundle, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def test_write_pickle_failure_leaves_old_file_and_no_partial_one(tmp_path: Path) -> None:
+    target = tmp_path / "model.pkl"
+    io.write_pickle(target, {"v": 1})
+    with pytest.raises(RuntimeError, match="cannot pickle"):
+        io.write_pickle(target, ["x" * 100_000, _Unpicklable()])
+    assert io.read_pickle(target, dict) == {"v": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["model.pkl"]
+    fresh = tmp_path / "new" / "model.pkl"
+    with pytest.raises(RuntimeError):
+        io.write_pickle(fresh, ["x" * 100_000, _Unpicklable()])
+    assert list(fresh.parent.iterdir()) == []
+
+
+def test_write_text_and_npz_write_exactly_the_path(tmp_path: Path) -> None:
+    import numpy as np
+
+    io.write_text(tmp_path / "page.html", "<p>é</p>")
+    assert (tmp_path / "page.html").read_bytes() == "<p>é</p>".encode()
+    io.write_npz(tmp_path / "a.npz", x=np.arange(3), names=np.array(["a", "b"]))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npz", "page.html"]
+    with np.load(tmp_path / "a.npz") as data:
+        assert data["x"].tolist() == [0, 1, 2]
+        assert data["names"].tolist() == ["a", "b"]
+
+
+def test_read_bundle_names_the_stage_that_writes_it(tmp_path: Path) -> None:
+    from glassworks.errors import DataError
+
+    with pytest.raises(DataError, match=r"run `dvc repro train_tabular`"):
+        io.read_bundle(tmp_path / "inn" / "0", "train_tabular")
+    io.write_pickle(tmp_path / "model.pkl", {"encoder": 1, "model": 2})
+    with pytest.raises(DataError, match="no 'label_names' entry"):
+        io.read_bundle(tmp_path, "train_mlp")
+    io.write_pickle(tmp_path / "model.pkl", {"encoder": 1, "model": 2, "label_names": ["a"]})
+    assert io.read_bundle(tmp_path, "train_mlp")["model"] == 2

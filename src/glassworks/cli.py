@@ -63,8 +63,8 @@ def explain_text(
     """Predict each text, print its tokens coloured by Integrated Gradients, write an HTML page."""
     import unicodedata
 
-    from glassworks.report.explained_text import explanation_page, predict_and_explain
     from glassworks.io import atomic_path
+    from glassworks.report.explained_text import explanation_page, predict_and_explain
 
     def visible(token: str) -> str:  # bidi overrides and other controls shown, not obeyed
         return "".join(

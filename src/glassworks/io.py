@@ -93,6 +93,26 @@ def write_csv(path: str | Path, frame: pl.DataFrame) -> None:
         frame.write_csv(tmp)
 
 
+def write_text(path: str | Path, text: str) -> None:
+    """Write ``text`` as UTF-8 (a report page, a Markdown table), atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_pickle(path: str | Path, obj: Any, protocol: int = pickle.DEFAULT_PROTOCOL) -> None:
+    """Pickle ``obj`` atomically: a failure mid-write (an unpicklable member, a full disk) leaves
+    the old file or none. Read it back with :func:`read_pickle`."""
+    with atomic_path(path) as tmp, tmp.open("wb") as f:
+        pickle.dump(obj, f, protocol=protocol)
+
+
+def write_npz(path: str | Path, **arrays: Any) -> None:
+    """``np.savez_compressed`` of ``arrays`` to ``path`` exactly (no ``.npz`` appended),
+    atomically."""
+    with atomic_path(path) as tmp, tmp.open("wb") as f:
+        np.savez_compressed(f, **arrays)
+
+
 def read_json(path: str | Path) -> Any:
     """A JSON file; a missing or damaged one raises :class:`DataError` naming it."""
     path = Path(path)
@@ -158,3 +178,13 @@ def read_pickle(
     if missing:
         raise DataError(path, f"damaged (no {missing[0]!r} entry); {DAMAGED}")
     return obj  # type: ignore[return-value]
+
+
+def read_bundle(folder: str | Path, stage: str) -> dict[str, Any]:
+    """The ``model.pkl`` bundle (:data:`BUNDLE_KEYS`) in ``folder``, written by ``stage``; a
+    missing one raises :class:`DataError` saying which stage to run, a damaged one as
+    :func:`read_pickle` does."""
+    path = Path(folder) / "model.pkl"
+    if not path.exists():
+        raise DataError(path, f"no trained model (run `dvc repro {stage}`)")
+    return read_pickle(path, dict, BUNDLE_KEYS)

@@ -4,7 +4,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from glassworks.data.split import span_containers, span_overlap, stratified_split, undersample
+from glassworks.data.split import (
+    at_least_words,
+    rows_used,
+    span_containers,
+    span_overlap,
+    stratified_cap,
+    stratified_split,
+    texts_used,
+    undersample,
+)
 
 
 def _frame(labels: list[int], texts: list[str] | None = None) -> pl.DataFrame:
@@ -137,3 +146,51 @@ def test_nested_split_never_leaks_sub_spans(seed: int, fraction: float) -> None:
 def test_span_overlap_counts_shares() -> None:
     assert span_overlap(["a b", "q", "b c d"], ["x a b y", "b c"]) == pytest.approx(1 / 3)
     assert span_overlap([], ["a"]) == 0.0
+
+
+def test_at_least_words_keeps_long_enough_texts_only() -> None:
+    frame = _frame([0, 1, 0, 1], ["a", "a b", "a b c", "a  b"])  # "a  b": 3 words on " "
+    assert at_least_words(frame, 2)["text"].to_list() == ["a b", "a b c", "a  b"]
+    assert at_least_words(frame, 3)["id"].to_list() == ["2", "3"]
+    assert at_least_words(frame, 0).equals(frame)
+    assert at_least_words(frame, 4).height == 0
+
+
+def test_stratified_cap_keeps_class_proportions_and_is_seeded() -> None:
+    labels = [0] * 600 + [1] * 300 + [2] * 100
+    frame = _frame(labels)
+    capped = stratified_cap(frame, 100, seed=3)
+    counts = dict(zip(*np.unique(capped["label"].to_numpy(), return_counts=True), strict=True))
+    assert counts == {0: 60, 1: 30, 2: 10}
+    assert capped.equals(stratified_cap(frame, 100, seed=3))
+    assert not capped.equals(stratified_cap(frame, 100, seed=4))
+    ids = capped["id"].cast(pl.Int64).to_list()
+    assert ids == sorted(ids)  # the frame's order
+    assert capped.equals(stratified_split(frame, "label", 0.1, 3)[1])
+
+
+def test_stratified_cap_leaves_small_frames_whole() -> None:
+    frame = _frame([0, 1, 0, 1])
+    assert stratified_cap(frame, None, 0).equals(frame)
+    assert stratified_cap(frame, 4, 0).equals(frame)
+    assert stratified_cap(frame, 10, 0).equals(frame)
+
+
+def test_texts_used_subsamples_train_only_and_rows_used_inverts_it() -> None:
+    splits = {
+        "train": _frame([0, 1] * 10),
+        "valid": _frame([0, 1, 1]).with_columns(pl.col("id") + "v"),
+        "test": _frame([1, 0]).with_columns(pl.col("id") + "t"),
+    }
+    used = texts_used(splits, 5, seed=0)
+    assert used.columns == ["id", "split", "text"]
+    per_split = dict(used.group_by("split").len().iter_rows())
+    assert per_split == {"train": 5, "valid": 3, "test": 2}
+    assert texts_used(splits, None, 0).height == 25
+    back = rows_used(splits, used.select("id", "split"))
+    assert back["train"].height == 5
+    assert back["valid"].equals(splits["valid"])
+    assert back["test"].equals(splits["test"])
+    assert set(back["train"]["id"]) == set(used.filter(pl.col("split") == "train")["id"])
+    # an id listed for another split does not select a row
+    assert rows_used(splits, pl.DataFrame({"id": ["0"], "split": ["valid"]}))["train"].height == 0

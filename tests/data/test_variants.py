@@ -18,6 +18,7 @@ from glassworks.data.variants import (
     insert_decoys,
     make_variant,
     read_variant,
+    variant_metrics,
 )
 from glassworks.errors import DataError
 
@@ -119,3 +120,13 @@ def test_bad_inputs(source: PreparedDataset, tmp_path: Path) -> None:
     write_prepared(source, tmp_path / "plain")
     with pytest.raises(DataError, match="spurious_words"):
         read_variant(tmp_path / "plain")
+
+
+def test_variant_metrics_count_rows_and_spurious_shares(source: PreparedDataset) -> None:
+    v = make_variant(source, "decoy", seed=0)
+    m = variant_metrics(v)
+    assert m["rows"] == {name: f.height for name, f in v.splits.items()}
+    assert m["with_spurious_word"]["train"] == 1.0  # a decoy in every training text
+    assert m["with_spurious_word"]["test"] == 0.0  # test stays clean
+    assert m["with_spurious_word"]["probe"] == 1.0
+    assert m["n_spurious_words"] == len(DECOY_WORDS)

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import pytest
@@ -5,13 +7,17 @@ import pytest
 from glassworks.data.schema import PreparedDataset
 from glassworks.errors import DataError
 from glassworks.experiments.tabular import (
+    SCORES,
     auroc,
     check_tabular,
     encode_splits,
     fit_and_score,
+    input_example,
     leaky_columns,
+    save_seed,
     summarize_seeds,
 )
+from glassworks.io import read_bundle, read_json
 
 
 def _split(n: int, seed: int, classes: int = 2) -> pl.DataFrame:
@@ -102,3 +108,41 @@ def test_label_copies_are_refused_as_leakage() -> None:
     with pytest.raises(DataError, match=r"\['is_one', 'copy'\] of toy copy the label"):
         check_tabular(_prepared("multiclass", 3, train=leaky), "data/prepared/toy")
     check_tabular(_prepared("multiclass", 3), "data/prepared/toy")  # clean data passes
+
+
+def test_input_example_is_raw_features_with_plain_strings() -> None:
+    frame = pl.DataFrame(
+        {
+            "x": [1.0, 2.0, 3.0, 4.0],
+            "colour": pl.Series(["red", "blue", "red", "red"], dtype=pl.Enum(["red", "blue"])),
+            "size": pl.Series(["s", "m", "l", "s"], dtype=pl.Categorical),
+            "label": [0, 1, 0, 1],
+        }
+    )
+    example = input_example(frame)
+    assert list(example.columns) == ["x", "colour", "size"]
+    assert len(example) == 3
+    assert example["colour"].tolist() == ["red", "blue", "red"]
+    assert all(isinstance(v, str) for v in example["size"])
+    assert len(input_example(frame, 10)) == 4
+
+
+def test_save_seed_writes_info_and_a_readable_bundle(tmp_path: Path) -> None:
+    data = encode_splits(_prepared())
+    model, info = fit_and_score("logistic_regression", {"C": 1.0}, 0, data, 2)
+    bundle = {"encoder": data.encoder, "model": model, "label_names": ["0", "1"], "method": "lr"}
+    save_seed(tmp_path / "0", info, bundle)
+    assert sorted(p.name for p in (tmp_path / "0").iterdir()) == ["model.pkl", "output_info.json"]
+    assert read_json(tmp_path / "0" / "output_info.json")["test_auroc"] == info["test_auroc"]
+    back = read_bundle(tmp_path / "0", "train_tabular")
+    assert back["method"] == "lr"
+    x = data.x["test"]
+    np.testing.assert_array_equal(back["model"].predict(x), model.predict(x))
+
+
+def test_summarize_seeds_covers_every_logged_score() -> None:
+    infos = [{"seed": s, **{k: float(s + i) for i, k in enumerate(SCORES)}} for s in (0, 2)]
+    out = summarize_seeds(infos)
+    assert set(out) == {"seeds", *SCORES}
+    assert out["test_auroc"]["mean"] == 1.0
+    assert out["test_auroc"]["per_seed"] == [0.0, 2.0]

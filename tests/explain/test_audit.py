@@ -1,14 +1,17 @@
 import numpy as np
+import polars as pl
 import pytest
 import torch
 from torch import nn
 
 from glassworks.explain.audit import (
+    Audit,
     agreement,
     agreement_intervals,
     audit_tabular,
     frozen_hypernetwork_attributions,
     reference_gap,
+    score_table,
     tabular_attributions,
     xai_bench_scores,
 )
@@ -176,3 +179,50 @@ def test_agreement_intervals_cover_the_mean() -> None:
         assert s["mean"] == pytest.approx(means[m])
         assert s["ci95"][0] <= s["mean"] <= s["ci95"][1]
         assert s["n"] == 30
+
+
+def _hand_audit() -> Audit:
+    rng = np.random.default_rng(0)
+    x, exact = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    scores = {
+        "ig": {"spearman": 0.9, "top_k_overlap": 1.0, "sign_agreement": 1.0, "l1_relative": 0.1},
+        "lime": {"spearman": 0.5, "top_k_overlap": 0.5, "sign_agreement": 0.7, "l1_relative": 0.6},
+    }
+    frozen = {"ig": {**scores["ig"], "spearman": 1.0}}
+    black = {"ig": {"faithfulness": 0.8, "monotonicity": 0.6, "monotonicity_strict": 0.4}}
+    return Audit(
+        names=["a", "b", "c"],
+        x=x,
+        exact=exact,
+        inn_attributions={"ig": exact + 1, "lime": exact - 1},
+        inn_scores=scores,
+        black_box_attributions={"ig": exact * 2},
+        black_box_scores=black,
+        seconds={"inn": 1.5},
+        frozen_attributions={"ig": exact},
+        frozen_scores=frozen,
+        gap=np.ones(4),
+    )
+
+
+def test_audit_tables_arrays_and_metrics() -> None:
+    audit = _hand_audit()
+    tables = audit.tables()
+    assert list(tables) == ["audit", "audit_frozen", "black_box"]
+    assert tables["audit"]["explainer"].to_list() == ["ig", "lime"]
+    assert tables["audit"].filter(pl.col("explainer") == "lime")["spearman"].item() == 0.5
+    assert tables["black_box"].columns[0] == "explainer"
+    assert score_table({}).height == 0
+    arrays = audit.arrays()
+    assert list(arrays) == [
+        "x", "exact", "names", "bias_gap", "inn_ig", "inn_lime", "inn_frozen_ig", "tabresnet_ig",
+    ]  # fmt: skip
+    assert arrays["names"].tolist() == ["a", "b", "c"]
+    np.testing.assert_array_equal(arrays["inn_lime"], audit.exact - 1)
+    m = audit.metrics()
+    assert (m["n_examples"], m["n_features"]) == (4, 3)
+    assert m["best_explainer_of_inn_decomposition"] == m["best_inn_explainer"] == "ig"
+    assert m["inn"] == audit.inn_scores
+    assert m["tabresnet"] == audit.black_box_scores
+    assert m["agreement_with_inn_decomposition"]["frozen_hypernetwork"]["best_explainer"] == "ig"
+    assert "seconds" not in m  # machine state stays out of the DVC metrics

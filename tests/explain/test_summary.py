@@ -1,9 +1,10 @@
 import numpy as np
+import polars as pl
 import torch
 from torch import nn
 
 from glassworks.embed.cache import CachedEmbedder
-from glassworks.explain.summary import explain_embgam, explain_tabular
+from glassworks.explain.summary import encoded_sample, explain_embgam, explain_tabular
 from glassworks.models.emb_gam import EmbGAMClassifier
 from tests.fakes import HashEncoder
 
@@ -52,3 +53,46 @@ def test_engine_reproduces_embgam_decomposition(tmp_path) -> None:  # noqa: ANN0
     assert stats["ih_off_diagonal_max_abs"] < 1e-10
     assert stats["ih_diagonal_vs_ig_max_abs"] < 1e-10
     assert stats["decomposition_vs_model_max_abs"] < 1e-9
+
+
+class _RecordingEncoder:
+    def __init__(self) -> None:
+        self.seen: list[list[int]] = []
+
+    def transform(self, frame: pl.DataFrame) -> np.ndarray:
+        self.seen.append(frame["i"].to_list())
+        return frame.select("i").to_numpy().astype(float)
+
+
+def test_encoded_sample_draws_seeded_rows_in_order() -> None:
+    splits = {
+        "train": pl.DataFrame({"i": list(range(100, 150))}),
+        "test": pl.DataFrame({"i": list(range(20))}),
+    }
+    enc = _RecordingEncoder()
+    x, background = encoded_sample(enc, splits, n_examples=5, n_background=8, seed=3)
+    assert x.shape == (5, 1)
+    assert background.shape == (8, 1)
+    test_rows, train_rows = enc.seen
+    assert test_rows == sorted(test_rows)
+    assert set(test_rows) <= set(range(20))
+    assert set(train_rows) <= set(range(100, 150))
+    x2, _ = encoded_sample(_RecordingEncoder(), splits, 5, 8, seed=3)
+    np.testing.assert_array_equal(x, x2)
+    x3, _ = encoded_sample(_RecordingEncoder(), splits, 5, 8, seed=4)
+    assert not np.array_equal(x, x3)
+    whole, _ = encoded_sample(_RecordingEncoder(), splits, 100, 8, seed=0)
+    assert whole[:, 0].tolist() == list(range(20))
+
+
+def test_explained_arrays_are_what_the_npz_holds() -> None:
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Linear(3, 4), nn.Softplus(), nn.Linear(4, 2)).double().eval()
+    rng = np.random.default_rng(0)
+    res = explain_tabular(module, rng.normal(size=(4, 3)), rng.normal(size=(10, 3)), list("abc"),
+                          n_steps=8, ih_steps=4, eg_samples=8)  # fmt: skip
+    arrays = res.arrays()
+    assert list(arrays) == ["ig", "eg", "ih", "values", "target", "names"]
+    assert arrays["names"].tolist() == ["a", "b", "c"]
+    assert arrays["ih"].shape == (4, 3, 3)
+    np.testing.assert_array_equal(arrays["values"], res.values)

@@ -102,7 +102,7 @@ def test_min_frequency_prunes_consistently(embedder: CachedEmbedder) -> None:
     # min_frequency shapes the training vocabulary only: nothing is dropped at prediction time
     table = model.explain("zzz good")
     assert "zzz" in table["ngram"].to_list()
-    contrib = table.columns[3]
+    contrib = model.output_column()
     assert table[contrib].sum() + model.intercept_[0] == pytest.approx(
         float(model.decision_function(["zzz good"])[0]), abs=1e-9
     )
@@ -138,3 +138,30 @@ def test_from_spec_copies_the_ngram_rule(embedder: CachedEmbedder) -> None:
     model = EmbGAMClassifier.from_spec(embedder, spec, Cs=(0.5,))
     assert model.spec == spec
     assert model.Cs == (0.5,)
+
+
+def test_contributions_per_output_sum_to_that_logit(embedder: CachedEmbedder) -> None:
+    x, y = _texts(300, 9, classes=3)
+    model = EmbGAMClassifier(embedder, Cs=(1.0,)).fit(x, y)
+    text = x[0] + " unseenword"
+    z = model.decision_function([text])[0]
+    for k in range(3):
+        assert model.output_column(k) == f"contribution_{model.classes_[k]}"
+        pairs = model.contributions(text, output=k)
+        assert {g for g, _ in pairs} == set(model.explain(text)["ngram"])
+        assert sum(v for _, v in pairs) + model.intercept_[k] == pytest.approx(z[k], abs=1e-9)
+        sizes = [abs(v) for _, v in pairs]
+        assert sizes == sorted(sizes, reverse=True)
+    # outputs differ: each explains its own logit
+    assert model.contributions(text, 0) != model.contributions(text, 2)
+
+
+def test_binary_has_one_output_column(embedder: CachedEmbedder) -> None:
+    x, y = _texts(200, 10)
+    model = EmbGAMClassifier(embedder, Cs=(1.0,)).fit(x, y)
+    assert model.output_column(0) == "contribution_1"
+    with pytest.raises(IndexError):
+        model.output_column(1)
+    pairs = model.contributions(x[0])
+    z = model.decision_function([x[0]])[0]
+    assert sum(v for _, v in pairs) + model.intercept_[0] == pytest.approx(z, abs=1e-9)

@@ -2,10 +2,26 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import polars as pl
+import pytest
 
-from glassworks.report.cdep import compare_arms, comparison_markdown, summary
+from glassworks.errors import DataError
+from glassworks.report.cdep import (
+    SELECT_METRIC,
+    SUMMARISED,
+    arm_result,
+    compare_arms,
+    comparison_markdown,
+    read_records,
+    report_page,
+    runs_table,
+    summary,
+)
+from glassworks.selection import RULE
 from glassworks.stats import NO_DIFFERENCE
 
 
@@ -69,3 +85,58 @@ def test_summary_reports_test_only_at_the_chosen_lambda() -> None:
     assert "this test split holds 2 texts" in text
     assert "0.990" not in text  # non-chosen test readings stay out
     assert "0.980" not in text
+
+
+def _arm(arm: str = "lstm-cdep") -> list[dict]:
+    grid = [
+        {**r, "ig_mass": 0.1 * lam, "probe_accuracy": 0.5, "test_macro_f1": 0.6}
+        for lam, acc in ((1.0, 0.70), (10.0, 0.80))
+        for r in _rows(arm, 20, {0: acc}, lam)
+    ]
+    seeds = [
+        {**r, "in_grid": False, "ig_mass": 1.0, "probe_accuracy": 0.5, "test_macro_f1": 0.6}
+        for r in _rows(arm, 20, {1: 0.75}, 10.0)
+    ]
+    return grid + seeds
+
+
+def test_arm_result_marks_and_summarises_the_chosen_lambda() -> None:
+    rows = _arm()
+    result = arm_result(rows, 10.0, 0)
+    assert [r["chosen"] for r in rows] == [False, True, True]  # marked in place
+    assert result["runs"] is rows
+    assert result["selection"] == {"metric": SELECT_METRIC, "rule": RULE, "lambda": 10.0,
+                                   "grid_seed": 0}  # fmt: skip
+    chosen = result["chosen"]
+    assert chosen["lambda"] == 10.0
+    assert chosen["seeds"] == [0, 1]
+    assert set(chosen) == {"lambda", "seeds", *SUMMARISED}
+    assert chosen["valid_accuracy"]["mean"] == pytest.approx(0.775)
+    flat = runs_table(rows)
+    assert "test_correct" not in flat.columns
+    assert flat.height == 3
+
+
+def test_read_records_reads_every_arm_and_refuses_damage(tmp_path: Path) -> None:
+    (tmp_path / "decoy").mkdir()
+    for arm in ("lstm-cdep", "lstm-none"):
+        rows = arm_result(_arm(arm), 10.0, 0)
+        (tmp_path / "decoy" / f"{arm}.json").write_text(json.dumps(rows))
+    records = read_records(tmp_path, ["decoy"], ["lstm-cdep", "lstm-none"])
+    assert records.height == 6
+    assert records["arm"].unique().sort().to_list() == ["lstm-cdep", "lstm-none"]
+    with pytest.raises(DataError, match="run `dvc repro train_cdep`"):
+        read_records(tmp_path, ["decoy"], ["transformer-eg"])
+    (tmp_path / "decoy" / "bad.json").write_text("{}")
+    with pytest.raises(DataError, match="not a train_cdep metrics file"):
+        read_records(tmp_path, ["decoy"], ["bad"])
+
+
+def test_report_page_has_the_comparison_then_the_grids() -> None:
+    records = pl.DataFrame(_arm("lstm-cdep") + _arm("lstm-none"), infer_schema_length=None)
+    records = records.with_columns(pl.lit(1.0).alias("train_seconds"))
+    result = summary(records)
+    page = report_page(result, records, "test_accuracy")
+    assert page.startswith("# CDEP on SST-2 variants\n\n")
+    assert page.index("## Lambda grids") > page.index(comparison_markdown(result).splitlines()[0])
+    assert "lambda grid (seed 0)" in page

@@ -1,10 +1,21 @@
+import json
 import math
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from glassworks.report.comparison import compare, goals, markdown, normalized_plot, rank_plot
+from glassworks.errors import DataError
+from glassworks.report.comparison import (
+    RECORD_FIELDS,
+    compare,
+    comparison_metrics,
+    goals,
+    markdown,
+    normalized_plot,
+    rank_plot,
+    read_records,
+)
 
 AUROC = {  # dataset -> method -> AUROC of seeds 0 and 1
     "d1": {"decision_tree": (0.5, 0.6), "inn": (0.8, 0.8), "catboost": (0.9, 0.7)},
@@ -119,3 +130,34 @@ def test_paired_vs_pairs_by_dataset_and_seed() -> None:
     assert out["lr"]["difference"]["mean"] == pytest.approx(0.02)
     assert out["lr"]["pairs"] == 6
     assert out["cb"]["verdict"] == "no significant difference"
+
+
+def test_read_records_one_row_per_seed_file(tmp_path: Path) -> None:
+    for row in _records().iter_rows(named=True):
+        folder = tmp_path / row["method"] / row["dataset"] / str(row["seed"])
+        folder.mkdir(parents=True)
+        (folder / "output_info.json").write_text(json.dumps({**row, "extra": 1}))
+    methods, datasets = ["inn", "catboost", "decision_tree"], ["d1", "d2", "d3"]
+    records = read_records(tmp_path, methods, datasets)
+    assert records.columns == list(RECORD_FIELDS)
+    assert records.height == 18
+    assert records.sort(["dataset", "method", "seed"]).equals(
+        _records().sort(["dataset", "method", "seed"])
+    )
+    with pytest.raises(DataError, match="no train_tabular results"):
+        read_records(tmp_path, ["tabresnet"], datasets)
+    (tmp_path / "inn" / "d1" / "0" / "output_info.json").write_text("{")
+    with pytest.raises(DataError, match="not a train_tabular output_info.json"):
+        read_records(tmp_path, methods, datasets)
+
+
+def test_comparison_metrics_add_ranks_and_goals() -> None:
+    records = _records(with_tabresnet=True)
+    comp = compare(records, "decision_tree")
+    m = comparison_metrics(comp, records, "decision_tree")
+    assert m["reference"] == "decision_tree"
+    assert m["n_datasets"] == 3
+    assert m["critical_difference"] == comp.critical_difference
+    assert set(m["mean_rank"]) == {"inn", "catboost", "decision_tree", "tabresnet"}
+    assert m["mean_normalized_auroc"]["decision_tree"] == pytest.approx(1.0)
+    assert {k: v for k, v in m.items() if k in goals(comp, records)} == goals(comp, records)

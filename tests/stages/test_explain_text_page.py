@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from glassworks.explain.summary import compare_text_explainers
-from stages.explain_text import explained_texts, write_pages
+from glassworks.report.text_study import explained_texts, write_pages
 from tests.fakes import REVIEWS, tiny_lstm
 
 SPAN_TEXT = re.compile(r"<span class='tok'[^>]*>(.*?)</span>")

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
+from glassworks.experiments.cdep import attribution_mass
 from glassworks.explain.paths import expected_gradients
 from glassworks.models.lstm import LSTMTextModule
 from glassworks.models.text_classifier import TextClassifier
-from glassworks.experiments.cdep import attribution_mass
 from glassworks.train.losses import cdep_penalty, eg_penalty, rrr_penalty
 
 

@@ -1,9 +1,10 @@
 """Seeded stratified splits (optionally grouped, so duplicates never straddle splits), nested-span
-grouping (SST-2's phrases of one parse tree), and train-only undersampling."""
+grouping (SST-2's phrases of one parse tree), train-only undersampling, and the subsets a stage
+trains on (word-count filters, stratified caps, the texts an embedding index covers)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import polars as pl
@@ -136,6 +137,48 @@ def subsample(frame: pl.DataFrame, n: int | None, seed: int) -> pl.DataFrame:
     keep = np.zeros(frame.height, dtype=bool)
     keep[rng.choice(frame.height, size=n, replace=False)] = True
     return frame.filter(pl.Series(keep))
+
+
+def at_least_words(frame: pl.DataFrame, min_words: int, column: str = "text") -> pl.DataFrame:
+    """The rows whose ``column`` has at least ``min_words`` words (split on single spaces, as
+    SST-2 ships its tokens); every row when ``min_words`` is 0."""
+    if not min_words:
+        return frame
+    return frame.filter(pl.col(column).str.split(" ").list.len() >= min_words)
+
+
+def stratified_cap(
+    frame: pl.DataFrame, n: int | None, seed: int, by: str = "label"
+) -> pl.DataFrame:
+    """At most about ``n`` rows, every class of ``by`` keeping its share (``round(n_c * n / N)``
+    rows of class ``c``: :func:`stratified_split`'s held-out part), seeded, in the frame's order;
+    the whole frame when ``n`` is None or not below its height."""
+    if n is None or n >= frame.height:
+        return frame
+    return stratified_split(frame, by, n / frame.height, seed)[1]
+
+
+def texts_used(
+    splits: Mapping[str, pl.DataFrame], train_subsample: int | None, seed: int
+) -> pl.DataFrame:
+    """``id, split, text`` of every split's texts, the train split subsampled to
+    ``train_subsample`` rows (seeded): the texts a model trained on ``splits`` will see."""
+    parts = []
+    for name, frame in splits.items():
+        if name == "train":
+            frame = subsample(frame, train_subsample, seed)
+        parts.append(frame.select("id", pl.lit(name).alias("split"), "text"))
+    return pl.concat(parts)
+
+
+def rows_used(splits: Mapping[str, pl.DataFrame], used: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Each split's rows whose ``id`` ``used`` lists for that split (``used``: ``id, split``, as
+    :func:`texts_used` gives), in the split's order."""
+    out = {}
+    for name, frame in splits.items():
+        ids = used.filter(pl.col("split") == name).get_column("id")
+        out[name] = frame.filter(pl.col("id").is_in(ids.implode()))
+    return out
 
 
 DUP_GROUP = "_duplicate_group"

@@ -20,12 +20,13 @@ import random
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import polars as pl
 
 from glassworks.data.prepare import read_prepared
 from glassworks.data.schema import PreparedDataset
+from glassworks.data.split import at_least_words
 from glassworks.errors import DataError
 from glassworks.io import read_parquet
 
@@ -103,12 +104,10 @@ def make_variant(
     sub-phrase of its parse trees; its test split whole sentences)."""
     if source.modality != "text" or source.task != "binary":
         raise ValueError(f"{source.name}: spurious-word variants need a binary text dataset")
-    splits = {}
-    for name in ("train", "valid", "test"):
-        frame = source.splits[name]
-        if min_words and name != "test":
-            frame = frame.filter(pl.col("text").str.split(" ").list.len() >= min_words)
-        splits[name] = frame
+    splits = {
+        name: at_least_words(source.splits[name], min_words if name != "test" else 0)
+        for name in ("train", "valid", "test")
+    }
     if variant == "decoy":
         train = splits["train"]
         test = splits["test"]
@@ -180,6 +179,20 @@ def spurious_share(texts: Sequence[str], words: Sequence[str]) -> float:
     if not texts:
         return 0.0
     return sum(any(w in vocab for w in t.split(" ")) for t in texts) / len(texts)
+
+
+def variant_metrics(variant: PreparedDataset) -> dict[str, Any]:
+    """A variant's facts: rows per split, the share of each split's texts with a spurious word,
+    and how many spurious words there are."""
+    words = variant.info["spurious_words"]
+    return {
+        "rows": {name: frame.height for name, frame in variant.splits.items()},
+        "with_spurious_word": {
+            name: spurious_share(frame["text"].to_list(), words)
+            for name, frame in variant.splits.items()
+        },
+        "n_spurious_words": len(words),
+    }
 
 
 EXTRA_SPLITS = ("probe", "reference")

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from glassworks.embed.cache import CachedEmbedder, EmbedStats
+from glassworks.embed.encoder import Encoder
 from glassworks.embed.ngrams import NgramSpec, count_ngrams
 from glassworks.errors import DataError
 from glassworks.io import DAMAGED, atomic_dir, read_json, read_npy, read_parquet
@@ -75,3 +77,45 @@ def read_index(folder: Path) -> tuple[list[str], np.ndarray, pl.DataFrame, dict[
 def spec_dict(spec: NgramSpec) -> dict[str, Any]:
     """The n-gram rule as JSON."""
     return asdict(spec)
+
+
+def ngram_spec(meta: dict[str, Any]) -> NgramSpec:
+    """The n-gram rule an index was built with (its ``embed.json``)."""
+    return NgramSpec(**meta["ngrams"])
+
+
+def embedder_from_index(
+    keys: Sequence[str], vectors: np.ndarray, meta: dict[str, Any]
+) -> CachedEmbedder:
+    """The embedder an index was built with: its encoder (``meta["encoder"]``) through the shared
+    cache it used (``meta["cache"]["dir"]``, as recorded), serving the index's own vectors from
+    memory; n-grams the index lacks go through the cache (and the encoder if the cache lacks
+    them too)."""
+    embedder = CachedEmbedder(Encoder(**meta["encoder"]), meta["cache"]["dir"])
+    embedder.add_table(keys, np.asarray(vectors))
+    return embedder
+
+
+def index_metrics(n_texts: int, table: pl.DataFrame, stats: EmbedStats) -> dict[str, Any]:
+    """An index's facts (the ``embed`` stage's DVC metrics, the same on every machine): texts,
+    n-gram occurrences, distinct n-grams and their ratio."""
+    total = int(table.get_column("count").sum())
+    return {
+        "texts": n_texts,
+        "ngrams_total": total,
+        "ngrams_unique": stats.unique,
+        "unique_ratio": round(stats.unique / max(total, 1), 4),
+    }
+
+
+def cache_metrics(stats: EmbedStats, n_truncated: int) -> dict[str, Any]:
+    """One embedding run's machine state (cache warmth, speed; for MLflow, not DVC):
+    ``ngrams_per_second`` is None when nothing was encoded."""
+    return {
+        "newly_embedded": stats.newly_embedded,
+        "cache_hits": stats.cache_hits,
+        "truncated_newly_embedded": n_truncated,
+        "ngrams_per_second": round(stats.newly_embedded / stats.seconds_encoding, 1)
+        if stats.seconds_encoding > 0
+        else None,
+    }

@@ -5,16 +5,23 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import polars as pl
+import polars.selectors as cs
 from sklearn.metrics import accuracy_score, roc_auc_score
 
 from glassworks.data.schema import PreparedDataset
 from glassworks.data.split import subsample
 from glassworks.errors import DataError
+from glassworks.io import write_json, write_pickle
 from glassworks.models.tabular import TabularEncoder, make_tabular_model
+
+SCORES = ("test_auroc", "valid_auroc", "test_accuracy", "train_time", "inference_time")
+"""The scores of one seed that are logged and summarised over seeds."""
 
 
 @dataclass(frozen=True)
@@ -156,7 +163,7 @@ def fit_and_score(
 def summarize_seeds(infos: list[dict[str, Any]]) -> dict[str, Any]:
     """Mean, std (ddof 1 over seeds; 0 for one seed) and per-seed values of every score."""
     out: dict[str, Any] = {"seeds": [i["seed"] for i in infos]}
-    for key in ("test_auroc", "valid_auroc", "test_accuracy", "train_time", "inference_time"):
+    for key in SCORES:
         vals = np.array([i[key] for i in infos], dtype=np.float64)
         out[key] = {
             "mean": float(vals.mean()),
@@ -164,3 +171,21 @@ def summarize_seeds(infos: list[dict[str, Any]]) -> dict[str, Any]:
             "per_seed": vals.tolist(),
         }
     return out
+
+
+def input_example(frame: pl.DataFrame, n: int = 3) -> pd.DataFrame:
+    """The first ``n`` rows' raw features (``label`` dropped; categories as plain strings, the
+    types MLflow's schemas know): a tabular pyfunc's input example."""
+    return (
+        frame.drop("label")
+        .head(n)
+        .with_columns((cs.enum() | cs.categorical()).cast(pl.String))
+        .to_pandas()
+    )
+
+
+def save_seed(folder: Path, info: dict[str, Any], bundle: dict[str, Any]) -> None:
+    """One seed's outputs: ``output_info.json`` (as the INN benchmark writes it) and
+    ``model.pkl`` (the bundle: encoder, model, label names, method)."""
+    write_json(folder / "output_info.json", info)
+    write_pickle(folder / "model.pkl", bundle)

@@ -27,6 +27,7 @@ from functools import partial
 from typing import Any
 
 import numpy as np
+import polars as pl
 import torch
 from captum._utils.models.linear_model import SkLearnRidge
 from captum.attr import KernelShap, Lime
@@ -366,6 +367,47 @@ class Audit:
             },
             "decomposition_gap": self.decomposition_gap(),
         }
+
+    def tables(self) -> dict[str, pl.DataFrame]:
+        """One row per explainer: ``audit`` (a), ``audit_frozen`` (b), ``black_box``."""
+        return {
+            "audit": score_table(self.inn_scores),
+            "audit_frozen": score_table(self.frozen_scores),
+            "black_box": score_table(self.black_box_scores),
+        }
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """What ``attributions.npz`` holds: the rows, INN's decomposition, the feature names, the
+        bias gap and every explainer's attributions (``inn_``, ``inn_frozen_``, ``tabresnet_``)."""
+        return {
+            "x": self.x,
+            "exact": self.exact,
+            "names": np.array(self.names),
+            "bias_gap": self.gap,
+            **{f"inn_{m}": a for m, a in self.inn_attributions.items()},
+            **{f"inn_frozen_{m}": a for m, a in self.frozen_attributions.items()},
+            **{f"tabresnet_{m}": a for m, a in self.black_box_attributions.items()},
+        }
+
+    def metrics(self) -> dict[str, Any]:
+        """The ``explain_tabular`` metrics: sizes, the agreement summary, the best explainer,
+        the black box's scores, and (a) again under its old names ``inn``/``best_inn_explainer``.
+        Timings (``seconds``) are machine state, left out."""
+        return {
+            "n_examples": len(self.x),
+            "n_features": len(self.names),
+            "agreement_with_inn_decomposition": self.agreement_summary(),
+            "best_explainer_of_inn_decomposition": self.best_explainer_of_inn_decomposition,
+            "tabresnet": self.black_box_scores,
+            # old names of agreement_with_inn_decomposition.full_model (kept for consumers)
+            "inn": self.inn_scores,
+            "best_inn_explainer": self.best_inn_explainer,
+        }
+
+
+def score_table(scores: dict[str, dict[str, float]]) -> pl.DataFrame:
+    """``{explainer: {metric: value}}`` as a frame, one row per explainer."""
+    return pl.DataFrame([{"explainer": m, **s} for m, s in scores.items()])
 
 
 def explained_output(scores: np.ndarray) -> np.ndarray:

@@ -6,14 +6,15 @@ Used by the ``explain`` stage; pure (arrays and models in, arrays and numbers ou
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import polars as pl
 import torch
 
+from glassworks.data.split import subsample
 from glassworks.explain.hessians import expected_hessians, integrated_hessians
 from glassworks.explain.metrics import Faithfulness, faithfulness, summarize
 from glassworks.explain.paths import expected_gradients, integrated_gradients
@@ -38,6 +39,38 @@ class Explained:
     ih: np.ndarray
     target: np.ndarray
     stats: dict[str, Any] = field(default_factory=dict)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """What ``attributions.npz`` holds: IG, EG, IH, the explained rows, the explained class
+        per row and the feature names."""
+        return {
+            "ig": self.ig,
+            "eg": self.eg,
+            "ih": self.ih,
+            "values": self.values,
+            "target": self.target,
+            "names": np.array(self.names),
+        }
+
+
+class Encoder(Protocol):
+    """A fitted tabular encoder (``glassworks.models.tabular.TabularEncoder``)."""
+
+    def transform(self, frame: pl.DataFrame) -> np.ndarray: ...
+
+
+def encoded_sample(
+    encoder: Encoder,
+    splits: Mapping[str, pl.DataFrame],
+    n_examples: int,
+    n_background: int,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows to explain (``n_examples`` seeded test rows) and the background
+    (``n_background`` seeded train rows), both encoded, each in its split's order."""
+    test = subsample(splits["test"], n_examples, seed)
+    train = subsample(splits["train"], n_background, seed)
+    return encoder.transform(test), encoder.transform(train)
 
 
 def _rel(err: torch.Tensor, scale: torch.Tensor) -> dict[str, float]:

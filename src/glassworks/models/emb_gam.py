@@ -251,13 +251,25 @@ class _EmbGAM(BaseEstimator):
             data[name] = [counts[g] * float(per_unit[g][j]) for g in keys]
         return pl.DataFrame(data)
 
+    def output_column(self, output: int = 0) -> str:
+        """The :meth:`explain` column holding output ``output``'s contributions (binary
+        classifiers have one output, the positive class's logit)."""
+        return self._output_names()[output]
+
+    def contributions(self, text: str, output: int = 0) -> list[tuple[str, float]]:
+        """Each n-gram of ``text`` with its contribution (count times per-occurrence value) to
+        output ``output``, largest magnitude first."""
+        table = self.explain(text)
+        pairs = zip(table["ngram"], table[self.output_column(output)], strict=True)
+        return sorted(pairs, key=lambda r: -abs(r[1]))
+
     def token_scores(self, text: str, output: int = 0) -> tuple[list[str], list[float]]:
         """Word tokens of ``text`` with each n-gram's contribution shared equally by its words.
 
         The scores sum to the decision function minus the intercept (for ``output``).
         """
         table = self.explain(text)
-        col = table.columns[3 + output]
+        col = self.output_column(output)
         per_unit = {
             g: v / n for g, n, v in zip(table["ngram"], table["count"], table[col], strict=True)
         }

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from glassworks.errors import DataError
 from glassworks.report.plots import plt, save_figure
 from glassworks.selection import RULE, choose_record
 from glassworks.stats import NO_DIFFERENCE, Difference, paired_difference, summarise
@@ -312,3 +314,59 @@ def markdown(records: pl.DataFrame) -> str:
             )
         lines.append("")
     return "\n".join(lines)
+
+
+SUMMARISED = ("valid_accuracy", "test_accuracy", "test_macro_f1", "probe_accuracy", "ig_mass")
+"""Per-seed values of a ``train_cdep`` arm summarised (mean ± sd, 95% bootstrap interval) at
+the chosen lambda."""
+
+
+def arm_result(rows: list[dict[str, Any]], chosen: float, grid_seed: int) -> dict[str, Any]:
+    """A ``train_cdep`` metrics file: the choice (``selection``), the summaries over seeds at the
+    chosen lambda (``chosen``) and every run's row (``runs``, each marked ``chosen`` here)."""
+    for row in rows:
+        row["chosen"] = row["lambda"] == chosen
+    at_chosen = [r for r in rows if r["chosen"]]
+    return {
+        "selection": {
+            "metric": SELECT_METRIC,
+            "rule": RULE,
+            "lambda": chosen,
+            "grid_seed": grid_seed,
+        },
+        "chosen": {
+            "lambda": chosen,
+            "seeds": [r["seed"] for r in at_chosen],
+            **{k: summary_of([r.get(k) for r in at_chosen]) for k in SUMMARISED},
+        },
+        "runs": rows,
+    }
+
+
+def runs_table(rows: Sequence[Mapping[str, Any]]) -> pl.DataFrame:
+    """The runs' rows without the per-example ``test_correct`` (the DVC plot source)."""
+    return pl.DataFrame([{k: v for k, v in r.items() if k != "test_correct"} for r in rows])
+
+
+def read_records(results: Path, variants: Sequence[str], arms: Sequence[str]) -> pl.DataFrame:
+    """Every run's row of every listed arm's ``<results>/<variant>/<arm>.json``; a missing or
+    damaged one raises :class:`DataError`."""
+    rows = []
+    for variant in variants:
+        for arm in arms:
+            path = results / variant / f"{arm}.json"
+            if not path.is_file():
+                raise DataError(path, "no train_cdep results (run `dvc repro train_cdep`)")
+            try:
+                rows += json.loads(path.read_text())["runs"]
+            except (json.JSONDecodeError, KeyError) as exc:
+                raise DataError(path, f"not a train_cdep metrics file ({exc})") from None
+    return pl.DataFrame(rows, infer_schema_length=None)
+
+
+def report_page(result: Mapping[str, Any], records: pl.DataFrame, metric: str) -> str:
+    """``cdep.md``: the comparison at the chosen lambdas, then the lambda grids."""
+    return "\n".join(
+        ["# CDEP on SST-2 variants", "", comparison_markdown(result, metric),
+         "## Lambda grids", "", markdown(records)]
+    )  # fmt: skip

@@ -4,6 +4,7 @@ across datasets with the Nemenyi critical difference (Demsar 2006), as tables an
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
+from glassworks.errors import DataError  # noqa: E402
 from glassworks.report.plots import save_figure  # noqa: E402
 from glassworks.stats import paired_difference  # noqa: E402
 
@@ -229,3 +231,39 @@ def paired_vs(records: pl.DataFrame, method: str, metric: str = "test_auroc") ->
         )  # fmt: skip
         out[other] = {**d.as_dict(), "pairs": wide.height}
     return out
+
+
+RECORD_FIELDS = ("dataset", "method", "seed", "test_auroc", "train_time")
+"""What the comparison reads of each ``output_info.json``."""
+
+
+def read_records(results: Path, methods: Sequence[str], datasets: Sequence[str]) -> pl.DataFrame:
+    """One row (:data:`RECORD_FIELDS`) per ``<results>/<method>/<dataset>/<seed>/output_info.json``
+    of the listed methods and datasets; a missing or damaged one raises :class:`DataError`."""
+    rows = []
+    for m in methods:
+        for d in datasets:
+            folder = results / m / d
+            files = sorted(folder.glob("*/output_info.json"))
+            if not files:
+                raise DataError(folder, "no train_tabular results (run `dvc repro train_tabular`)")
+            for f in files:
+                try:
+                    info = json.loads(f.read_text())
+                    rows.append({k: info[k] for k in RECORD_FIELDS})
+                except (json.JSONDecodeError, KeyError) as exc:
+                    raise DataError(f, f"not a train_tabular output_info.json ({exc})") from None
+    return pl.DataFrame(rows)
+
+
+def comparison_metrics(comp: Comparison, records: pl.DataFrame, reference: str) -> dict[str, Any]:
+    """The ``compare_tabular`` metrics: the reference method, the critical difference, mean ranks
+    and normalised AUROC per method, and the :func:`goals`."""
+    return {
+        "reference": reference,
+        "critical_difference": comp.critical_difference,
+        "n_datasets": comp.n_datasets,
+        "mean_rank": dict(comp.summary.select("method", "mean_rank").iter_rows()),
+        "mean_normalized_auroc": dict(comp.summary.select("method", "mean_normalized").iter_rows()),
+        **goals(comp, records),
+    }

@@ -1,0 +1,92 @@
+"""Emb-GAM's reports: the top n-grams per class (CSV + bar chart) and an HTML page explaining
+seeded test texts n-gram by n-gram (``train_embgam``'s model folder)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from glassworks.io import write_text
+from glassworks.models.emb_gam import EmbGAMClassifier
+from glassworks.report.html import Highlighted, highlight_page
+from glassworks.report.plots import contribution_bars
+
+NOTE = (
+    "Each word carries its n-grams' contributions to the logit, shared equally among the "
+    "n-gram's words; word scores plus the intercept add up exactly to the logit."
+)
+N_DETAILS = 12
+"""N-grams listed under each explained text (largest contribution first)."""
+
+
+def file_safe(name: str) -> str:
+    """``name`` with every character but letters and digits replaced by ``_``."""
+    return "".join(ch if ch.isalnum() else "_" for ch in name)
+
+
+def explained_outputs(model: EmbGAMClassifier) -> list[int]:
+    """The classes (indices into ``classes_``) Emb-GAM's outputs explain: the positive class of a
+    binary model (its one logit), every class of a multiclass one."""
+    return [1] if len(model.classes_) == 2 else list(range(len(model.classes_)))
+
+
+def explained_texts(
+    model: EmbGAMClassifier,
+    label_names: Sequence[str],
+    test: pl.DataFrame,
+    n_explain: int,
+    seed: int,
+) -> list[Highlighted]:
+    """``n_explain`` seeded test texts (``id, text, label``; in their order) with word scores for
+    the predicted class's output (the one logit of a binary model) and their top n-grams."""
+    binary = len(model.classes_) == 2
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(test.height, size=min(n_explain, test.height), replace=False)
+    items = []
+    for i in sorted(pick.tolist()):
+        row = test.row(i, named=True)
+        proba = model.predict_proba([row["text"]])[0]
+        k = int(np.argmax(proba))
+        output = 0 if binary else k
+        tokens, scores = model.token_scores(row["text"], output=output)
+        details = model.contributions(row["text"], output=output)
+        shown_class = label_names[int(model.classes_[1 if binary else k])]
+        caption = (
+            f"id {row['id']} · true: {label_names[row['label']]} · predicted: "
+            f"{label_names[int(model.classes_[k])]} (p={proba[k]:.2f}) · scores explain "
+            f"'{shown_class}' · intercept {model.intercept_[output]:+.3f}"
+        )
+        items.append(Highlighted(tokens, scores, caption, details[:N_DETAILS]))
+    return items
+
+
+def write_embgam_reports(
+    model: EmbGAMClassifier,
+    label_names: Sequence[str],
+    test: pl.DataFrame,
+    out: Path,
+    dataset: str,
+    *,
+    top_k: int,
+    n_explain: int,
+    seed: int,
+) -> None:
+    """``top_ngrams_<class>.csv`` and ``.png`` per explained class and ``examples.html`` (see
+    :func:`explained_texts`) in ``out``."""
+    for j, cls in enumerate(explained_outputs(model)):
+        name = label_names[int(model.classes_[cls])]
+        top = model.top_ngrams(top_k, output=j)
+        top.write_csv(out / f"top_ngrams_{file_safe(name)}.csv")
+        shown = pl.concat([top.head(min(top_k, 15)), top.tail(min(top_k, 15))])
+        contribution_bars(
+            shown.unique("ngram", keep="first"),
+            f"{dataset}: n-grams for '{name}' (Emb-GAM)",
+            out / f"top_ngrams_{file_safe(name)}.png",
+            "contribution to the logit per occurrence",
+        )
+    items = explained_texts(model, label_names, test, n_explain, seed)
+    page = highlight_page(f"Emb-GAM explanations — {dataset}", items, NOTE)
+    write_text(out / "examples.html", page)

@@ -1,0 +1,83 @@
+"""The splits a train_text run sees, and one seed's fit-and-score wiring."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import polars as pl
+import pytest
+
+from glassworks.config import TextRun
+from glassworks.data.schema import PreparedDataset
+from glassworks.errors import ConfigError
+from glassworks.experiments.text import TextSplits, fit_and_score_text, text_splits
+
+
+def _frame(texts: list[str], labels: list[int]) -> pl.DataFrame:
+    return pl.DataFrame({"id": [str(i) for i in range(len(texts))], "text": texts, "label": labels})
+
+
+def _prepared(modality: str = "text") -> PreparedDataset:
+    train = _frame(["a b c", "a", "a b", "a b c d"] * 5, [0, 1, 0, 1] * 5)
+    valid = _frame([f"v {i}" for i in range(100)], [0] * 80 + [1] * 20)
+    test = _frame(["x y", "y z"], [1, 0])
+    splits = {"train": train, "valid": valid, "test": test}
+    return PreparedDataset("toy", "sst2", modality, "binary", ["neg", "pos"], splits, {}, {})
+
+
+def test_text_splits_filters_train_and_caps_valid_once() -> None:
+    run = TextRun(dataset="toy", model="small", min_words=3, max_valid=20)
+    s = text_splits(_prepared(), run, seed=0, where="train_text.runs.toy")
+    assert set(s.train["text"]) == {"a b c", "a b c d"}
+    assert s.valid.height == 20
+    assert Counter(s.valid["label"].to_list()) == {0: 16, 1: 4}  # proportions kept
+    assert s.test.equals(_prepared().splits["test"])
+    again = text_splits(_prepared(), run, seed=0, where="x")
+    assert again.valid.equals(s.valid)
+    whole = text_splits(_prepared(), TextRun(dataset="toy", model="small"), 0, "x")
+    assert whole.train.height == 20
+    assert whole.valid.height == 100
+
+
+def test_text_splits_refusals_name_the_run() -> None:
+    run = TextRun(dataset="toy", model="small")
+    with pytest.raises(ConfigError, match=r"train_text.runs.r.dataset: 'toy' is not a text"):
+        text_splits(_prepared("tabular"), run, 0, "train_text.runs.r")
+    long = TextRun(dataset="toy", model="small", min_words=9)
+    with pytest.raises(ConfigError, match=r"runs.r.min_words: no training text has 9 words"):
+        text_splits(_prepared(), long, 0, "train_text.runs.r")
+
+
+class _Model:
+    """Predicts the label from the text's first word; records what it was fitted on."""
+
+    best_epoch_ = 2
+    n_truncated_ = 1
+
+    def fit(self, x, y, xv, yv, n_classes, on_step, label_names):  # noqa: ANN001, ANN201, PLR0913
+        self.fitted = (list(x), list(y), list(xv), list(yv), n_classes, list(label_names))
+        self.history_ = [{"epoch": 1}, {"epoch": 2}, {"epoch": 3}]
+        if on_step is not None:
+            on_step(len(x))
+
+    def predict(self, texts: list[str]) -> np.ndarray:
+        return np.array([1 if t.startswith("p") else 0 for t in texts])
+
+
+def test_fit_and_score_text_scores_valid_and_test() -> None:
+    train = _frame(["p a", "n b"], [1, 0])
+    valid = _frame(["p c", "n d", "p e"], [1, 0, 0])  # the last one wrong
+    test = _frame(["p f", "n g"], [1, 0])
+    steps: list[int] = []
+    model = _Model()
+    s = fit_and_score_text(
+        model, train, TextSplits(train, valid, test), "binary", ["neg", "pos"], steps.append
+    )
+    assert model.fitted[0] == ["p a", "n b"]
+    assert model.fitted[4] == 2
+    assert steps == [2]
+    assert s.valid["accuracy"] == pytest.approx(2 / 3)
+    assert s.test["accuracy"] == 1.0
+    assert s.predicted.tolist() == [1, 0]
+    assert s.counts == {"best_epoch": 2, "epochs_run": 3, "n_train": 2, "n_truncated_train": 1}
