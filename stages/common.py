@@ -47,21 +47,29 @@ C = TypeVar("C")
 _VAR = re.compile(r"\$\{\s*([^}]+?)\s*\}")
 
 
-def _dataset_name(name: str) -> str:
+def _item_name(name: str) -> str:
     try:
         return plain_name(name)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def parser(stage: str, doc: str | None, per_dataset: bool = True) -> argparse.ArgumentParser:
-    """An argument parser with the options every stage takes (``--dataset`` unless the stage
-    runs once over everything)."""
+ITEM_HELP = {
+    "dataset": "dataset name (a prepare.datasets key)",
+    "run": "text model run (a train_text.runs key)",
+    "model": "model to explain (an explain.models key)",
+    "variant": "SST-2 variant (a prepare_sst_variants.variants key)",
+}
+"""What a stage's item can be: each stage runs per one of these (its ``--<item>`` flag, its MLflow
+``glassworks.item_kind`` tag), or once over everything."""
+
+
+def parser(stage: str, doc: str | None, item: str | None = "dataset") -> argparse.ArgumentParser:
+    """An argument parser with the options every stage takes: ``--<item>`` (what one run of the
+    stage is for, a :data:`ITEM_HELP` key; none when the stage runs once over everything)."""
     p = argparse.ArgumentParser(prog=f"python -m stages.{stage}", description=doc)
-    if per_dataset:
-        p.add_argument(
-            "--dataset", required=True, type=_dataset_name, help="dataset name (a params.yaml key)"
-        )
+    if item:
+        p.add_argument(f"--{item}", required=True, type=_item_name, help=ITEM_HELP[item])
     p.add_argument("--params", type=Path, default=Path("params.yaml"), help="params file")
     p.add_argument("--root", type=Path, default=Path("."), help="repository root")
     return p
@@ -87,12 +95,12 @@ def best_effort(params: Path) -> bool:
 
 
 def stage_run(
-    args: argparse.Namespace, stage: str, dataset: str, **kwargs: Any
+    args: argparse.Namespace, stage: str, item: str, **kwargs: Any
 ) -> contextlib.AbstractContextManager[tracking.StageRun]:
     """:func:`glassworks.tracking.stage_run` under ``--root``, best-effort when the params file's
     ``tracking`` section says so."""
     return tracking.stage_run(
-        stage, dataset, root=args.root, best_effort=best_effort(args.params), **kwargs
+        stage, item, root=args.root, best_effort=best_effort(args.params), **kwargs
     )
 
 
@@ -123,7 +131,12 @@ class Stage(Generic[C]):
     args: argparse.Namespace
     config: C
     address: str
-    dataset: str
+    item: str
+    """What this run of the stage is for: its DVC item (``sst2``, ``sst2-minilm``,
+    ``openml-31-inn``), the part of ``address`` after ``@`` (``all`` for a whole-pipeline stage)."""
+    item_kind: str
+    """What kind of thing ``item`` is: ``dataset``, ``run``, ``model``, ``variant``, with the
+    matrix's other flags appended (``dataset-method``, ``variant-arm``)."""
 
     @functools.cached_property
     def tags(self) -> dict[str, str]:
@@ -137,12 +150,13 @@ class Stage(Generic[C]):
         run_name: str | None = None,
         tags: Mapping[str, str] | None = None,
     ) -> contextlib.AbstractContextManager[tracking.StageRun]:
-        """An MLflow run of this stage on ``dataset`` (``run_name`` default
-        ``<stage>@<dataset>``), logging ``params`` and tagged with provenance plus ``tags``."""
+        """An MLflow run of this stage on ``item`` (``run_name`` default ``<stage>@<item>``),
+        logging ``params`` and tagged with provenance plus ``tags``."""
         return stage_run(
             self.args,
             self.name,
-            self.dataset,
+            self.item,
+            item_kind=self.item_kind,
             params=params,
             tags={**self.tags, **(tags or {})},
             run_name=run_name,
@@ -156,28 +170,30 @@ def start(
     load_config: Callable[[Path, str], C],
     options: Mapping[str, Option] | None = None,
     *,
-    per_dataset: bool = True,
-    key: Callable[[argparse.Namespace], str] | None = None,
+    item: str | None = "dataset",
+    matrix: Sequence[str] = (),
 ) -> Stage[C]:
-    """Parse ``argv`` (the common options plus ``options``, e.g. ``{"--out-dir": "data/x"}``),
-    then read the stage's config with ``load_config(params, key)``.
+    """Parse ``argv`` (``--<item>``, the common options and ``options``, e.g.
+    ``{"--out-dir": "data/x"}``), then read the stage's config with ``load_config(params, key)``.
 
-    ``key`` names the stage run in params.yaml and DVC (default ``--dataset``; a DVC matrix entry
-    such as ``<dataset>-<method>`` otherwise). A stage run once over everything
-    (``per_dataset=False``) reads ``load_config(params, "")`` and logs as dataset ``all``."""
-    p = parser(stage, doc, per_dataset)
+    The key names the stage run in params.yaml and DVC: the ``--<item>`` value, joined with ``-``
+    to the ``matrix`` flags' values for a DVC matrix stage (``--dataset openml-31 --method inn``
+    is ``openml-31-inn``). A stage run once over everything (``item=None``) reads
+    ``load_config(params, "")`` and logs as item ``all``."""
+    p = parser(stage, doc, item)
+    for flag in matrix:
+        p.add_argument(f"--{flag}", required=True, type=_item_name, help=f"{flag} (matrix axis)")
     for flag, spec in (options or {}).items():
         if isinstance(spec, str):
             p.add_argument(flag, type=Path, default=Path(spec))
         else:
             p.add_argument(flag, **spec)
     args = p.parse_args(argv)
-    if not per_dataset:
-        return Stage(stage, args, load_config(args.params, ""), stage, "all")
-    name = key(args) if key else args.dataset
-    return Stage(
-        stage, args, load_config(args.params, name), stage_address(stage, name), args.dataset
-    )
+    if item is None:
+        return Stage(stage, args, load_config(args.params, ""), stage, "all", "all")
+    key = "-".join(str(getattr(args, f)) for f in (item, *matrix))
+    kind = "-".join((item, *matrix))
+    return Stage(stage, args, load_config(args.params, key), stage_address(stage, key), key, kind)
 
 
 def log_files(

@@ -51,7 +51,7 @@ def load_config(params_path: Path, key: str = "") -> tuple[CompareCdepParams, Cd
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Draw the curves and summarise."""
-    st = start(STAGE, __doc__, argv, load_config, OPTIONS, per_dataset=False)
+    st = start(STAGE, __doc__, argv, load_config, OPTIONS, item=None)
     args, (params, train) = st.args, st.config
     records = read_records(args.results, train.variants, train.arms)
     result = summary(records, params.metric)

@@ -49,7 +49,7 @@ def load_config(
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Compare every method listed in ``train_tabular``."""
-    st = start(STAGE, __doc__, argv, load_config, OPTIONS, per_dataset=False)
+    st = start(STAGE, __doc__, argv, load_config, OPTIONS, item=None)
     args, (params, datasets, methods) = st.args, st.config
     records = read_records(args.results, methods, datasets)
     comp = compare(records, params.reference)

@@ -1,8 +1,8 @@
 """Stage ``explain``: attributions and interactions of one trained model on a fixed test sample.
 
-    python -m stages.explain --dataset mlp-openml-31
+    python -m stages.explain --model mlp-openml-31
 
-``--dataset`` names an entry of ``explain.models``. Writes ``data/explanations/<name>/``
+``--model`` names an entry of ``explain.models``. Writes ``data/explanations/<name>/``
 (tabular models: ``attributions.npz`` with IG, EG and IH arrays; Emb-GAM: ``contributions.csv``,
 each explained example's exact n-gram contributions beside IG's; plots as PNG) and
 ``metrics/explain/<name>.json`` (completeness statistics); the plots go to MLflow too.
@@ -78,17 +78,17 @@ def _embgam(
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the stage for one ``explain.models`` entry."""
-    st = start(STAGE, __doc__, argv, load_config, OPTIONS)
+    st = start(STAGE, __doc__, argv, load_config, OPTIONS, item="model")
     args, (settings, target) = st.args, st.config
     with st.run({"settings": settings.model_dump(), "model": target.model_dump()}) as run:
-        out = args.out_dir / args.dataset
+        out = args.out_dir / args.model
         with atomic_dir(out) as tmp:
             explain = _embgam if target.kind == "embgam" else _tabular
             stats = explain(target, settings, args.prepared_dir, tmp)
-        write_json(args.metrics_dir / f"{args.dataset}.json", stats)
+        write_json(args.metrics_dir / f"{args.model}.json", stats)
         run.log_metrics(stats)
         log_files(run, out, "plots", (".png",))
-    log.info("%s: %s", args.dataset, stats)
+    log.info("%s: %s", args.model, stats)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Stage ``explain_text``: explain one trained text model (a ``train_text.runs`` entry) on a fixed
 sample of test texts with IG, EG, LIME, occlusion and a random floor; score their faithfulness.
 
-    python -m stages.explain_text --dataset sst2-minilm
+    python -m stages.explain_text --run sst2-minilm
 
 Reads ``data/models/text/<run>`` and ``data/prepared/<dataset>``; writes
 ``data/explanations/text/<run>/`` (``highlights.html``: every explainer's token scores per text;
@@ -63,27 +63,27 @@ def load_config(params_path: Path, dataset: str) -> tuple[ExplainTextSettings, T
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Run the stage for ``--dataset`` (a ``train_text`` run name)."""
-    st = start(STAGE, __doc__, argv, load_config, OPTIONS)
+    """Run the stage for ``--run`` (a ``train_text`` run name)."""
+    st = start(STAGE, __doc__, argv, load_config, OPTIONS, item="run")
     args, (settings, run_cfg) = st.args, st.config
     with st.run(settings.model_dump()) as run:
-        model = TextClassifier.load(args.models_dir / args.dataset, device="auto")
+        model = TextClassifier.load(args.models_dir / args.run, device="auto")
         prepared = read_prepared(args.prepared_dir / run_cfg.dataset)
         sample = subsample(prepared.splits["test"], settings.n_texts, settings.seed)
         study = run_text_study(model, sample["text"].to_list(), settings)
-        out, comp = args.out_dir / args.dataset, study.comparison
+        out, comp = args.out_dir / args.run, study.comparison
         with atomic_dir(out) as tmp:
             write_text_study(
-                comp, study.faithfulness, prepared.label_names, tmp, args.dataset, model.tokenizer_
+                comp, study.faithfulness, prepared.label_names, tmp, args.run, model.tokenizer_
             )
-        write_curve_tables(comp, args.plots_dir / args.dataset)
-        write_json(args.metrics_dir / f"{args.dataset}.json", study.metrics)
+        write_curve_tables(comp, args.plots_dir / args.run)
+        write_json(args.metrics_dir / f"{args.run}.json", study.metrics)
         run.log_metrics({**study.metrics, "seconds": study.seconds})
         run.log_dict(study.metrics, "metrics.json")
         run.log_artifact(out / "highlights.html", "explanations")
         run.log_artifact(out / "faithfulness_comparison.csv", "tables")
         log_files(run, out, "plots", (".png",))
-    _log_study(args.dataset, study)
+    _log_study(args.run, study)
 
 
 def _log_study(name: str, study: TextStudy) -> None:

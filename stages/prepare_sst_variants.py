@@ -1,6 +1,6 @@
 """Stage ``prepare_sst_variants``: SST-2 with a spurious feature built into train only (CDEP).
 
-    python -m stages.prepare_sst_variants --dataset decoy
+    python -m stages.prepare_sst_variants --variant decoy
 
 Reads ``data/prepared/sst2``; writes ``data/variants/<variant>/`` (``train`` biased, ``valid`` and
 ``test`` clean, ``probe`` = test texts with the spurious words, ``reference`` = the unbiased train
@@ -42,19 +42,19 @@ def load_config(params_path: Path, variant: str) -> PrepareSstVariantsParams:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Build the variant ``--dataset`` (decoy or gender)."""
-    st = start(STAGE, __doc__, argv, load_config, OPTIONS)
+    """Build the variant ``--variant`` (decoy or gender)."""
+    st = start(STAGE, __doc__, argv, load_config, OPTIONS, item="variant")
     args, params = st.args, st.config
     with st.run(params.model_dump()) as run:
         source = read_prepared(args.prepared_dir / params.dataset)
-        variant = make_variant(source, args.dataset, params.seed, params.min_words)  # type: ignore[arg-type]
-        out = args.out_dir / args.dataset
+        variant = make_variant(source, args.variant, params.seed, params.min_words)  # type: ignore[arg-type]
+        out = args.out_dir / args.variant
         write_prepared(variant, out)
         metrics = variant_metrics(variant)
-        write_json(args.metrics_dir / f"{args.dataset}.json", metrics)
+        write_json(args.metrics_dir / f"{args.variant}.json", metrics)
         run.log_metrics(metrics)
         run.log_artifact(out / "schema.json")
-    log.info("%s: %s", args.dataset, metrics["rows"])
+    log.info("%s: %s", args.variant, metrics["rows"])
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ def load_config(params_path: Path, key: str = "") -> tuple[ReportParams, dict[st
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Write the overview and register the champions."""
-    st = start(STAGE, __doc__, argv, load_config, OPTIONS, per_dataset=False)
+    st = start(STAGE, __doc__, argv, load_config, OPTIONS, item=None)
     args, (params, text_runs) = st.args, st.config
     if not args.metrics_dir.is_dir():
         raise DataError(args.metrics_dir, "no metrics yet: run the pipeline first (dvc repro)")

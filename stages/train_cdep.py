@@ -1,6 +1,6 @@
 """Stage ``train_cdep``: one arm (``<model>-<penalty>``) on one SST-2 variant, over its lambdas.
 
-    python -m stages.train_cdep --dataset decoy-lstm-cdep
+    python -m stages.train_cdep --variant decoy --arm lstm-cdep
 
 Reads ``data/variants/<variant>``. The lambda grid trains the first of ``train_cdep.seeds``; the
 lambda with the best validation accuracy (``glassworks.selection.RULE``; validation is clean in
@@ -72,7 +72,7 @@ def _train(
     train = data.splits["reference" if penalty == "clean" else "train"]
     train = stratified_cap(train, params.max_train, seed)
     est = params.estimator_params(arm, lam, list(data.info["spurious_words"]), seed)
-    name = f"{st.dataset} lambda={lam:g} seed={seed}"
+    name = f"{st.item} lambda={lam:g} seed={seed}"
     with (
         st.run(est, run_name=name) as run,
         progress_bar(est["epochs"] * train.height, f"train {name}") as advance,
@@ -104,7 +104,7 @@ def _train(
 def main(argv: Sequence[str] | None = None) -> None:
     """Train the arm's lambda grid (first seed), choose lambda on validation, train the other
     seeds at it."""
-    st = start(STAGE, __doc__, argv, load_config, OPTIONS)
+    st = start(STAGE, __doc__, argv, load_config, OPTIONS, item="variant", matrix=("arm",))
     args, (params, variant, arm) = st.args, st.config
     data = read_variant(args.variants_dir / variant)
     first, *others = params.seeds
@@ -122,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     write_json(args.metrics_dir / variant / f"{arm}.json", result)
     log.info(
         "%s: lambda %g chosen on %s; clean test accuracy %s",
-        args.dataset,
+        st.item,
         chosen,
         SELECT_METRIC,
         summarise([r["test_accuracy"] for r in rows if r["chosen"]]).fmt(),

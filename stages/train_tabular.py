@@ -36,7 +36,6 @@ from stages.common import Stage, exit_with, run_main, start
 
 STAGE = "train_tabular"
 OPTIONS = {
-    "--method": {"required": True, "help": "a train_tabular.methods entry"},
     "--prepared-dir": "data/prepared",
     "--out-dir": "data/tabular",
     "--metrics-dir": "metrics/train_tabular",
@@ -70,7 +69,7 @@ def load_config(params_path: Path, key: str) -> TabularRun:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the stage for ``--dataset`` and ``--method``."""
-    st = start(STAGE, __doc__, argv, load_config, OPTIONS, key=lambda a: f"{a.dataset}-{a.method}")
+    st = start(STAGE, __doc__, argv, load_config, OPTIONS, matrix=("method",))
     args, params = st.args, st.config
     prepared = read_prepared(args.prepared_dir / args.dataset)
     check_tabular(prepared, str(args.prepared_dir / args.dataset))

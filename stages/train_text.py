@@ -1,7 +1,7 @@
 """Stage ``train_text``: train one text classifier per seed (a ``train_text.runs`` entry: dataset x
 recipe, ``train_text.seeds``).
 
-    python -m stages.train_text --dataset sst2-minilm
+    python -m stages.train_text --run sst2-minilm
 
 Reads ``data/prepared/<dataset>``; writes ``data/models/text/<run>/`` (the first seed's model
 folder, with the fine-tuned encoder in Hugging Face format under ``model/`` for pretrained
@@ -61,12 +61,12 @@ def seed_folder(out: Path, seeds: Sequence[int], seed: int) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Run the stage for ``--dataset`` (a run name): one model per seed."""
-    st = start(STAGE, __doc__, argv, load_config, OPTIONS)
+    """Run the stage for ``--run`` (a run name): one model per seed."""
+    st = start(STAGE, __doc__, argv, load_config, OPTIONS, item="run")
     args, (run_params, est_first, seeds) = st.args, st.config
     prepared = read_prepared(args.prepared_dir / run_params.dataset)
-    splits = text_splits(prepared, run_params, seeds[0], f"{STAGE}.runs.{args.dataset}")
-    with atomic_dir(args.out_dir / args.dataset) as tmp:
+    splits = text_splits(prepared, run_params, seeds[0], f"{STAGE}.runs.{args.run}")
+    with atomic_dir(args.out_dir / args.run) as tmp:
         per_seed = [
             _train_seed(
                 st, prepared, splits, {**est_first, "seed": seed}, seed_folder(tmp, seeds, seed)
@@ -74,9 +74,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             for seed in seeds
         ]
     metrics = seed_summaries(per_seed, n_valid=splits.valid.height, n_test=splits.test.height)
-    write_json(args.metrics_dir / f"{args.dataset}.json", metrics)
+    write_json(args.metrics_dir / f"{args.run}.json", metrics)
     acc = metrics["test_accuracy"]
-    log.info("%s: test accuracy %.4f ± %.4f over %d seeds", args.dataset, acc["mean"], acc["sd"],
+    log.info("%s: test accuracy %.4f ± %.4f over %d seeds", args.run, acc["mean"], acc["sd"],
              acc["n"])  # fmt: skip
 
 
@@ -96,8 +96,8 @@ def _train_seed(
     names = list(prepared.label_names)
     logged = {"run": run_params.model_dump(), "estimator": est}
     with (
-        st.run(logged, run_name=f"{args.dataset}#{seed}") as run,
-        progress_bar(model.epochs * train.height, f"train {args.dataset} seed {seed}") as advance,
+        st.run(logged, run_name=f"{args.run}#{seed}") as run,
+        progress_bar(model.epochs * train.height, f"train {args.run} seed {seed}") as advance,
     ):
         scores = fit_and_score_text(
             model, train, splits, prepared.task, prepared.label_names, on_step=advance
@@ -106,9 +106,9 @@ def _train_seed(
         model.save(folder)
         y_test = splits.test["label"].to_numpy()
         if seed == seeds[0]:
-            title = f"{args.dataset} (test split, seed {seed})"
+            title = f"{args.run} (test split, seed {seed})"
             classifier_figures(y_test, scores.predicted, scores.test, names, folder, title)
-            plots = args.plots_dir / args.dataset
+            plots = args.plots_dir / args.run
             write_csv(plots / "predictions.csv", predictions_table(y_test, scores.predicted, names))
             write_csv(plots / "history.csv", history_table(model.history_))
         run.log_metrics(row)
@@ -117,7 +117,7 @@ def _train_seed(
             if (folder / png).is_file():
                 run.log_artifact(folder / png, "plots")
         run.log_text_model(folder, splits.test["text"].to_list()[:3], model=model)
-    log.info("%s seed %d: valid accuracy %.4f", args.dataset, seed, row["valid"]["accuracy"])
+    log.info("%s seed %d: valid accuracy %.4f", args.run, seed, row["valid"]["accuracy"])
     return row
 
 

@@ -166,9 +166,9 @@ def test_summary_tabular_tables(tmp_path: Path) -> None:
         (m / "train_tabular" / method / "openml-31.json").write_text(
             json.dumps({"test_auroc": {"mean": auroc, "std": 0.01, "per_seed": [auroc]}})
         )
-    (m / "explain_tabular").mkdir()
+    (m / "audit_tabular").mkdir()
     scores = {"spearman": 0.42, "top_k_overlap": 0.5}
-    (m / "explain_tabular" / "openml-31.json").write_text(
+    (m / "audit_tabular" / "openml-31.json").write_text(
         json.dumps({"inn": {"ig": scores}, "tabresnet": {"ig": {"faithfulness": 0.93}}})
     )
     (m / "compare_tabular.json").write_text(

@@ -444,8 +444,8 @@ class CompareTabularParams(Frozen):
     """Every AUROC is divided by this method's AUROC on the same dataset and seed."""
 
 
-class ExplainTabularParams(Frozen):
-    """``explain_tabular`` stage: post-hoc explainers' agreement with INN's decomposition."""
+class AuditTabularParams(Frozen):
+    """``audit_tabular`` stage: post-hoc explainers' agreement with INN's decomposition."""
 
     seed: Seed = 0
     """Which training seed's INN and TabResNet to audit."""
@@ -598,7 +598,7 @@ class Params(Frozen):
     explain_text: ExplainTextParams
     train_tabular: TrainTabularParams
     compare_tabular: CompareTabularParams
-    explain_tabular: ExplainTabularParams
+    audit_tabular: AuditTabularParams
     prepare_sst_variants: PrepareSstVariantsParams
     train_cdep: TrainCdepParams
     compare_cdep: CompareCdepParams

@@ -1,8 +1,8 @@
 """MLflow tracking: the only module that imports mlflow.
 
 Default store: ``sqlite:///<root>/mlruns/mlflow.db``, artifacts under ``<root>/mlruns/artifacts``;
-``MLFLOW_TRACKING_URI`` (a shared server for a team) overrides it. One run per stage and dataset,
-named ``<stage>@<dataset>`` like DVC's stage address, tagged with provenance (git commit, the
+``MLFLOW_TRACKING_URI`` (a shared server for a team) overrides it. One run per stage and item,
+named ``<stage>@<item>`` like DVC's stage address, tagged with provenance (git commit, the
 stage's input hashes as DVC computes them).
 """
 
@@ -136,11 +136,9 @@ class StageRun:
         """:func:`log_tabular_model` in this run."""
         self._call("log_tabular_model", log_tabular_model, path, bundle, example)
 
-    def find_runs(
-        self, stage: str, dataset: str | None = None, root: str | Path = "."
-    ) -> list[Any]:
+    def find_runs(self, stage: str, item: str | None = None, root: str | Path = ".") -> list[Any]:
         """:func:`find_runs` (none once the run is detached)."""
-        return self._call("find_runs", find_runs, stage, dataset, root) or []
+        return self._call("find_runs", find_runs, stage, item, root) or []
 
     def register_champion(
         self, run_id: str, name: str, alias: str, root: str | Path = "."
@@ -165,15 +163,18 @@ def _experiment_id(client: MlflowClient, name: str, uri: str) -> str:
 @contextlib.contextmanager
 def stage_run(
     stage: str,
-    dataset: str,
+    item: str,
     *,
+    item_kind: str = "dataset",
     params: Mapping[str, Any] | None = None,
     tags: Mapping[str, str] | None = None,
     root: str | Path = ".",
     run_name: str | None = None,
     best_effort: bool = False,
 ) -> Iterator[StageRun]:
-    """Open one MLflow run for ``stage`` on ``dataset``; it ends FAILED if the body raises.
+    """Open one MLflow run for ``stage`` on ``item`` (what this run of the stage is for: a dataset,
+    a text model run, a model to explain, ...; tagged ``glassworks.item`` and
+    ``glassworks.item_kind``); it ends FAILED if the body raises.
 
     An unreachable or unwritable store fails fast with :class:`TrackingError` naming it (HTTP
     stores get at most 2 retries and a 20 s timeout unless ``MLFLOW_HTTP_REQUEST_*`` say
@@ -185,13 +186,18 @@ def stage_run(
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
     mlflow.set_tracking_uri(uri)
-    all_tags = {"glassworks.stage": stage, "glassworks.dataset": dataset, **(tags or {})}
+    all_tags = {
+        "glassworks.stage": stage,
+        "glassworks.item": item,
+        "glassworks.item_kind": item_kind,
+        **(tags or {}),
+    }
     handle = StageRun(run_id=None, experiment_id=None, uri=uri, best_effort=best_effort)
 
     def start() -> None:
         experiment_id = _experiment_id(MlflowClient(uri), stage, uri)
         active = mlflow.start_run(
-            experiment_id=experiment_id, run_name=run_name or f"{stage}@{dataset}", tags=all_tags
+            experiment_id=experiment_id, run_name=run_name or f"{stage}@{item}", tags=all_tags
         )
         try:
             if params:
@@ -210,7 +216,7 @@ def stage_run(
         except Exception as exc:  # noqa: BLE001 - any store failure: one clear error
             raise _unavailable(uri, exc) from None
     if handle.run_id is not None:
-        log.info("MLflow run %s (%s@%s) in %s", handle.run_id, stage, dataset, redact(uri))
+        log.info("MLflow run %s (%s@%s) in %s", handle.run_id, stage, item, redact(uri))
     try:
         yield handle
     except BaseException:
@@ -324,14 +330,14 @@ def log_tabular_model(
     return _log_pyfunc(wrapper, PickledTabularModel(), pickle_path, example, name)
 
 
-def find_runs(stage: str, dataset: str | None = None, root: str | Path = ".") -> list[Any]:
-    """Finished runs of a stage (optionally one dataset), newest first."""
+def find_runs(stage: str, item: str | None = None, root: str | Path = ".") -> list[Any]:
+    """Finished runs of a stage (optionally one item, see :func:`stage_run`), newest first."""
     uri = tracking_uri(root)
     client = MlflowClient(uri)
     exp = client.get_experiment_by_name(stage)
     if exp is None:
         return []
-    query = f"tags.`glassworks.dataset` = '{dataset}'" if dataset else ""
+    query = f"tags.`glassworks.item` = '{item}'" if item else ""
     return client.search_runs(
         [exp.experiment_id], filter_string=query, order_by=["attributes.start_time DESC"]
     )

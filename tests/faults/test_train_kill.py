@@ -60,13 +60,13 @@ CASES = [
     ),
     Case(
         "train_text",
-        ("--dataset", "tiny", "--prepared-dir", "{ws}/prepared", "--out-dir", "{out}/models",
+        ("--run", "tiny", "--prepared-dir", "{ws}/prepared", "--out-dir", "{out}/models",
          "--metrics-dir", "{out}/metrics", "--plots-dir", "{out}/plots"),
         "models/tiny", "metrics/tiny.json",
     ),
     Case(
         "train_cdep",
-        ("--dataset", "decoy-lstm-cdep", "--variants-dir", "{ws}/variants",
+        ("--variant", "decoy", "--arm", "lstm-cdep", "--variants-dir", "{ws}/variants",
          "--out-dir", "{out}/cdep", "--metrics-dir", "{out}/metrics",
          "--plots-dir", "{out}/plots"),
         "cdep/decoy/lstm-cdep", "metrics/decoy/lstm-cdep.json",
@@ -109,7 +109,7 @@ def ws(tmp_path_factory: pytest.TempPathFactory, raw_dir: Path, tiny_bert: Path)
         dirs = ["--prepared-dir", str(ws / "prepared"), "--metrics-dir", str(ws / "m")]
         argv = ["--dataset", "amazon-fashion", *common, *dirs, "--out-dir", str(ws / "embeddings")]
         assert run_main(embed.main, argv) == 0
-        argv = ["--dataset", "decoy", *common, *dirs, "--out-dir", str(ws / "variants")]
+        argv = ["--variant", "decoy", *common, *dirs, "--out-dir", str(ws / "variants")]
         assert run_main(prepare_sst_variants.main, argv) == 0
     return ws
 

@@ -133,6 +133,16 @@ def test_adversarial_params(
         assert not whole_ok, applied  # a path-like name is refused wherever it appears
 
 
+ITEM_FLAGS = {
+    "explain": "--model",
+    "train_text": "--run",
+    "explain_text": "--run",
+    "prepare_sst_variants": "--variant",
+    "train_cdep": "--variant",
+}
+MATRIX_FLAGS = {"train_tabular": ["--method", "ebm"], "train_cdep": ["--arm", "lstm-cdep"]}
+
+
 @pytest.mark.parametrize("name", PATHLIKE + ["no-such-dataset"])
 @pytest.mark.parametrize("stage", sorted({n for n, k in ADDRESSES if k}))
 def test_dataset_argument(
@@ -147,9 +157,9 @@ def test_dataset_argument(
     empty project: refused with a message naming it, nothing written anywhere."""
     tried("stage --dataset")
     monkeypatch.chdir(tmp_path)
-    argv = ["--dataset", name, "--params", str(REPO / "params.yaml"), "--root", str(tmp_path)]
-    if stage == "train_tabular":
-        argv += ["--method", "ebm"]
+    flag = ITEM_FLAGS.get(stage, "--dataset")
+    argv = [flag, name, "--params", str(REPO / "params.yaml"), "--root", str(tmp_path)]
+    argv += MATRIX_FLAGS.get(stage, [])
     try:
         code = run_main(MODULES[stage].main, argv)
     except SystemExit as exc:  # argparse refuses path-like names

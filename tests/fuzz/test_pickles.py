@@ -104,7 +104,7 @@ def test_explain_stage_with_a_damaged_model(
     if name == "broken" and damage[0] == "truncate" and damage[1] == 1.0:
         data = bundle_bytes  # an Emb-GAM entry given an intact tabular bundle: the wrong object
     (ws / "model" / "model.pkl").write_bytes(data)
-    argv = ["--dataset", name, "--params", str(ws / "params.yaml"), "--root", str(REPO)]
+    argv = ["--model", name, "--params", str(ws / "params.yaml"), "--root", str(REPO)]
     dirs = ["--prepared-dir", str(ws / "no-data"), "--out-dir", str(ws / "out")]
     assert run_main(explain.main, [*argv, *dirs, "--metrics-dir", str(ws / "m")]) == 1
     assert not (ws / "out" / name).exists()  # no output, not even a temp folder

@@ -101,9 +101,9 @@ def metrics(tmp_path: Path) -> Path:
     agree = {"full_model": {"means": {"ig": {"spearman": 0.5}}},
              "frozen_hypernetwork": {"means": {"ig": {"spearman": 1.0}}}}  # fmt: skip
     tabresnet = {"ig": {"faithfulness": 0.9}}
-    _write(m / "explain_tabular/new.json", {"agreement_with_inn_decomposition": agree,
+    _write(m / "audit_tabular/new.json", {"agreement_with_inn_decomposition": agree,
            "inn": {"ig": {"spearman": 0.1}}, "tabresnet": tabresnet})  # fmt: skip
-    _write(m / "explain_tabular/old.json", {"inn": {"eg": {"spearman": 0.25}}, "tabresnet": {}})
+    _write(m / "audit_tabular/old.json", {"inn": {"eg": {"spearman": 0.25}}, "tabresnet": {}})
     _write(m / "compare_tabular.json", {"n_datasets": 2, "critical_difference": 1.386,
            "reference": "decision_tree", "mean_rank": {"inn": 2.0, "catboost": 1.0},
            "mean_auroc": {"inn": 0.91, "catboost": 0.93},
@@ -144,7 +144,7 @@ def test_rows_named_and_formatted_by_each_spec(metrics: Path) -> None:
     assert t["labels"] == ("run", "IG", "EG", "random", "IG completeness (rel.)")
     assert t["rows"] == [["a", "0.210 / 0.800", "-", "0.500 / 0.500", "2.0e-05"],
                          ["b", "-", "0.300 / 0.700", "-", "-"]]  # fmt: skip
-    t = _table(metrics, "explain_tabular")  # older files: agreement of f under "inn"
+    t = _table(metrics, "audit_tabular")  # older files: agreement of f under "inn"
     assert t["rows"][0][1] == "0.500 / 1.000"
     assert t["rows"][0][5] == "0.900"
     assert t["rows"][1][:3] == ["old", "- / -", "0.250 / -"]

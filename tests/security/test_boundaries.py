@@ -54,7 +54,7 @@ PICKLE_READERS = {
     "src/glassworks/io.py",  # io.read_pickle itself
     "src/glassworks/tracking.py",  # MLflow pyfunc wrappers of the project's own models
     "stages/explain.py",  # data/models/embgam/*, data/models/mlp/*: our own stage outputs
-    "stages/explain_tabular.py",  # data/tabular/*: our own stage outputs
+    "stages/audit_tabular.py",  # data/tabular/*: our own stage outputs
 }
 
 
@@ -68,7 +68,7 @@ def test_every_pickle_load_reads_the_projects_own_outputs() -> None:
             if "pickle.load(" in line:
                 sites.append((path.name, n, line))
                 assert "our own" in line or "written by this run" in line, (path, n, line)
-            if "read_pickle(" in line:
+            if "read_pickle(" in line or "read_bundle(" in line:
                 readers.add(path.relative_to(REPO).as_posix())
             if "torch.load(" in line:
                 assert "weights_only=True" in line, (path, n, line)

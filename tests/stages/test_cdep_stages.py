@@ -62,7 +62,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, raw_dir: Path) -> dict:
             run_main(
                 prepare_sst_variants.main,
                 [
-                    "--dataset",
+                    "--variant",
                     "decoy",
                     *common,
                     "--prepared-dir",
@@ -79,8 +79,10 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, raw_dir: Path) -> dict:
             code = run_main(
                 train_cdep.main,
                 [
-                    "--dataset",
-                    f"decoy-{arm}",
+                    "--variant",
+                    "decoy",
+                    "--arm",
+                    arm,
                     *common,
                     "--variants-dir",
                     str(tmp / "variants"),
@@ -224,8 +226,10 @@ def test_bad_params_fail_before_training(
     code = run_main(
         train_cdep.main,
         [
-            "--dataset",
-            f"decoy-{arm}",
+            "--variant",
+            "decoy",
+            "--arm",
+            arm,
             "--params",
             str(p),
             "--variants-dir",

@@ -134,7 +134,7 @@ def test_embed_then_train(workspace: Path) -> None:
     params["explain"]["settings"]["n_examples"] = 6
     params["explain"]["models"] = {"eg": {"kind": "embgam", "model": str(out), "dataset": DS}}
     (ws / "explain.yaml").write_text(yaml.safe_dump(params))
-    argv = ["--dataset", "eg", "--params", str(ws / "explain.yaml"), "--root", str(REPO)]
+    argv = ["--model", "eg", "--params", str(ws / "explain.yaml"), "--root", str(REPO)]
     dirs = ["--prepared-dir", str(ws / "prepared"), "--out-dir", str(ws / "explanations")]
     code = run_main(explain.main, [*argv, *dirs, "--metrics-dir", str(ws / "metrics/explain")])
     assert code == 0

@@ -64,7 +64,7 @@ def test_train_mlp_then_explain(tmp_path: Path, raw_dir: Path) -> None:
         run_main(
             explain.main,
             [
-                "--dataset",
+                "--model",
                 "mlp",
                 *common,
                 "--prepared-dir",
@@ -90,4 +90,4 @@ def test_train_mlp_then_explain(tmp_path: Path, raw_dir: Path) -> None:
 
 
 def test_unknown_model_name(tmp_path: Path) -> None:
-    assert run_main(explain.main, ["--dataset", "nope", "--root", str(REPO)]) == 1
+    assert run_main(explain.main, ["--model", "nope", "--root", str(REPO)]) == 1

@@ -32,34 +32,33 @@ def test_start_parses_options_and_loads_the_config(tmp_path: Path) -> None:
     assert st.args.root == Path(".")
     assert load.calls == [(Path("p.yaml"), "sst2")]
     assert st.config == {"key": "sst2"}
-    assert (st.name, st.dataset, st.address) == ("prepare", "sst2", "prepare@sst2")
+    assert (st.name, st.item, st.item_kind) == ("prepare", "sst2", "dataset")
+    assert st.address == "prepare@sst2"
     again = start(
         "prepare", "doc", ["--dataset", "sst2", "--out-dir", str(tmp_path)], load, options
     )
     assert again.args.out_dir == tmp_path
 
 
-def test_start_with_a_matrix_key_and_without_a_dataset(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_start_with_a_matrix_key_and_without_an_item(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DVC_STAGE", raising=False)
     load = _Loader()
-    st = start(
-        "train_tabular",
-        None,
-        ["--dataset", "openml-31", "--method", "inn"],
-        load,
-        {"--method": {"required": True}},
-        key=lambda a: f"{a.dataset}-{a.method}",
-    )
+    argv = ["--dataset", "openml-31", "--method", "inn"]
+    st = start("train_tabular", None, argv, load, matrix=["method"])
     assert load.calls[-1][1] == "openml-31-inn"
     assert st.address == "train_tabular@openml-31-inn"
-    assert st.dataset == "openml-31"  # the MLflow run's dataset stays --dataset
+    assert (st.item, st.item_kind) == ("openml-31-inn", "dataset-method")
+    run = start("train_text", None, ["--run", "sst2-minilm"], load, item="run")
+    assert (run.item, run.item_kind, run.args.run) == ("sst2-minilm", "run", "sst2-minilm")
+    with pytest.raises(SystemExit):  # a text-run stage takes --run, not --dataset
+        start("train_text", None, ["--dataset", "sst2-minilm"], load, item="run")
     monkeypatch.setenv("DVC_STAGE", "train_tabular@openml-31-inn-from-dvc")
     assert (
         start("x", None, ["--dataset", "d"], load).address == "train_tabular@openml-31-inn-from-dvc"
     )
-    whole = start("compare_tabular", None, [], load, per_dataset=False)
+    whole = start("compare_tabular", None, [], load, item=None)
     assert load.calls[-1][1] == ""
-    assert (whole.dataset, whole.address) == ("all", "compare_tabular")
+    assert (whole.item, whole.address) == ("all", "compare_tabular")
     assert not hasattr(whole.args, "dataset")
 
 
@@ -99,7 +98,8 @@ def test_run_tags_provenance_once_and_logs_params(
     assert first.data.params == {"a.b": "1"}
     assert first.data.metrics == {"m": 2.0}
     assert first.data.tags["git.commit"] == "abc"
-    assert first.data.tags["glassworks.dataset"] == "toy"
+    assert first.data.tags["glassworks.item"] == "toy"
+    assert first.data.tags["glassworks.item_kind"] == "dataset"
     assert second.data.tags["glassworks.seed"] == "1"
     assert second.data.tags["dvc.stage"] == "prepare@toy"
     assert "glassworks.seed" not in first.data.tags

@@ -1,4 +1,4 @@
-"""prepare -> train_tabular (4 methods x 2 seeds) -> compare_tabular, explain_tabular, explain
+"""prepare -> train_tabular (4 methods x 2 seeds) -> compare_tabular, audit_tabular, explain
 on real diabetes data (openml-37), MLflow in a temp store."""
 
 import json
@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from stages import compare_tabular, explain, explain_tabular, prepare, train_tabular
+from stages import audit_tabular, compare_tabular, explain, prepare, train_tabular
 from stages.common import run_main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,7 +27,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, raw_dir: Path) -> Path:
     t = params["train_tabular"]
     t.update(seeds=[0, 1], datasets=[DS], methods=METHODS, device="cpu")
     t["hyperparameters"].update(inn=NET, tabresnet=NET)
-    params["explain_tabular"].update(
+    params["audit_tabular"].update(
         datasets=[DS],
         n_examples=6,
         eg_samples=16,
@@ -103,7 +103,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, raw_dir: Path) -> Path:
         )
         assert (
             run_main(
-                explain_tabular.main,
+                audit_tabular.main,
                 [
                     "--dataset",
                     DS,
@@ -123,7 +123,7 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, raw_dir: Path) -> Path:
             run_main(
                 explain.main,
                 [
-                    "--dataset",
+                    "--model",
                     "trn",
                     *common,
                     *prepared,
@@ -188,7 +188,7 @@ def test_compare_tabular_table_and_metrics(pipeline: Path) -> None:
     assert (pipeline / "report/normalized_auroc.png").exists()
 
 
-def test_explain_tabular_audit(pipeline: Path) -> None:
+def test_audit_tabular_audit(pipeline: Path) -> None:
     audit = json.loads((pipeline / "m/audit" / f"{DS}.json").read_text())
     assert set(audit["inn"]) == {"ig", "eg", "lime", "kernel_shap"}
     assert audit["best_inn_explainer"] in audit["inn"]

@@ -65,7 +65,7 @@ def _run_stages(tmp: Path, raw_dir: Path) -> dict:
         run_main(
             train_text.main,
             [
-                "--dataset",
+                "--run",
                 "tiny",
                 *common,
                 *dirs,
@@ -83,7 +83,7 @@ def _run_stages(tmp: Path, raw_dir: Path) -> dict:
         run_main(
             explain_text.main,
             [
-                "--dataset",
+                "--run",
                 "tiny",
                 *common,
                 *dirs,
@@ -237,5 +237,5 @@ def test_cli_explain_text_errors(trained: dict, model, texts, message) -> None: 
 
 
 def test_unknown_run(tmp_path: Path) -> None:
-    assert run_main(train_text.main, ["--dataset", "nope", "--root", str(REPO)]) == 1
-    assert run_main(explain_text.main, ["--dataset", "nope", "--root", str(REPO)]) == 1
+    assert run_main(train_text.main, ["--run", "nope", "--root", str(REPO)]) == 1
+    assert run_main(explain_text.main, ["--run", "nope", "--root", str(REPO)]) == 1

@@ -390,7 +390,7 @@ class Audit:
         }
 
     def metrics(self) -> dict[str, Any]:
-        """The ``explain_tabular`` metrics: sizes, the agreement summary, the best explainer,
+        """The ``audit_tabular`` metrics: sizes, the agreement summary, the best explainer,
         the black box's scores, and (a) again under its old names ``inn``/``best_inn_explainer``.
         Timings (``seconds``) are machine state, left out."""
         return {

@@ -1,6 +1,6 @@
 """Figures of the explanation stages: a tabular model's attributions and interactions
 (``explain``), Emb-GAM's n-gram contributions (``explain``) and the audit of post-hoc explainers
-against INN's decomposition (``explain_tabular``)."""
+against INN's decomposition (``audit_tabular``)."""
 
 from __future__ import annotations
 

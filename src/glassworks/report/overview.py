@@ -99,7 +99,7 @@ class Champion:
     dataset: str
     stage: str
     stage_item: str
-    """The ``glassworks.dataset`` tag of the stage's MLflow runs."""
+    """The ``glassworks.item`` tag of the stage's MLflow runs."""
     run_name: str | None
     """The run's name: the first seed's run (``<run>#0``, ``<method>@<dataset>#0``)."""
     metric: str

@@ -236,7 +236,7 @@ def _explain_text_columns(sources: list[Source]) -> list[Column]:
     ]
 
 
-def _explain_tabular_rows(sources: list[Source]) -> list[Row]:
+def _audit_tabular_rows(sources: list[Source]) -> list[Row]:
     """Agreement with INN's decomposition explaining f (``full``; older files: ``inn``) and with
     the hypernetwork frozen (``frozen``); TabResNet's XAI-Bench faithfulness."""
     rows = []
@@ -252,7 +252,7 @@ def _explain_tabular_rows(sources: list[Source]) -> list[Row]:
     return rows
 
 
-def _explain_tabular_columns(sources: list[Source]) -> list[Column]:
+def _audit_tabular_columns(sources: list[Source]) -> list[Column]:
     def agreement(m: str) -> Cell:
         full, frozen = num(f"full.{m}.spearman"), num(f"frozen.{m}.spearman")
         return lambda r: f"{full(r)} / {frozen(r)}"
@@ -438,12 +438,12 @@ SPECS: dict[str, TableSpec] = {
             rows=_compare_tabular_rows,
         ),
         TableSpec(
-            "explain_tabular",
-            "explain_tabular: agreement (rank correlation) with INN's decomposition "
+            "audit_tabular",
+            "audit_tabular: agreement (rank correlation) with INN's decomposition "
             "W(x)·x, explaining f / with the hypernetwork frozen · XAI-Bench faithfulness on "
             "TabResNet · data/explanations/tabular/",
-            _explain_tabular_columns,
-            rows=_explain_tabular_rows,
+            _audit_tabular_columns,
+            rows=_audit_tabular_rows,
         ),
         TableSpec(
             "prepare_sst_variants",

@@ -1,8 +1,8 @@
-"""Stage ``explain_tabular``: post-hoc explainers' agreement with INN's decomposition.
+"""Stage ``audit_tabular``: post-hoc explainers' agreement with INN's decomposition.
 
-    python -m stages.explain_tabular --dataset openml-31
+    python -m stages.audit_tabular --dataset openml-31
 
-Loads the ``train_tabular`` INN and TabResNet of ``explain_tabular.seed``, explains a seeded test
+Loads the ``train_tabular`` INN and TabResNet of ``audit_tabular.seed``, explains a seeded test
 sample with IG, EG (training rows as background), LIME and Kernel SHAP, and scores them against
 INN's decomposition ``W(x) * x`` (rank correlation, top-k overlap, sign agreement, L1 error, with
 bootstrap intervals over rows) twice: (a) explaining INN's full logit ``f`` (an exact IG from 0
@@ -10,7 +10,7 @@ adds up to ``f(x) - f(0)``, INN's terms to ``f(x) - b(x)``: they differ by ``b(x
 (b) explaining the per-example linear model with the hypernetwork frozen (exact IG scores ~0
 error). On TabResNet: XAI-Bench faithfulness and monotonicity. Writes
 ``data/explanations/tabular/<dataset>/`` (``audit.csv`` (a), ``audit_frozen.csv`` (b),
-``black_box.csv``, ``attributions.npz``, plots) and ``metrics/explain_tabular/<dataset>.json``
+``black_box.csv``, ``attributions.npz``, plots) and ``metrics/audit_tabular/<dataset>.json``
 (``agreement_with_inn_decomposition``; ``inn`` and ``best_inn_explainer`` repeat (a) under their
 old names); plots and tables go to MLflow.
 """
@@ -21,7 +21,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from glassworks.config import ExplainTabularParams, load_section
+from glassworks.config import AuditTabularParams, load_section
 from glassworks.data import read_prepared
 from glassworks.errors import ConfigError
 from glassworks.explain.audit import audit_tabular
@@ -30,23 +30,23 @@ from glassworks.io import atomic_dir, read_bundle, write_csv, write_json, write_
 from glassworks.report.explanations import audit_plots
 from stages.common import exit_with, log_files, run_main, start
 
-STAGE = "explain_tabular"
+STAGE = "audit_tabular"
 OPTIONS = {
     "--prepared-dir": "data/prepared",
     "--models-dir": "data/tabular",
     "--out-dir": "data/explanations/tabular",
-    "--metrics-dir": "metrics/explain_tabular",
+    "--metrics-dir": "metrics/audit_tabular",
 }
 AUDIT_SETTINGS = {"n_steps", "eg_samples", "lime_samples", "kernel_shap_samples", "top_k", "seed"}
-"""The ``explain_tabular`` settings :func:`audit_tabular` takes as they are."""
+"""The ``audit_tabular`` settings :func:`audit_tabular` takes as they are."""
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
 
 
-def load_config(params_path: Path, dataset: str) -> ExplainTabularParams:
-    """All this stage reads: the ``explain_tabular`` section."""
-    params = load_section(params_path, STAGE, ExplainTabularParams)
+def load_config(params_path: Path, dataset: str) -> AuditTabularParams:
+    """All this stage reads: the ``audit_tabular`` section."""
+    params = load_section(params_path, STAGE, AuditTabularParams)
     if dataset not in params.datasets:
-        raise ConfigError(f"explain_tabular.datasets: {dataset!r} is not listed")
+        raise ConfigError(f"audit_tabular.datasets: {dataset!r} is not listed")
     return params
 
 
