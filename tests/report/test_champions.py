@@ -25,7 +25,7 @@ TEXT = Champion("glassworks-text-sst2", "text", "sst2", "train_text", "sst2-b", 
                 "valid_accuracy", 0.83, "test_accuracy",
                 {"mean": 0.8, "sd": 0.01, "ci95": [0.79, 0.81], "n": 3})  # fmt: skip
 TABULAR = Champion("glassworks-tabular-openml-31", "tabular", "openml-31", "train_tabular",
-                   "openml-31", "ebm@openml-31#0", "valid_auroc", 0.7)  # fmt: skip
+                   "openml-31-ebm", "ebm@openml-31#0", "valid_auroc", 0.7)  # fmt: skip
 
 
 def _run(run_id: str, name: str) -> SimpleNamespace:
@@ -64,7 +64,7 @@ def test_registers_the_newest_run_of_the_champion_seed(caplog: pytest.LogCapture
     assert rows[1] == TABULAR.as_dict()  # no run: listed, not registered
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == [
-        "glassworks-tabular-openml-31: no MLflow run of train_tabular@openml-31 to register"
+        "glassworks-tabular-openml-31: no MLflow run of train_tabular@openml-31-ebm to register"
     ]
 
 

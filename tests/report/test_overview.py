@@ -44,6 +44,7 @@ def test_champions_pick_the_best_validation_score_per_dataset_and_task(tmp_path:
     assert got["text", "essays"].test["mean"] == 0.47
     tab = got["tabular", "openml-31"]
     assert (tab.run_name, tab.metric, tab.value) == ("inn@openml-31#0", "valid_auroc", 0.71)
+    assert tab.stage_item == "openml-31-inn"  # the DVC item its MLflow runs are tagged with
     assert tab.test["mean"] == 0.66  # the test summary at the choice, from the per-seed values
     table = champions_table([c.as_dict() | {"version": 3} for c in got.values()])
     assert "| glassworks-tabular-openml-31 | tabular | openml-31 | inn@openml-31#0 |" in table

@@ -128,7 +128,7 @@ def test_champions_are_chosen_on_validation(tmp_path: Path) -> None:
     assert chosen == {
         ("text", "sst2"): ("sst2-minilm", "sst2-minilm#0"),  # test would pick sst2-small
         ("text", "essays"): ("essays-small", "essays-small#0"),
-        ("tabular", "openml-31"): ("openml-31", "inn@openml-31#0"),  # test would pick ebm
+        ("tabular", "openml-31"): ("openml-31-inn", "inn@openml-31#0"),  # test would pick ebm
     }
     champs = {c.stage_item: c for c in champions(tmp_path / "plain" / "metrics", RUNS)}
     assert champs["sst2-minilm"].metric == "valid_accuracy"

@@ -153,7 +153,7 @@ def champions(
         m = json.loads(path.read_text())
         seed = m.get("seeds", [0])[0]
         c = Champion(f"glassworks-tabular-{dataset}", "tabular", dataset, "train_tabular",
-                     dataset, f"{method}@{dataset}#{seed}", "valid_auroc",
+                     f"{dataset}-{method}", f"{method}@{dataset}#{seed}", "valid_auroc",
                      _mean(m["valid_auroc"]), "test_auroc",
                      _test_summary(m.get("test_auroc")))  # fmt: skip
         candidates.setdefault(("tabular", dataset), []).append({"c": c, "valid_auroc": c.value})
