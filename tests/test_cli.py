@@ -191,3 +191,92 @@ def test_summary_tabular_tables(tmp_path: Path) -> None:
     assert text.index("catboost", text.index("compare_tabular")) < text.index(
         "inn", text.index("compare_tabular")
     )
+
+
+def test_summary_timings_from_the_mlflow_store(tmp_path: Path) -> None:
+    """``summary --timings`` reads the stage runs of the (test) store: the latest run per name,
+    nested runs left out, a running stage shown as such, slowest first, then per stage."""
+    from mlflow.tracking import MlflowClient
+
+    from glassworks import tracking
+
+    client = MlflowClient(tracking.tracking_uri(tmp_path))
+
+    def log(stage: str, item: str, start: int, seconds: int | None, status: str = "FINISHED",
+            name: str | None = None, parent: str | None = None) -> str:  # fmt: skip
+        exp = client.get_experiment_by_name(stage)
+        exp_id = exp.experiment_id if exp else client.create_experiment(stage)
+        tags = {"glassworks.stage": stage, "glassworks.item": item}
+        if parent:
+            tags["mlflow.parentRunId"] = parent
+        r = client.create_run(exp_id, start_time=start * 1000, tags=tags,
+                              run_name=name or f"{stage}@{item}")  # fmt: skip
+        if seconds is not None:
+            client.set_terminated(r.info.run_id, status, end_time=(start + seconds) * 1000)
+        return r.info.run_id
+
+    base = 1_700_000_000
+    log("prepare", "sst2", base, 600)  # replaced by the rerun below
+    log("prepare", "sst2", base + 1000, 7)
+    parent = log("train_text", "sst2-small", base + 10, 83, name="sst2-small#0")
+    log("train_text", "sst2-small", base + 20, 500, name="child", parent=parent)
+    log("train_text", "sst2-small", base + 100, 3700, name="sst2-small#1", status="FAILED")
+    log("embed", "sst2", base + 200, None)  # still RUNNING
+    client.create_run(client.create_experiment("untagged"), start_time=base * 1000)
+
+    console = Console(record=True, width=150)
+    assert cli.timings(tmp_path, console) == 0
+    text = console.export_text()
+    cells = [[c.strip() for c in line.split("│")[1:-1]] for line in text.splitlines()]
+    rows = [c for c in cells if len(c) == 5]
+    assert rows[:4] == [
+        ["train_text@sst2-small", "2", "1h 03m 03s", "99.8%", "1 FAILED"],
+        ["prepare@sst2", "1", "7.0s", "0.2%", "FINISHED"],  # the rerun replaced the 600 s run
+        ["embed@sst2", "1", "—", "—", "RUNNING"],
+        ["total", "4", "1h 03m 10s", "100.0%", ""],  # 83 s + 3700 s + 7 s; the child left out
+    ]
+    assert rows[4:] == [
+        ["train_text", "1", "2", "1h 03m 03s", "99.8%"],
+        ["prepare", "1", "1", "7.0s", "0.2%"],
+        ["embed", "1", "1", "—", "—"],
+        ["total", "3", "4", "1h 03m 10s", "100.0%"],
+    ]
+    assert "child" not in text
+    assert "RUNNING runs count no time" in text
+
+
+def test_summary_timings_without_runs(tmp_path: Path) -> None:
+    console = Console(record=True, width=150)
+    assert cli.timings(tmp_path, console) == 1
+    assert "No stage runs" in console.export_text()
+
+
+def test_summary_timings_flag_is_parsed(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    seen = []
+    monkeypatch.setattr(cli, "timings", lambda root, console: seen.append(root) or 0)
+    assert cli.main(["summary", "--timings", "--root", str(tmp_path)]) == 0
+    assert seen == [tmp_path]
+
+
+def test_summary_timings_reads_runs_from_before_the_item_tag(tmp_path: Path) -> None:
+    """A run logged before ``glassworks.item`` existed gives its ``glassworks.dataset`` tag."""
+    from mlflow.tracking import MlflowClient
+
+    from glassworks import tracking
+
+    client = MlflowClient(tracking.tracking_uri(tmp_path))
+    tags = {"glassworks.stage": "embed", "glassworks.dataset": "sst2"}
+    r = client.create_run(client.create_experiment("embed"), start_time=1_000, tags=tags)
+    client.set_terminated(r.info.run_id, end_time=43_000)
+    (record,) = tracking.stage_run_records(tmp_path)
+    assert (record["item"], record["start_ms"], record["end_ms"]) == ("sst2", 1_000, 43_000)
+    console = Console(record=True, width=150)
+    assert cli.timings(tmp_path, console) == 0
+    assert "embed@sst2" in console.export_text()
+
+
+def test_summary_timings_store_unavailable(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "sqlite:////nonexistent-dir/sub/mlflow.db")
+    console = Console(record=True, width=150)
+    assert cli.timings(tmp_path, console) == 1
+    assert "nonexistent-dir" in console.export_text()

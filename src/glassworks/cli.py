@@ -1,6 +1,7 @@
 """The ``glassworks`` console script (an edge: it reads argv and the working tree).
 
 glassworks summary                          what the pipeline produced, and how to review it
+glassworks summary --timings                each stage's wall time, from its MLflow runs
 glassworks explain-text --model M "a text"   predict and highlight each token's contribution
 """
 
@@ -43,6 +44,57 @@ def summary(root: Path, console: Console) -> int:
         "Review runs in MLflow: [bold]make ui[/] then open http://127.0.0.1:5000 "
         "· metrics: [bold]dvc metrics show[/]"
     )
+    return 0
+
+
+def timings(root: Path, console: Console) -> int:
+    """Print each stage address's wall time (its latest MLflow runs), slowest first, with its
+    share of the total, then the same per stage (:func:`glassworks.report.timings.stage_timings`);
+    the store is ``MLFLOW_TRACKING_URI`` or ``root``'s. 1 when the store has no stage runs."""
+    from glassworks import tracking  # imports mlflow: only when asked for timings
+    from glassworks.errors import TrackingError
+    from glassworks.report.timings import RunRecord, fmt_duration, fmt_share, stage_timings
+
+    try:
+        rows = tracking.stage_run_records(root)
+    except TrackingError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 1
+    fields = RunRecord.__dataclass_fields__
+    result = stage_timings(RunRecord(**{k: v for k, v in r.items() if k in fields}) for r in rows)
+    if not result.stages:
+        console.print(
+            f"[yellow]No stage runs in {tracking.redact(tracking.tracking_uri(root))}: "
+            "run `make run` (or `dvc repro`) first.[/]"
+        )
+        return 1
+    total = fmt_duration(result.total_seconds)
+    whole = "100.0%" if result.total_seconds > 0 else "—"
+    table = Table(title="Wall time per stage (latest runs)", show_footer=True)
+    table.add_column("stage@item", footer="total")
+    table.add_column("runs", justify="right", footer=str(sum(s.runs for s in result.stages)))
+    table.add_column("time", justify="right", footer=total)
+    table.add_column("share", justify="right", footer=whole)
+    table.add_column("status")
+    for s in result.stages:
+        status = s.status if s.status == "FINISHED" else f"[yellow]{s.status}[/]"
+        table.add_row(s.address, str(s.runs), fmt_duration(s.seconds), fmt_share(s.share), status)
+    console.print(table)
+    families = Table(title="Per stage", show_footer=True)
+    families.add_column("stage", footer="total")
+    families.add_column("items", justify="right", footer=str(len(result.stages)))
+    families.add_column("runs", justify="right", footer=str(sum(f.runs for f in result.families)))
+    families.add_column("time", justify="right", footer=total)
+    families.add_column("share", justify="right", footer=whole)
+    for f in result.families:
+        families.add_row(
+            f.stage, str(f.items), str(f.runs), fmt_duration(f.seconds), fmt_share(f.share)
+        )
+    console.print(families)
+    note = "Wall time of each stage's latest run per run name (a rerun replaces older runs)"
+    if result.unfinished:
+        note += f"; {result.unfinished} stage(s) not FINISHED: RUNNING runs count no time"
+    console.print(note + ".")
     return 0
 
 
@@ -136,6 +188,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("summary", help="tables of what the pipeline produced")
     s.add_argument("--root", type=Path, default=Path("."))
+    s.add_argument(
+        "--timings",
+        action="store_true",
+        help="each stage's wall time from its MLflow runs, slowest first",
+    )
     e = sub.add_parser("explain-text", help="predict and explain texts with a trained text model")
     e.add_argument(
         "--model",
@@ -154,7 +211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return explain_text(args.model, args.texts, args.html, args.steps, Console())
     if args.command == "summary":
         # a pipe (make, CI logs) gets a readable width instead of rich's 80 columns
-        return summary(args.root, Console(width=None if sys.stdout.isatty() else 120))
+        console = Console(width=None if sys.stdout.isatty() else 120)
+        return (timings if args.timings else summary)(args.root, console)
     return 2
 
 
