@@ -10,7 +10,10 @@ damage) is moved aside (``*.corrupt``) the first time it is read, and its keys a
 
 Writers take an exclusive lock on ``<namespace>/.lock`` (``flock``: released by the kernel when a
 process dies, even by ``kill -9``) around "look up what is missing, encode it, write the shard", so
-processes filling the same namespace at once store every key exactly once. Readers never lock.
+processes filling the same namespace at once store every key exactly once.
+:meth:`EmbeddingCache.fill` encodes outside the lock and takes it only to write what is still
+missing (still once per key), so writers with disjoint keys, e.g. a cluster's workers, encode in
+parallel. Readers never lock.
 Vectors are read through memory maps.
 """
 
@@ -239,14 +242,15 @@ class EmbeddingCache:
             out[sel] = vectors[locs[sel, 1]]
         return out
 
-    def add(self, keys: Sequence[str], vectors: np.ndarray) -> None:
-        """Append the keys not stored yet as one shard (under the writer lock)."""
+    def add(self, keys: Sequence[str], vectors: np.ndarray) -> int:
+        """Append the keys not stored yet as one shard (under the writer lock); how many were."""
         if len(keys) != len(vectors):
             raise ValueError("keys and vectors differ in length")
         with self.write_lock():
             self.refresh()
             new = [i for i, k in enumerate(keys) if k not in self._index]
             self._write_shard([keys[i] for i in new], np.asarray(vectors)[new])
+        return len(new)
 
     def _write_shard(self, keys: Sequence[str], vectors: np.ndarray) -> None:
         """Write one shard: vectors, then the key table with both checksums (caller holds the
@@ -308,6 +312,50 @@ class EmbeddingCache:
             seconds_encoding=seconds,
         )
         return self.get(list(keys)), stats
+
+    def fill(
+        self,
+        keys: Sequence[str],
+        encoder: TextEncoder,
+        *,
+        shard_size: int = 4096,
+        progress: Callable[[int], None] | None = None,
+    ) -> EmbedStats:
+        """Store the vectors of the ``keys`` not cached yet, encoding them outside the writer lock;
+        returns the accounting, not the vectors.
+
+        :meth:`embed` holds the lock while it encodes, so writers of one namespace take turns;
+        here only "write what is still missing" (:meth:`add`) is under the lock, so writers with
+        disjoint keys (the chunks of a cluster) encode at the same time. Each key is still stored
+        once: a key another writer stored meanwhile is not written again (the vector computed here
+        is dropped; the encoder computes a text's vector from the text alone, so it is the same).
+        ``newly_embedded`` counts the keys this call stored, ``cache_hits`` the others."""
+        self.refresh()
+        unique = list(dict.fromkeys(keys))
+        self._check_keys(unique)
+        missing = [k for k in unique if k not in self._index]
+        if progress is not None and len(unique) > len(missing):
+            progress(len(unique) - len(missing))
+        seconds, stored = 0.0, 0
+        for start in range(0, len(missing), shard_size):
+            chunk = missing[start : start + shard_size]
+            self.refresh()
+            todo = [k for k in chunk if k not in self._index]
+            if progress is not None and len(todo) < len(chunk):
+                progress(len(chunk) - len(todo))
+            if not todo:
+                continue
+            t0 = time.perf_counter()
+            vectors = encoder.encode(todo, progress=progress)
+            seconds += time.perf_counter() - t0
+            stored += self.add(todo, vectors)
+        return EmbedStats(
+            requested=len(keys),
+            unique=len(unique),
+            cache_hits=len(unique) - stored,
+            newly_embedded=stored,
+            seconds_encoding=seconds,
+        )
 
     def verify(self, *, seal: bool = True) -> VerifyReport:
         """Check every shard's checksums (moving damaged ones aside), count keys stored twice,
