@@ -20,7 +20,6 @@ from glassworks.data import read_prepared
 from glassworks.data.split import subsample
 from glassworks.explain.summary import encoded_sample, explain_embgam, explain_tabular
 from glassworks.io import BUNDLE_KEYS, atomic_dir, read_pickle, write_csv, write_json, write_npz
-from glassworks.models.emb_gam import EmbGAMClassifier
 from glassworks.report.explanations import embgam_explanation_plot, tabular_explanation_plots
 from stages.common import exit_with, log_files, run_main, start
 
@@ -67,6 +66,8 @@ def _tabular(
 def _embgam(
     target: ExplainModel, settings: ExplainSettings, prepared_dir: Path, out: Path
 ) -> dict[str, Any]:
+    from glassworks.models.emb_gam import EmbGAMClassifier  # scikit-learn: only for Emb-GAM
+
     model = read_pickle(Path(target.model) / "model.pkl", EmbGAMClassifier)
     prepared = read_prepared(prepared_dir / target.dataset)
     test = subsample(prepared.splits["test"], settings.n_examples, settings.seed)

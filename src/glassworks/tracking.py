@@ -9,22 +9,44 @@ stage's input hashes as DVC computes them).
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import mlflow
-import pandas as pd
-from mlflow.tracking import MlflowClient
+from typing import TYPE_CHECKING, Any
 
 from glassworks.errors import TrackingError
 from glassworks.io import BUNDLE_KEYS, read_pickle
 
 log = logging.getLogger(__name__)
+
+
+class _LazyModule:
+    """A module imported on first attribute access: ``import mlflow`` takes 1-2 s (pandas 0.3 s),
+    which a stage that only logs at its end should not pay before its first line of work."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)
+
+
+if TYPE_CHECKING:
+    import mlflow
+    import pandas as pd
+    from mlflow.tracking import MlflowClient
+else:
+    mlflow = _LazyModule("mlflow")
+    pd = _LazyModule("pandas")
+
+    def MlflowClient(uri: str) -> Any:  # noqa: N802 - stands in for the class
+        """``mlflow.tracking.MlflowClient(uri)``, mlflow imported on first use."""
+        return importlib.import_module("mlflow.tracking").MlflowClient(uri)
+
 
 DEFAULT_STORE = "mlruns/mlflow.db"
 _BAD_KEY = re.compile(r"[^A-Za-z0-9_\-. /]")
@@ -231,36 +253,77 @@ def stage_run(
                 mlflow.end_run("FAILED")
 
 
-class PickledTextModel(mlflow.pyfunc.PythonModel):
-    """MLflow pyfunc over a glassworks text model: raw texts in, class probabilities out.
+_PYFUNC_NAMES = ("PickledTextModel", "PickledTabularModel")
+_pyfunc: dict[str, type] = {}
 
-    Input: a DataFrame with a ``text`` column (or a list of strings). A model saved as a folder
-    brings its own ``loader`` (its class's ``load``, pickled by reference), so this module never
-    imports a model class.
-    """
 
-    def __init__(self, loader: Callable[[Path], Any] | None = None) -> None:
-        self.loader = loader
+def _pyfunc_classes() -> dict[str, type]:
+    """The pyfunc wrappers, defined on first use (they subclass ``mlflow.pyfunc.PythonModel``, so
+    defining them imports mlflow). Each is named ``glassworks.tracking.<name>`` so MLflow's pickle
+    refers to it by that name, which the module's ``__getattr__`` resolves."""
+    if _pyfunc:
+        return _pyfunc
 
-    def load_context(self, context):  # noqa: ANN001, ANN201 - MLflow inspects these hints
-        path = Path(context.artifacts["model"])
-        if path.is_dir():  # a model folder written by the model's own ``save``
-            if self.loader is None:
-                raise TrackingError(f"{path}: a model folder logged without its loader")
-            self.model = self.loader(path)
-            return
-        self.model = read_pickle(path)  # our own artifact, from the project's store
+    class PickledTextModel(mlflow.pyfunc.PythonModel):
+        """MLflow pyfunc over a glassworks text model: raw texts in, class probabilities out.
 
-    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:  # noqa: ANN001
-        # typed: MLflow warns about an untyped predict; a DataFrame hint validates nothing extra
-        texts = (
-            model_input["text"].tolist()
-            if isinstance(model_input, pd.DataFrame)
-            else list(model_input)
-        )
-        proba = self.model.predict_proba(texts)
-        names = [f"p_{c}" for c in self.model.classes_]  # one column per class
-        return pd.DataFrame(proba, columns=names)
+        Input: a DataFrame with a ``text`` column (or a list of strings). A model saved as a folder
+        brings its own ``loader`` (its class's ``load``, pickled by reference), so this module never
+        imports a model class.
+        """
+
+        def __init__(self, loader: Callable[[Path], Any] | None = None) -> None:
+            self.loader = loader
+
+        def load_context(self, context):  # noqa: ANN001, ANN201 - MLflow inspects these hints
+            path = Path(context.artifacts["model"])
+            if path.is_dir():  # a model folder written by the model's own ``save``
+                if self.loader is None:
+                    raise TrackingError(f"{path}: a model folder logged without its loader")
+                self.model = self.loader(path)
+                return
+            self.model = read_pickle(path)  # our own artifact, from the project's store
+
+        def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:  # noqa: ANN001
+            # typed: MLflow warns about an untyped predict; a DataFrame hint validates nothing extra
+            texts = (
+                model_input["text"].tolist()
+                if isinstance(model_input, pd.DataFrame)
+                else list(model_input)
+            )
+            proba = self.model.predict_proba(texts)
+            names = [f"p_{c}" for c in self.model.classes_]  # one column per class
+            return pd.DataFrame(proba, columns=names)
+
+    class PickledTabularModel(mlflow.pyfunc.PythonModel):
+        """MLflow pyfunc over a ``train_tabular`` bundle: raw feature columns in, probabilities
+        out."""
+
+        def load_context(self, context):  # noqa: ANN001, ANN201 - MLflow inspects these hints
+            self.bundle = read_pickle(
+                context.artifacts["model"], dict, BUNDLE_KEYS
+            )  # our own artifact
+
+        def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:  # noqa: ANN001
+            import polars as pl
+
+            encoder, model = self.bundle["encoder"], self.bundle["model"]
+            frame = pl.from_pandas(pd.DataFrame(model_input))
+            x = encoder.transform(frame)
+            names = [f"p_{self.bundle['label_names'][int(c)]}" for c in model.classes_]
+            return pd.DataFrame(model.predict_proba(x), columns=names)
+
+    for cls in (PickledTextModel, PickledTabularModel):
+        cls.__module__, cls.__qualname__ = __name__, cls.__name__
+        _pyfunc[cls.__name__] = cls
+    return _pyfunc
+
+
+def __getattr__(name: str) -> Any:
+    """``PickledTextModel`` / ``PickledTabularModel`` (module attributes made on first use)."""
+    if name in _PYFUNC_NAMES:
+        return _pyfunc_classes()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def log_text_model(
@@ -275,6 +338,7 @@ def log_text_model(
     if model is None:
         model = read_pickle(pickle_path)  # written by this run
     example = pd.DataFrame({"text": example_texts})
+    PickledTextModel = _pyfunc_classes()["PickledTextModel"]  # noqa: N806
     wrapper = PickledTextModel()
     wrapper.model = model
     stored = PickledTextModel(loader=type(model).load if folder else None)
@@ -304,27 +368,12 @@ def _log_pyfunc(
     return info.model_uri
 
 
-class PickledTabularModel(mlflow.pyfunc.PythonModel):
-    """MLflow pyfunc over a ``train_tabular`` bundle: raw feature columns in, probabilities out."""
-
-    def load_context(self, context):  # noqa: ANN001, ANN201 - MLflow inspects these hints
-        self.bundle = read_pickle(context.artifacts["model"], dict, BUNDLE_KEYS)  # our own artifact
-
-    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:  # noqa: ANN001
-        import polars as pl
-
-        encoder, model = self.bundle["encoder"], self.bundle["model"]
-        frame = pl.from_pandas(pd.DataFrame(model_input))
-        x = encoder.transform(frame)
-        names = [f"p_{self.bundle['label_names'][int(c)]}" for c in model.classes_]
-        return pd.DataFrame(model.predict_proba(x), columns=names)
-
-
 def log_tabular_model(
     pickle_path: str | Path, bundle: dict[str, Any], example: pd.DataFrame, name: str = "model"
 ) -> str:
     """Log a ``train_tabular`` bundle (written at ``pickle_path``, in memory as ``bundle``) as a
     pyfunc (raw features -> class probabilities) with a signature and an input example."""
+    PickledTabularModel = _pyfunc_classes()["PickledTabularModel"]  # noqa: N806
     wrapper = PickledTabularModel()
     wrapper.bundle = bundle
     return _log_pyfunc(wrapper, PickledTabularModel(), pickle_path, example, name)
@@ -366,7 +415,8 @@ def load_model_bundle(uri: str, root: str | Path = ".") -> Any:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise FileNotFoundError(f"{uri}: no MLflow model there ({first})") from None
     inner = loaded.unwrap_python_model()
-    return inner.bundle if isinstance(inner, PickledTabularModel) else inner.model
+    tabular = _pyfunc_classes()["PickledTabularModel"]
+    return inner.bundle if isinstance(inner, tabular) else inner.model
 
 
 def register_champion(
@@ -389,3 +439,51 @@ def register_champion(
     client.set_registered_model_alias(name, alias, version.version)
     client.set_model_version_tag(name, version.version, "glassworks.alias", alias)
     return int(version.version)
+
+
+def stage_run_records(root: str | Path = ".") -> list[dict[str, Any]]:
+    """Every run tagged ``glassworks.stage`` in the project's store (``MLFLOW_TRACKING_URI`` or
+    ``root``'s), in every experiment, as plain records: ``stage``, ``item``, ``run_name``,
+    ``start_ms``, ``end_ms`` (None while running), ``status``, ``parent_run_id`` (nested runs) and
+    ``run_id`` (the fields of :class:`glassworks.report.timings.RunRecord`, plus the id).
+
+    Runs logged before the ``glassworks.item`` tag existed give their ``glassworks.dataset`` tag
+    as the item. Read-only; an unreachable store raises :class:`TrackingError` naming it.
+    """
+    from mlflow.entities import ViewType
+    from mlflow.tracking import MlflowClient
+
+    uri = tracking_uri(root)
+    out: list[dict[str, Any]] = []
+    try:
+        client = MlflowClient(uri)
+        ids = [e.experiment_id for e in client.search_experiments(view_type=ViewType.ACTIVE_ONLY)]
+        token = None
+        while ids:
+            page = client.search_runs(
+                ids,
+                filter_string="tags.`glassworks.stage` != ''",
+                run_view_type=ViewType.ACTIVE_ONLY,
+                max_results=1000,
+                page_token=token,
+            )
+            for run in page:
+                tags = run.data.tags
+                out.append(
+                    {
+                        "stage": tags["glassworks.stage"],
+                        "item": tags.get("glassworks.item") or tags.get("glassworks.dataset", "?"),
+                        "run_name": run.info.run_name or run.info.run_id,
+                        "start_ms": int(run.info.start_time or 0),
+                        "end_ms": run.info.end_time,
+                        "status": run.info.status,
+                        "parent_run_id": tags.get("mlflow.parentRunId"),
+                        "run_id": run.info.run_id,
+                    }
+                )
+            token = page.token
+            if not token:
+                break
+    except Exception as exc:  # noqa: BLE001 - any store failure: one clear error
+        raise _unavailable(uri, exc) from None
+    return out

@@ -7,15 +7,23 @@ clitics such as ``'s``); punctuation is dropped.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*|'[^\W_]+")
+
+
+@functools.cache
+def stop_words() -> frozenset[str]:
+    """scikit-learn's English stop words, imported on first use (importing scikit-learn takes
+    about a second, which the stages that never drop stop words should not pay at start-up)."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return ENGLISH_STOP_WORDS
 
 
 def tokenize(text: str) -> list[str]:
@@ -46,11 +54,12 @@ def ngrams(text: str, spec: NgramSpec) -> list[str]:
     """Every n-gram occurrence of ``text`` (repeats kept: they count in the sum)."""
     tokens = tokenize(text)
     orders = range(1, spec.order + 1) if spec.mode == "all" else (spec.order,)
+    stop = stop_words() if spec.stopwords else frozenset()
     out: list[str] = []
     for n in orders:
         for i in range(len(tokens) - n + 1):
             gram = tokens[i : i + n]
-            if spec.stopwords and all(t in ENGLISH_STOP_WORDS for t in gram):
+            if spec.stopwords and all(t in stop for t in gram):
                 continue
             out.append(" ".join(gram))
     return out

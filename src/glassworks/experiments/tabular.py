@@ -1,27 +1,34 @@
 """Fit and score one tabular method on one prepared OpenML dataset (the INN benchmark protocol,
-Kadra et al. 2023): encode on train only, fit, time training and inference, test AUROC."""
+Kadra et al. 2023): encode on train only, fit, test AUROC; training and inference are timed, but
+the seconds are run facts kept apart from the scores (MLflow only, never a DVC output)."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import polars as pl
 import polars.selectors as cs
-from sklearn.metrics import accuracy_score, roc_auc_score
 
 from glassworks.data.schema import PreparedDataset
 from glassworks.data.split import subsample
 from glassworks.errors import DataError
 from glassworks.io import write_json, write_pickle
-from glassworks.models.tabular import TabularEncoder, make_tabular_model
+from glassworks.models.tabular import TabularEncoder, drop_run_facts, make_tabular_model
 
-SCORES = ("test_auroc", "valid_auroc", "test_accuracy", "train_time", "inference_time")
-"""The scores of one seed that are logged and summarised over seeds."""
+if TYPE_CHECKING:
+    import pandas as pd
+
+SCORES = ("test_auroc", "valid_auroc", "test_accuracy")
+"""The scores of one seed that are written, logged and summarised over seeds."""
+
+TIMINGS = ("train_time", "inference_time")
+"""Wall-clock seconds of one seed's fit and test-set inference: run facts that differ between
+machines and runs, so they go to the seed's MLflow run only (``benchmarks/inn_cost.py`` measures
+training cost); never in ``output_info.json`` or the DVC metrics."""
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,8 @@ def encode_splits(
 
 def auroc(y_true: np.ndarray, proba: np.ndarray, n_classes: int) -> float:
     """Binary AUROC, or the macro one-vs-rest AUROC over ``n_classes`` (Hand & Till style)."""
+    from sklearn.metrics import roc_auc_score
+
     if n_classes == 2:
         return float(roc_auc_score(y_true, proba[:, 1]))
     present = np.unique(y_true)
@@ -135,11 +144,29 @@ def fit_and_score(
     n_classes: int,
 ) -> tuple[Any, dict[str, Any]]:
     """Fit ``method`` on train and return ``(model, output_info)``: test/valid AUROC and accuracy,
-    train and inference seconds (wall), sizes and the hyperparameters."""
+    sizes and the hyperparameters (no timings: :func:`fit_score_and_time` gives them too)."""
+    model, info, _ = fit_score_and_time(method, params, seed, data, n_classes)
+    return model, info
+
+
+def fit_score_and_time(
+    method: str,
+    params: dict[str, Any],
+    seed: int,
+    data: EncodedSplits,
+    n_classes: int,
+) -> tuple[Any, dict[str, Any], dict[str, float]]:
+    """:func:`fit_and_score` and the seconds it took (:data:`TIMINGS`: wall-clock training and
+    test-set inference), apart from ``output_info``: for the seed's MLflow run only. The model
+    carries no run fact (:func:`~glassworks.models.tabular.drop_run_facts`), so its pickle
+    depends on the data, hyperparameters and seed alone."""
+    from sklearn.metrics import accuracy_score
+
     model = make_tabular_model(method, seed, params)
     start = time.perf_counter()
     model.fit(data.x["train"], data.y["train"])
     train_time = time.perf_counter() - start
+    drop_run_facts(method, model)
     start = time.perf_counter()
     proba = _full_proba(model, data.x["test"], n_classes)
     inference_time = time.perf_counter() - start
@@ -150,14 +177,12 @@ def fit_and_score(
         "test_auroc": auroc(data.y["test"], proba, n_classes),
         "valid_auroc": auroc(data.y["valid"], valid_proba, n_classes),
         "test_accuracy": float(accuracy_score(data.y["test"], proba.argmax(1))),
-        "train_time": train_time,
-        "inference_time": inference_time,
         "n_train": len(data.y["train"]),
         "n_test": len(data.y["test"]),
         "n_features": data.x["train"].shape[1],
         "hyperparameters": {k: v for k, v in params.items() if k != "device"},
     }
-    return model, info
+    return model, info, {"train_time": train_time, "inference_time": inference_time}
 
 
 def summarize_seeds(infos: list[dict[str, Any]]) -> dict[str, Any]:

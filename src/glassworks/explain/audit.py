@@ -29,9 +29,6 @@ from typing import Any
 import numpy as np
 import polars as pl
 import torch
-from captum._utils.models.linear_model import SkLearnRidge
-from captum.attr import KernelShap, Lime
-from scipy.stats import pearsonr, spearmanr
 
 from glassworks.explain.paths import expected_gradients, integrated_gradients
 from glassworks.stats import bootstrap_metric_ci
@@ -57,6 +54,8 @@ def agreement_per_row(
 ) -> dict[str, np.ndarray]:
     """Per-row agreement of attributions ``(n, d)`` with a reference decomposition ``(n, d)``
     (``spearman`` is NaN on a constant row); see :func:`agreement`."""
+    from scipy.stats import spearmanr
+
     k = min(top_k, attr.shape[1])
     top_ref = np.argsort(-np.abs(reference), 1)[:, :k]
     top_attr = np.argsort(-np.abs(attr), 1)[:, :k]
@@ -113,6 +112,9 @@ def perturbation_tabular(
 ) -> torch.Tensor:
     """LIME (ridge surrogate, Ribeiro et al. 2016) or Kernel SHAP (Lundberg & Lee 2017) through
     Captum, one feature per column, "off" = the ``baseline`` row; ``(n, d)`` attributions."""
+    from captum._utils.models.linear_model import SkLearnRidge
+    from captum.attr import KernelShap, Lime
+
     out = torch.zeros_like(x)
     for i in range(len(x)):
         torch.manual_seed(seed + i)
@@ -266,6 +268,8 @@ def xai_bench_scores(
     in order of increasing ``|attribution|``; the output changes should grow along that order
     (``monotonicity`` = Spearman correlation of step size with step index;
     ``monotonic_fraction`` = rows whose step sizes never shrink, XAI-Bench's binary form)."""
+    from scipy.stats import pearsonr, spearmanr
+
     d = x.shape[1]
     faith, mono, strict = [], [], []
     for i in range(len(x)):

@@ -12,8 +12,6 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
-from captum._utils.models.linear_model import SkLearnRidge
-from captum.attr import KernelShap, Lime, Occlusion
 
 from glassworks.explain.text import EncodedTexts
 
@@ -40,6 +38,9 @@ def perturbation_tokens(
 ) -> torch.Tensor:
     """Token scores ``(B, L)`` (zero on padding and special tokens) from LIME, Kernel SHAP or
     occlusion of one token at a time against the baseline embedding."""
+    from captum._utils.models.linear_model import SkLearnRidge
+    from captum.attr import KernelShap, Lime, Occlusion
+
     b, length, dim = enc.embeds.shape
     out = torch.zeros(b, length, dtype=enc.embeds.dtype, device=enc.embeds.device)
     for i, n in enumerate(enc.lengths):

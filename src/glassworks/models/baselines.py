@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.dummy import DummyClassifier
-from sklearn.feature_extraction.text import CountVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
 
 from glassworks.embed.ngrams import NgramSpec, ngrams
 from glassworks.models.selection import select_on_valid
+
+if TYPE_CHECKING:
+    from sklearn.dummy import DummyClassifier
+    from sklearn.pipeline import Pipeline
 
 
 class _Analyzer:
@@ -33,25 +33,30 @@ def bag_of_ngrams(
     max_iter: int = 2000,
     class_weight: str | None = None,
 ) -> tuple[Pipeline, float]:
-    """Logistic regression on n-gram counts (Emb-GAM without the LM), C chosen on valid."""
+    """Logistic regression on n-gram counts (Emb-GAM without the LM), C chosen on valid.
 
-    def make(c: float) -> Pipeline:
-        return Pipeline(
-            [
-                ("counts", CountVectorizer(analyzer=_Analyzer(spec), min_df=spec.min_frequency)),
-                ("lr", LogisticRegression(C=c, max_iter=max_iter, class_weight=class_weight)),
-            ]
-        )
+    The counts are computed once (train and valid) and shared by every C of the grid: the same
+    fitted pipeline as refitting ``CountVectorizer`` per C, without tokenising the corpus again
+    for each value (essays: 4 of the 5 passes saved)."""
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
 
-    model, best_c, _ = select_on_valid(
-        make,
+    counts = CountVectorizer(analyzer=_Analyzer(spec), min_df=spec.min_frequency)
+    x_train = counts.fit_transform(list(train[0]))
+    x_valid = counts.transform(list(valid[0]))
+    y_train, y_valid = np.asarray(train[1]), np.asarray(valid[1])
+    lr, best_c, _ = select_on_valid(
+        lambda c: LogisticRegression(C=c, max_iter=max_iter, class_weight=class_weight),
         list(Cs),
-        lambda m: m.fit(list(train[0]), np.asarray(train[1])),
-        lambda m: m.score(list(valid[0]), np.asarray(valid[1])),
+        lambda m: m.fit(x_train, y_train),
+        lambda m: m.score(x_valid, y_valid),
     )
-    return model, best_c
+    return Pipeline([("counts", counts), ("lr", lr)]), best_c
 
 
 def majority(y: Sequence[Any]) -> DummyClassifier:
     """Always predicts the most frequent training class."""
+    from sklearn.dummy import DummyClassifier
+
     return DummyClassifier(strategy="most_frequent").fit(np.zeros((len(y), 1)), np.asarray(y))

@@ -15,18 +15,20 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
 from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.linear_model import LogisticRegression, LogisticRegressionCV, Ridge, RidgeCV
 from sklearn.utils.validation import check_is_fitted
 
 from glassworks.embed.ngrams import NgramSpec, count_ngrams, frequent, tokenize
 from glassworks.models.selection import select_on_valid
+
+if TYPE_CHECKING:
+    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV, Ridge, RidgeCV
 
 
 class Embedder(Protocol):
@@ -309,9 +311,13 @@ class EmbGAMClassifier(ClassifierMixin, _EmbGAM):
     _task = "classification"
 
     def _make(self, c: float) -> LogisticRegression:
+        from sklearn.linear_model import LogisticRegression
+
         return LogisticRegression(C=c, max_iter=self.max_iter, class_weight=self.class_weight)
 
     def _make_cv(self) -> LogisticRegressionCV:
+        from sklearn.linear_model import LogisticRegressionCV
+
         return LogisticRegressionCV(
             Cs=list(self.Cs), cv=5, max_iter=self.max_iter, class_weight=self.class_weight
         )
@@ -346,9 +352,13 @@ class EmbGAMRegressor(RegressorMixin, _EmbGAM):
     _task = "regression"
 
     def _make(self, c: float) -> Ridge:
+        from sklearn.linear_model import Ridge
+
         return Ridge(alpha=c)
 
     def _make_cv(self) -> RidgeCV:
+        from sklearn.linear_model import RidgeCV
+
         return RidgeCV(alphas=list(self.Cs))
 
     def predict(self, X: Sequence[str]) -> np.ndarray:  # noqa: N803

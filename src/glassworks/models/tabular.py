@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
 from sklearn.utils.validation import check_is_fitted
 
 from glassworks.config import TABULAR_METHODS
 from glassworks.errors import DataError
+
+if TYPE_CHECKING:
+    from sklearn.compose import ColumnTransformer
 
 
 class TabularEncoder(TransformerMixin, BaseEstimator):
@@ -37,6 +36,11 @@ class TabularEncoder(TransformerMixin, BaseEstimator):
         self.max_categories = max_categories
 
     def _make(self, frame: pl.DataFrame) -> ColumnTransformer:
+        from sklearn.compose import ColumnTransformer
+        from sklearn.impute import SimpleImputer
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import OneHotEncoder, StandardScaler, TargetEncoder
+
         if self.nominal not in ("onehot", "target"):
             raise ValueError(f"nominal: {self.nominal!r} is not 'onehot' or 'target'")
         if self.label not in frame.columns:
@@ -197,3 +201,21 @@ def make_tabular_model(method: str, seed: int, params: dict[str, Any] | None = N
 
         return ExplainableBoostingClassifier(random_state=seed, **params)
     raise ValueError(f"unknown tabular method {method!r} (known: {', '.join(TABULAR_METHODS)})")
+
+
+RUN_FACTS = {"catboost": ("train_finish_time", "model_guid")}
+"""Per method, what a fitted model stores that is a run fact, not model state: CatBoost's
+metadata holds the wall-clock time training finished and a random model id, so two fits with
+the same seed and data would pickle differently (and a DVC output would hash differently)."""
+
+
+def drop_run_facts(method: str, model: Any) -> Any:
+    """``model`` (fitted ``method``) without the :data:`RUN_FACTS` it stores: what it pickles is
+    then a function of its data, parameters and seed alone. Returns ``model``."""
+    keys = RUN_FACTS.get(method, ())
+    if keys:
+        metadata = model.get_metadata()
+        for key in keys:
+            if key in metadata:
+                del metadata[key]
+    return model

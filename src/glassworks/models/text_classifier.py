@@ -24,14 +24,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 from torch.nn.attention import SDPBackend, sdpa_kernel
-from transformers import (
-    AutoModelForSequenceClassification,
-    AutoTokenizer,
-    PreTrainedTokenizerFast,
-    get_cosine_schedule_with_warmup,
-)
 
-from glassworks.device import resolve_device
+from glassworks.device import resolve_device, torch_threads
 from glassworks.embed.encoder import default_model_path
 from glassworks.errors import DataError
 from glassworks.io import read_json
@@ -106,6 +100,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         select_on: SelectOn = "macro_f1",
         seed: int = 0,
         device: str = "auto",
+        threads: int | None = None,
         tokenizer: Literal["bpe", "word"] = "bpe",
         embeddings: Literal["random", "glove"] = "random",
         penalty: PenaltyName = "none",
@@ -130,6 +125,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self.select_on = select_on
         self.seed = seed
         self.device = device
+        self.threads = threads
         self.tokenizer = tokenizer
         self.embeddings = embeddings
         self.penalty = penalty
@@ -164,6 +160,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             return
         if self.loss == "ordinal":
             raise ValueError("loss='ordinal' needs backbone='small' (a CORAL head)")
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
         path = resolve_backbone(self.backbone)
         self.tokenizer_ = AutoTokenizer.from_pretrained(path)
         self.module_ = AutoModelForSequenceClassification.from_pretrained(
@@ -270,6 +268,21 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         on_step: Callable[[int], None] | None = None,
         label_names: Sequence[str] | None = None,
     ) -> TextClassifier:
+        """Train (with ``threads`` torch threads, see :func:`~glassworks.device.torch_threads`);
+        with a validation split, keep the epoch with the best ``select_on`` score (``_fit``)."""
+        with torch_threads(self.threads):
+            return self._fit(texts, y, texts_valid, y_valid, n_classes, on_step, label_names)
+
+    def _fit(
+        self,
+        texts: Sequence[str],
+        y: Sequence[int],
+        texts_valid: Sequence[str] | None = None,
+        y_valid: Sequence[int] | None = None,
+        n_classes: int | None = None,
+        on_step: Callable[[int], None] | None = None,
+        label_names: Sequence[str] | None = None,
+    ) -> TextClassifier:
         """Train; with a validation split, keep the epoch with the best ``select_on`` score.
 
         ``on_step(n)`` is called after each batch with its size (for progress bars).
@@ -299,6 +312,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         opt = torch.optim.AdamW(
             self.module_.parameters(), lr=self.lr, weight_decay=self.weight_decay
         )
+        from transformers import get_cosine_schedule_with_warmup
+
         sched = get_cosine_schedule_with_warmup(opt, int(self.warmup * steps), max(steps, 1))
         gen = torch.Generator().manual_seed(self.seed)
         has_valid = texts_valid is not None and y_valid is not None and len(texts_valid) > 0
@@ -419,7 +434,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         out = np.zeros((len(encoded), len(self.classes_)), dtype=np.float32)
         was_training = self.module_.training
         self.module_.eval()
-        with torch.no_grad():
+        with torch.no_grad(), torch_threads(getattr(self, "threads", None)):
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
                 batch = self._collate([encoded[i] for i in idx], device)
@@ -481,6 +496,12 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
     @classmethod
     def _load(cls, path: Path, meta: Any, device: str) -> TextClassifier:
+        from transformers import (
+            AutoModelForSequenceClassification,
+            AutoTokenizer,
+            PreTrainedTokenizerFast,
+        )
+
         model = cls(**{**meta["params"], "device": device})
         k = int(meta["n_classes"])
         model.classes_ = np.arange(k)

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import torch
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 from tokenizers.processors import TemplateProcessing
 from torch import nn
-from transformers import PreTrainedTokenizerFast
 
 from glassworks.train.losses import ordinal_log_probs
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
 
 PAD, UNK, CLS, MASK = "[PAD]", "[UNK]", "[CLS]", "[MASK]"
 
@@ -55,7 +58,9 @@ def _trained(
     tok: Tokenizer, trainer: type, texts: Iterable[str], vocab_size: int, min_frequency: int
 ) -> PreTrainedTokenizerFast:
     """Learn ``tok``'s vocabulary (special tokens first: [PAD] = 0), prepend [CLS] to every
-    sequence and wrap it for ``transformers``."""
+    sequence and wrap it for ``transformers`` (imported here: about half a second)."""
+    from transformers import PreTrainedTokenizerFast
+
     tok.train_from_iterator(
         texts,
         trainer=trainer(

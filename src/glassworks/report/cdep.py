@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 
 from glassworks.errors import DataError
-from glassworks.report.plots import plt, save_figure
+from glassworks.report.plots import pyplot, save_figure
 from glassworks.selection import RULE, choose_record
 from glassworks.stats import NO_DIFFERENCE, Difference, paired_difference, summarise
 
@@ -245,6 +245,7 @@ def lambda_plot(
     """Two panels for one variant: validation accuracy vs lambda (the seed-0 grid the choice is
     made on) with test ``metric`` at the chosen lambda (mean ± sd over seeds), and IG mass on
     spurious words vs lambda (symlog x axis so lambda 0 shows)."""
+    plt = pyplot()
     fig, (ax, ax_mass) = plt.subplots(1, 2, figsize=(11, 4.2))
     styles = {"cdep": "o-", "rrr": "s--", "eg": "^-."}
     colors: dict[str, str] = {}
@@ -286,7 +287,8 @@ def lambda_plot(
 
 def markdown(records: pl.DataFrame) -> str:
     """One grid table per variant (seed 0): every arm and lambda with validation accuracy, the
-    chosen lambda marked, attribution mass; test accuracy only at the chosen lambda."""
+    chosen lambda marked, attribution mass; test accuracy only at the chosen lambda. No training
+    seconds: a run fact, in each ``train_cdep`` run's MLflow metrics, not in this DVC output."""
     chosen = chosen_lambdas(records)
     lines = []
     for variant in records["variant"].unique(maintain_order=True).to_list():
@@ -295,8 +297,8 @@ def markdown(records: pl.DataFrame) -> str:
             f"### {variant}: lambda grid (seed 0)",
             "",
             "| model | penalty | lambda | valid acc | chosen | clean test acc | probe acc | "
-            "IG mass on spurious | CD mass | train s |",
-            "|---|---|---:|---:|---|---:|---:|---:|---:|---:|",
+            "IG mass on spurious | CD mass |",
+            "|---|---|---:|---:|---|---:|---:|---:|---:|",
         ]
         for r in rows.iter_rows(named=True):
             model, _, penalty = r["arm"].rpartition("-")
@@ -310,7 +312,7 @@ def markdown(records: pl.DataFrame) -> str:
             lines.append(
                 f"| {model} | {penalty} | {r['lambda']:g} | {r.get(SELECT_METRIC, math.nan):.3f} | "
                 f"{'✓' if is_chosen else ''} | {test} | {probe} | "
-                f"{r['ig_mass']:.3f} | {cd_text} | {r['train_seconds']:.0f} |"
+                f"{r['ig_mass']:.3f} | {cd_text} |"
             )
         lines.append("")
     return "\n".join(lines)

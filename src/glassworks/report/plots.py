@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import matplotlib
+import numpy as np
+import polars as pl
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import polars as pl  # noqa: E402
+from glassworks.io import atomic_path
 
-from glassworks.io import atomic_path  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+@functools.cache
+def pyplot() -> ModuleType:
+    """``matplotlib.pyplot`` on the Agg backend, imported on first use: importing matplotlib
+    takes about half a second, which a stage that never plots should not pay at start-up."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def contribution_bars(table: pl.DataFrame, title: str, path: Path, xlabel: str) -> None:
     """Horizontal bars of ``table["contribution"]`` labelled by ``table["ngram"]``."""
     table = table.sort("contribution")
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, max(3.0, 0.28 * table.height + 1)))
     values = table.get_column("contribution").to_list()
     colors = ["#c0392b" if v < 0 else "#2471a3" for v in values]
@@ -27,12 +42,12 @@ def contribution_bars(table: pl.DataFrame, title: str, path: Path, xlabel: str) 
     save_figure(fig, path)
 
 
-def save_figure(fig: plt.Figure, path: Path) -> None:
+def save_figure(fig: Figure, path: Path) -> None:
     """Write ``fig`` as a PNG atomically and close it."""
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
+    pyplot().close(fig)
 
 
 def matrix_interaction_plot(
@@ -44,6 +59,7 @@ def matrix_interaction_plot(
     np.fill_diagonal(m, np.nan)
     lim = np.nanmax(np.abs(m)) if np.isfinite(m).any() else 1.0
     size = max(4.0, 0.35 * len(labels) + 2)
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(size + 1, size))
     im = ax.imshow(m, cmap="RdBu_r", vmin=-lim, vmax=lim)
     ax.set_xticks(range(len(labels)), labels, rotation=90)
@@ -88,6 +104,7 @@ def summary_plot(
     a = np.asarray(attributions, float)
     v = np.asarray(values, float)
     order = np.argsort(-np.abs(a).mean(0))[:max_features][::-1]
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 0.4 * len(order) + 1.5))
     rng = np.random.default_rng(0)
     for row, j in enumerate(order):
@@ -117,6 +134,7 @@ def scatter_plot(
     """Attribution of one feature against its value, coloured by an interacting feature."""
     a = np.asarray(attributions, float)
     v = np.asarray(values, float)
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4.5))
     if color_by is None:
         ax.scatter(v[:, feature], a[:, feature], s=10)
@@ -132,6 +150,7 @@ def scatter_plot(
 def confusion_plot(matrix: np.ndarray, labels: list[str], path: Path, title: str) -> None:
     """Confusion matrix with counts (rows: true class, columns: predicted class)."""
     k = len(labels)
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(1.0 * k + 2.5, 0.9 * k + 2))
     ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(k), labels, rotation=45, ha="right")
@@ -153,6 +172,7 @@ def per_class_bars(scores: dict[str, dict[str, float]], path: Path, title: str) 
     classes = list(scores[names[0]])
     x = np.arange(len(classes))
     width = 0.8 / len(names)
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(max(5.0, 1.2 * len(classes) + 2), 3.5))
     for i, name in enumerate(names):
         ax.bar(x + i * width, [scores[name][c] for c in classes], width, label=name)
@@ -167,6 +187,7 @@ def curves_plot(
     x: np.ndarray, curves: dict[str, np.ndarray], path: Path, title: str, xlabel: str, ylabel: str
 ) -> None:
     """One line per named curve over a shared x axis (e.g. deletion curves per explainer)."""
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for name, y in curves.items():
         ax.plot(x, y, marker="o", markersize=3, label=name)
@@ -187,6 +208,7 @@ def audit_plot(scores: dict[str, dict[str, float]], path: Path, title: str) -> N
     ]
     names = list(scores)
     width = 0.8 / len(metrics)
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(max(5.0, 1.4 * len(names) + 2), 3.8))
     for i, (key, label) in enumerate(metrics):
         pos = np.arange(len(names)) + (i - (len(metrics) - 1) / 2) * width

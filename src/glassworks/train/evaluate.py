@@ -6,13 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import (
-    accuracy_score,
-    cohen_kappa_score,
-    confusion_matrix,
-    f1_score,
-    precision_recall_fscore_support,
-)
 
 from glassworks.stats import bootstrap_metric_ci, paired_difference
 
@@ -21,6 +14,13 @@ def classification_metrics(
     y_true: Sequence[int], y_pred: Sequence[int], task: str, label_names: Sequence[str]
 ) -> dict[str, Any]:
     """Accuracy, macro-F1, per-class F1 and, for ordinal tasks, quadratic weighted kappa."""
+    from sklearn.metrics import (
+        accuracy_score,
+        cohen_kappa_score,
+        f1_score,
+        precision_recall_fscore_support,
+    )
+
     y_true = np.asarray(y_true)
     y_pred = np.asarray(y_pred)
     labels = list(range(len(label_names)))
@@ -44,6 +44,8 @@ def classification_metrics(
 
 def confusion(y_true: Sequence[int], y_pred: Sequence[int], n_classes: int) -> np.ndarray:
     """Confusion matrix, rows = true class, columns = predicted class."""
+    from sklearn.metrics import confusion_matrix
+
     return confusion_matrix(y_true, y_pred, labels=list(range(n_classes)))
 
 
