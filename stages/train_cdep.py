@@ -10,6 +10,7 @@ seeds. Models: ``data/cdep/<variant>/<arm>/lambda-<lambda>/`` (grid, first seed)
 holds every run's row (``seed``, ``in_grid``, ``chosen``, valid/test/probe accuracy, attribution
 mass, ``test_correct`` per example), the choice (``selection``) and the chosen lambda's summary
 over seeds (``chosen``: mean, sd, ci95); ``plots/train_cdep/<variant>/<arm>.csv`` the rows.
+Training seconds go to each run's MLflow metrics only (timings: MLflow only).
 Arm ``none`` is the vanilla model (lambda 0); ``clean`` the same model on the unbiased
 ``reference`` texts.
 """
@@ -66,7 +67,8 @@ def lambda_name(lam: float) -> str:
 def _train(
     st: Stage[Config], data: PreparedDataset, lam: float, seed: int, folder: Path
 ) -> dict[str, Any]:
-    """One model (the arm at ``lam``, ``seed``) saved to ``folder``, with its MLflow run."""
+    """One model (the arm at ``lam``, ``seed``) saved to ``folder``, with its MLflow run (the
+    metrics and the training seconds): its row (no seconds: the rows are DVC outputs)."""
     params, variant, arm = st.config
     _, penalty = params.arm(arm)
     train = data.splits["reference" if penalty == "clean" else "train"]
@@ -77,7 +79,7 @@ def _train(
         st.run(est, run_name=name) as run,
         progress_bar(est["epochs"] * train.height, f"train {name}") as advance,
     ):
-        model, metrics = fit_penalized(
+        model, metrics, seconds = fit_penalized(
             est,
             train,
             data.splits["valid"],
@@ -89,7 +91,7 @@ def _train(
             n_probe=params.n_probe,
         )
         model.save(folder)
-        run.log_metrics(metrics)
+        run.log_metrics({**metrics, **seconds})  # timings: MLflow only
         run.log_dict(metrics, "metrics.json")
         run.log_text_model(folder, data.splits["test"]["text"].to_list()[:3], model=model)
     log.info(

@@ -79,6 +79,34 @@ def test_write_pickle_round_trips_with_the_protocol_asked(tmp_path: Path) -> Non
     assert target.read_bytes() == pickle.dumps(bundle, protocol=pickle.HIGHEST_PROTOCOL)
 
 
+def test_write_pickle_of_equal_torch_modules_writes_equal_bytes(tmp_path: Path) -> None:
+    """torch's own pickles name each storage by its memory address; ours depend on the values
+    alone (a DVC output holding a net hashes the same on every run), and plain pickle reads
+    them back."""
+    import pickle
+
+    import torch
+
+    def net() -> torch.nn.Module:
+        torch.manual_seed(0)
+        return torch.nn.Sequential(
+            torch.nn.Linear(3, 4), torch.nn.Softplus(), torch.nn.Linear(4, 2)
+        )
+
+    a, b = net(), net()
+    assert pickle.dumps(a) != pickle.dumps(b)  # torch's legacy storage keys (addresses)
+    shared = torch.arange(6.0)
+    for name, obj in (("a", a), ("b", b)):
+        io.write_pickle(tmp_path / f"{name}.pkl", {"net": obj, "views": [shared, shared[2:]]})
+    assert (tmp_path / "a.pkl").read_bytes() == (tmp_path / "b.pkl").read_bytes()
+    with (tmp_path / "a.pkl").open("rb") as f:
+        back = pickle.load(f)  # noqa: S301 - written just above
+    x = torch.randn(5, 3)
+    torch.testing.assert_close(back["net"](x), a(x))
+    assert back["views"][1].tolist() == [2.0, 3.0, 4.0, 5.0]
+    assert isinstance(back["net"][0].weight, torch.nn.Parameter)
+
+
 def test_write_pickle_failure_leaves_old_file_and_no_partial_one(tmp_path: Path) -> None:
     target = tmp_path / "model.pkl"
     io.write_pickle(target, {"v": 1})

@@ -256,6 +256,10 @@ class TrainTextParams(Frozen):
     """Every run trains one model per seed (initialisation, batch order and the ``max_train``
     subsample); the first seed's model is the one explained and registered."""
     device: str = "auto"
+    threads: int | None = Field(1, ge=1)
+    """torch threads per model (None: torch's default). Fixed, so a model is bit-identical
+    whether its stage ran alone on many cores or beside others (``make run`` runs stages side by
+    side for parallelism)."""
 
     @model_validator(mode="after")
     def _known_models(self) -> TrainTextParams:
@@ -274,7 +278,13 @@ class TrainTextParams(Frozen):
         run = self.run(name)
         out = self.models[run.model].model_dump()
         seed = self.seeds[0] if seed is None else seed
-        out.update(loss=run.loss, select_on=run.select_on, seed=seed, device=self.device)
+        out.update(
+            loss=run.loss,
+            select_on=run.select_on,
+            seed=seed,
+            device=self.device,
+            threads=self.threads,
+        )
         if run.max_length is not None:
             out["max_length"] = run.max_length
         if run.epochs is not None:
@@ -285,6 +295,8 @@ class TrainTextParams(Frozen):
 class ExplainTextSettings(Frozen):
     """``explain_text`` settings shared by every text model."""
 
+    threads: int | None = Field(1, ge=1)
+    """torch threads while explaining (see ``TrainTextParams.threads``)."""
     n_texts: int = Field(100, ge=1)
     """Test texts explained per model (a fixed, seeded sample; all of test if fewer)."""
     n_texts_note: str | None = None
@@ -492,6 +504,8 @@ class TrainCdepParams(Frozen):
 
     seeds: tuple[Seed, ...] = Field((0, 1, 2), min_length=1)
     device: str = "auto"
+    threads: int | None = Field(1, ge=1)
+    """torch threads per model (see ``TrainTextParams.threads``)."""
     variants: tuple[str, ...] = ()
     """The DVC matrix's variants (a stage reads only its own: adding one reruns nothing else)."""
     arms: tuple[str, ...] = ()
@@ -548,6 +562,7 @@ class TrainCdepParams(Frozen):
         out.update(
             seed=self.seeds[0] if seed is None else seed,
             device=self.device,
+            threads=self.threads,
             penalty="none" if penalty == "clean" else penalty,
             penalty_weight=float(lam),
             spurious_words=list(spurious_words),

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import json
 import os
 import pickle
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -99,11 +101,29 @@ def write_text(path: str | Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+class _StablePickler(pickle.Pickler):
+    """A pickler whose bytes depend on the object alone. torch pickles a tensor's storage in its
+    legacy format, which names the storage by its memory address, so two equal models pickle
+    differently in every process (and a DVC output hashes differently on every run); here a
+    storage is written in ``torch.save``'s zip format instead (storages numbered in order), read
+    back by the same torch function as the legacy bytes (``torch.storage._load_from_bytes``), so
+    plain ``pickle.load`` reads it."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        torch = sys.modules.get("torch")  # no tensor to pickle unless torch is imported
+        if torch is not None and isinstance(obj, torch.storage.TypedStorage | torch.UntypedStorage):
+            buffer = io.BytesIO()
+            torch.save(obj, buffer)
+            return torch.storage._load_from_bytes, (buffer.getvalue(),)  # noqa: SLF001
+        return NotImplemented
+
+
 def write_pickle(path: str | Path, obj: Any, protocol: int = pickle.DEFAULT_PROTOCOL) -> None:
     """Pickle ``obj`` atomically: a failure mid-write (an unpicklable member, a full disk) leaves
-    the old file or none. Read it back with :func:`read_pickle`."""
+    the old file or none. Equal objects give equal bytes, torch modules included (see
+    :class:`_StablePickler`). Read it back with :func:`read_pickle`."""
     with atomic_path(path) as tmp, tmp.open("wb") as f:
-        pickle.dump(obj, f, protocol=protocol)
+        _StablePickler(f, protocol=protocol).dump(obj)
 
 
 def write_npz(path: str | Path, **arrays: Any) -> None:

@@ -8,10 +8,12 @@ from glassworks.data.schema import PreparedDataset
 from glassworks.errors import DataError
 from glassworks.experiments.tabular import (
     SCORES,
+    TIMINGS,
     auroc,
     check_tabular,
     encode_splits,
     fit_and_score,
+    fit_score_and_time,
     input_example,
     leaky_columns,
     save_seed,
@@ -44,10 +46,19 @@ def test_fit_and_score_writes_the_seed_fields() -> None:
     model, info = fit_and_score("logistic_regression", {"C": 1.0}, 0, data, 2)
     assert info["test_auroc"] > 0.95
     assert 0 <= info["test_accuracy"] <= 1
-    assert info["train_time"] >= 0
-    assert info["inference_time"] >= 0
     assert info["hyperparameters"] == {"C": 1.0}
     assert (info["n_train"], info["n_test"], info["n_features"]) == (300, 100, 3)
+    assert not set(TIMINGS) & set(info)  # run facts: MLflow only
+
+
+def test_timings_come_apart_from_the_seed_fields() -> None:
+    data = encode_splits(_prepared())
+    _, info, seconds = fit_score_and_time("logistic_regression", {"C": 1.0}, 0, data, 2)
+    assert set(seconds) == set(TIMINGS)
+    assert all(v >= 0 for v in seconds.values())
+    assert not set(TIMINGS) & set(info)
+    assert not set(TIMINGS) & set(SCORES)
+    assert info == fit_and_score("logistic_regression", {"C": 1.0}, 0, data, 2)[1]
 
 
 def test_max_train_subsamples_only_train() -> None:
@@ -82,13 +93,12 @@ def test_summarize_seeds() -> None:
             "test_auroc": a,
             "valid_auroc": a,
             "test_accuracy": 0.5,
-            "train_time": 1.0,
-            "inference_time": 0.1,
         }
         for s, a in [(0, 0.8), (1, 0.9), (2, 1.0)]
     ]
     out = summarize_seeds(infos)
     assert out["seeds"] == [0, 1, 2]
+    assert set(out) == {"seeds", *SCORES}  # no train/inference seconds
     assert out["test_auroc"]["mean"] == pytest.approx(0.9)
     assert out["test_auroc"]["std"] == pytest.approx(0.1)
     assert summarize_seeds(infos[:1])["test_auroc"]["std"] == 0.0
@@ -146,3 +156,33 @@ def test_summarize_seeds_covers_every_logged_score() -> None:
     assert set(out) == {"seeds", *SCORES}
     assert out["test_auroc"]["mean"] == 1.0
     assert out["test_auroc"]["per_seed"] == [0.0, 2.0]
+
+
+NET = {"epochs": 2, "warmup_epochs": 1, "nr_restarts": 1, "device": "cpu"}
+
+
+@pytest.mark.parametrize(
+    ("method", "params"),
+    [
+        ("logistic_regression", {"C": 1.0}),
+        ("catboost", {"iterations": 20}),  # its metadata holds the finish time and a random id
+        ("tabresnet", NET),  # fitted nets kept their fit seconds (fit_seconds_)
+        ("inn", NET),
+    ],
+)
+def test_seed_outputs_are_a_function_of_the_inputs(
+    tmp_path: Path, method: str, params: dict
+) -> None:
+    """Two fits with the same data, hyperparameters and seed write byte-identical seed folders:
+    no wall-clock time (train/inference seconds, a fit time, a finish timestamp) in
+    ``output_info.json`` or in the pickled model, so DVC hashes them the same wherever and
+    whenever they run."""
+    data = encode_splits(_prepared())
+    for run in ("a", "b"):
+        model, info = fit_and_score(method, params, 0, data, 2)
+        bundle = {"encoder": data.encoder, "model": model, "label_names": ["0", "1"]}
+        save_seed(tmp_path / run, info, bundle)
+    for name in ("output_info.json", "model.pkl"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    assert not set(TIMINGS) & set(read_json(tmp_path / "a" / "output_info.json"))
+    assert not hasattr(read_bundle(tmp_path / "a", "train_tabular")["model"], "fit_seconds_")

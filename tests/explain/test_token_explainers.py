@@ -82,4 +82,6 @@ def test_compare_ranks_path_methods_above_random(setup) -> None:  # noqa: ANN001
     assert s["ih"]["n_texts"] == 2
     assert s["ih"]["rows_vs_ig_abs_max"] < 1e-4  # IH rows add up to IG
     assert set(comp.scores) == {"ig", "occlusion", "random"}
+    assert not any("seconds_per_text" in row for row in s.values())  # timings: not results
+    assert set(comp.seconds_per_text()) == {"ig", "occlusion", "random", "ih"}
     assert _targets(comp.enc.logits(), None).tolist() == comp.target.tolist()

@@ -134,9 +134,13 @@ def test_read_records_reads_every_arm_and_refuses_damage(tmp_path: Path) -> None
 
 def test_report_page_has_the_comparison_then_the_grids() -> None:
     records = pl.DataFrame(_arm("lstm-cdep") + _arm("lstm-none"), infer_schema_length=None)
-    records = records.with_columns(pl.lit(1.0).alias("train_seconds"))
     result = summary(records)
     page = report_page(result, records, "test_accuracy")
     assert page.startswith("# CDEP on SST-2 variants\n\n")
     assert page.index("## Lambda grids") > page.index(comparison_markdown(result).splitlines()[0])
     assert "lambda grid (seed 0)" in page
+    header = next(line for line in page.splitlines() if line.startswith("| model | penalty |"))
+    assert header.endswith("| IG mass on spurious | CD mass |")  # no training seconds
+    # records from older train_cdep metrics still carry seconds: the page does not show them
+    timed = records.with_columns(pl.lit(123.0).alias("train_seconds"))
+    assert report_page(summary(timed), timed, "test_accuracy") == page

@@ -7,6 +7,7 @@ import pytest
 
 from glassworks.errors import DataError
 from glassworks.report.comparison import (
+    COST_BENCHMARK,
     RECORD_FIELDS,
     compare,
     comparison_metrics,
@@ -35,7 +36,6 @@ def _records(with_tabresnet: bool = False) -> pl.DataFrame:
                         "method": m,
                         "seed": seed,
                         "test_auroc": v,
-                        "train_time": 2.0 if m == "inn" else 1.0,
                     }
                 )
                 if with_tabresnet and m == "inn":
@@ -45,7 +45,6 @@ def _records(with_tabresnet: bool = False) -> pl.DataFrame:
                             "method": "tabresnet",
                             "seed": seed,
                             "test_auroc": v - 0.05,
-                            "train_time": 1.6,
                         }
                     )
     return pl.DataFrame(rows)
@@ -79,6 +78,9 @@ def test_markdown_and_plots(tmp_path: Path) -> None:
     assert "| d2 | **0.9000 ± 0.0000** | 0.6000 ± 0.0000 | 0.6000 ± 0.0000 |" in text
     assert "| inn |" in text
     assert "critical difference" in text
+    assert "| method | mean AUROC | mean normalised AUROC | mean rank |" in text
+    assert "train time (s)" not in text
+    assert f"`{COST_BENCHMARK}`" in text  # the training-cost claim lives in the benchmark
     rank_plot(comp, tmp_path / "ranks.png")
     normalized_plot(records, "decision_tree", tmp_path / "norm.png")
     assert (tmp_path / "ranks.png").stat().st_size > 1000
@@ -91,14 +93,14 @@ def test_goals_in_numbers() -> None:
     inn = (0.8 + 0.9 + 0.7) / 3
     catboost = (0.8 + 0.6 + 0.9) / 3  # tabresnet = inn - 0.05 is lower
     assert out["inn_minus_best_black_box"] == pytest.approx(inn - catboost)
-    assert out["inn_over_tabresnet_train_time_median"] == pytest.approx(2.0 / 1.6)
+    assert not any("time" in k for k in out)  # training cost: benchmarks/, not a DVC metric
 
 
 def test_refusals() -> None:
     with pytest.raises(ValueError, match="reference method 'ebm' has no results"):
         compare(_records(), "ebm")
     with pytest.raises(ValueError, match="lack columns"):
-        compare(_records().drop("train_time"))
+        compare(_records().drop("test_auroc"))
 
 
 def test_paired_vs_pairs_by_dataset_and_seed() -> None:
@@ -136,7 +138,8 @@ def test_read_records_one_row_per_seed_file(tmp_path: Path) -> None:
     for row in _records().iter_rows(named=True):
         folder = tmp_path / row["method"] / row["dataset"] / str(row["seed"])
         folder.mkdir(parents=True)
-        (folder / "output_info.json").write_text(json.dumps({**row, "extra": 1}))
+        # an older output_info.json still holds its seconds: not read
+        (folder / "output_info.json").write_text(json.dumps({**row, "train_time": 2.5, "extra": 1}))
     methods, datasets = ["inn", "catboost", "decision_tree"], ["d1", "d2", "d3"]
     records = read_records(tmp_path, methods, datasets)
     assert records.columns == list(RECORD_FIELDS)
@@ -161,3 +164,24 @@ def test_comparison_metrics_add_ranks_and_goals() -> None:
     assert set(m["mean_rank"]) == {"inn", "catboost", "decision_tree", "tabresnet"}
     assert m["mean_normalized_auroc"]["decision_tree"] == pytest.approx(1.0)
     assert {k: v for k, v in m.items() if k in goals(comp, records)} == goals(comp, records)
+
+
+def test_outputs_do_not_depend_on_timings() -> None:
+    """Records that still carry seconds (older ``output_info.json``) give the same table, page
+    and metrics whatever the seconds: nothing timed reaches a DVC output."""
+    base = _records(with_tabresnet=True)
+    outputs = []
+    for scale in (1.0, 7.0):
+        records = base.with_columns(
+            (pl.col("seed") * scale + 1.0).alias("train_time"),
+            pl.lit(scale).alias("inference_time"),
+        )
+        comp = compare(records)
+        metrics = comparison_metrics(comp, records, "decision_tree")
+        outputs.append((comp.table, comp.summary, markdown(comp), json.dumps(metrics)))
+    (table, summary, text, metrics), (table2, summary2, text2, metrics2) = outputs
+    assert table.equals(table2)
+    assert summary.equals(summary2)
+    assert (text, metrics) == (text2, metrics2)
+    assert not any("time" in c for c in [*table.columns, *summary.columns])
+    assert "time" not in metrics

@@ -170,11 +170,16 @@ def test_train_cdep_outputs(pipeline: dict, monkeypatch: pytest.MonkeyPatch) -> 
     assert len(pipeline["runs"]) == 2 + 2 + 3 + 2
     run = next(r for r in pipeline["runs"] if r.info.run_name == "decoy-lstm-cdep lambda=10 seed=0")
     assert run.data.metrics["test_accuracy"] == pytest.approx(grid[1]["test_accuracy"])
+    # training seconds: in every MLflow run, in no DVC output (rows, plots, saved models)
+    assert all(r.data.metrics["train_seconds"] > 0 for r in pipeline["runs"])
+    assert not any("train_seconds" in r for r in rows + eg)
+    assert "seconds" not in (tmp / "cdep/decoy/lstm-cdep/lambda-10/glassworks.json").read_text()
     loaded = tracking.load_text_model(f"runs:/{run.info.run_id}/model")
     assert loaded.predict(["a charming film"]).shape == (1,)
     plot = pd.read_csv(tmp / "plots/train_cdep/decoy/lstm-cdep.csv")
     assert list(plot["lambda"]) == [1.0, 10.0, chosen]
     assert "test_correct" not in plot.columns
+    assert "train_seconds" not in plot.columns
 
 
 def test_compare_cdep_outputs(pipeline: dict) -> None:
@@ -185,6 +190,8 @@ def test_compare_cdep_outputs(pipeline: dict) -> None:
     assert set(lstm) == {"none", "clean", "cdep", "comparisons"}
     assert lstm["cdep"]["lambda"] in (1.0, 10.0)
     records = pd.read_csv(tmp / "reports/records.csv")
+    assert "train_seconds" not in records.columns
+    assert "seconds" not in json.dumps(summary)
     vanilla = records[records.arm == "lstm-none"].test_accuracy
     assert lstm["none"]["test_accuracy"]["mean"] == pytest.approx(vanilla.mean())
     assert lstm["none"]["test_accuracy"]["n"] == 2
@@ -208,6 +215,8 @@ def test_compare_cdep_outputs(pipeline: dict) -> None:
     assert "| lstm | cdep | 10 |" in table
     assert "| lstm-cdep − lstm-none |" in table
     assert "valid_accuracy" in table
+    assert "| CD mass |\n" in table  # the grid's last column: no training seconds
+    assert "train s" not in table
 
 
 @pytest.mark.parametrize(

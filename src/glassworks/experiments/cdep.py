@@ -82,11 +82,14 @@ def fit_penalized(
     ig_steps: int = 32,
     on_step: Callable[[int], None] | None = None,
     n_probe: int | None = None,
-) -> tuple[TextClassifier, dict[str, Any]]:
+) -> tuple[TextClassifier, dict[str, Any], dict[str, float]]:
     """Train ``TextClassifier(**params)`` on ``train`` (``valid`` is scored every epoch, never used
     to pick weights unless ``select_on`` says so) and score it on ``valid`` (``valid_accuracy``:
     what the lambda is chosen on), ``test`` (with ``test_correct`` per example) and ``probe``
-    (attribution mass on a seeded sample of ``n_probe`` probe texts)."""
+    (attribution mass on a seeded sample of ``n_probe`` probe texts).
+
+    Returns ``(model, metrics, seconds)``: ``seconds`` (``train_seconds``, the wall-clock fit) is
+    a run fact kept apart from the metrics, for the MLflow run only, never a DVC output."""
     model = TextClassifier(**params)
     start = time.perf_counter()
     model.fit(
@@ -119,7 +122,6 @@ def fit_penalized(
         "n_test": test.height,
         "n_probe": probe.height,
         "n_spurious_missing": model.n_spurious_missing_,
-        "train_seconds": seconds,
     }
     sample = probe
     if n_probe is not None and n_probe < probe.height:
@@ -127,4 +129,4 @@ def fit_penalized(
     metrics.update(attribution_mass(model, sample["text"].to_list(), ig_steps))
     # per test example (0/1): paired comparisons over examples, not only over seeds
     metrics["test_correct"] = (pred_test == y_test).astype(int).tolist()
-    return model, metrics
+    return model, metrics, {"train_seconds": seconds}

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from glassworks.config import ExplainTextSettings
+from glassworks.device import torch_threads
 from glassworks.explain.metrics import ReplacementStudy, faithfulness_by_replacement
 from glassworks.explain.summary import TextComparison, compare_text_explainers
 from glassworks.models.text_classifier import TextClassifier
@@ -63,6 +64,13 @@ def run_text_study(
     """Explain ``texts`` with ``settings.methods`` against ``settings.baseline`` (at most
     ``settings.max_length`` tokens, and no more than the model reads), then score every
     explainer under each of ``settings.replacements`` (the baseline's own results reused)."""
+    with torch_threads(settings.threads):
+        return _run_text_study(model, texts, settings)
+
+
+def _run_text_study(
+    model: TextClassifier, texts: Sequence[str], settings: ExplainTextSettings
+) -> TextStudy:
     start = time.perf_counter()
     comp = compare_text_explainers(
         model.module_,

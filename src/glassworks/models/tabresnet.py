@@ -177,7 +177,6 @@ class _SnapshotNet(BaseEstimator):
         self.n_features_in_ = x.shape[1]
         self.n_outputs_ = n_outputs
         self.history_ = fit.history
-        self.fit_seconds_ = fit.seconds
 
     def _fitted_input(self, X: Any) -> np.ndarray:  # noqa: N803
         """``X`` checked against the fitted model: finite, 2-D, the fitted feature count."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -36,11 +35,11 @@ NOISE_STD = 0.1
 
 @dataclass
 class SnapshotFit:
-    """What training produced: one state dict per cycle, per-epoch loss and the wall time."""
+    """What training produced: one state dict per cycle and the per-epoch loss and learning rate
+    (no wall time: a run fact, not model state; the callers that need it time the fit)."""
 
     snapshots: list[dict[str, torch.Tensor]]
     history: list[dict[str, float]] = field(default_factory=list)
-    seconds: float = 0.0
 
 
 def augment(
@@ -156,7 +155,6 @@ def train_snapshots(
         return g
 
     fit = SnapshotFit(snapshots=[])
-    start_time = time.perf_counter()
     for epoch in range(epochs):
         module.train()
         order = (
@@ -187,5 +185,4 @@ def train_snapshots(
             fit.snapshots.append(
                 copy.deepcopy({k: v.detach().cpu() for k, v in module.state_dict().items()})
             )
-    fit.seconds = time.perf_counter() - start_time
     return fit

@@ -1,0 +1,92 @@
+"""``make run``'s entry point (``flows.run``) on a real DVC project: stale stages side by side,
+each with its share of the cores, and an up-to-date pipeline checked without starting Prefect."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from flows.dvc_project import plan, share_cores
+from flows.run import main
+from tests.flows.conftest import dvc, git, set_params
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+THREADS = (
+    "import json, os; json.dump({v: os.environ.get(v) for v in "
+    "('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS')}, open('threads.json', 'w'))"
+)
+
+
+@pytest.fixture
+def threads_project(project: Path) -> Path:
+    """The tiny project plus a stage that records the thread variables it was started with."""
+    spec = yaml.safe_load((project / "dvc.yaml").read_text())
+    spec["stages"]["threads"] = {"cmd": f'python -c "{THREADS}"', "outs": ["threads.json"]}
+    (project / "dvc.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    (project / ".gitignore").write_text("data.txt\nupper.txt\nok.txt\nthreads.json\n")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "threads stage")
+    return project
+
+
+@pytest.mark.parametrize(
+    ("cores", "workers", "expected"),
+    [(2, None, (2, 1)), (1, None, (2, 1)), (16, None, (8, 2)), (16, 4, (4, 4)), (4, 0, (1, 4))],
+)
+def test_share_cores(cores: int, workers: int | None, expected: tuple[int, int]) -> None:
+    assert share_cores(cores, workers) == expected
+
+
+def test_runs_what_is_stale_with_threads_shared(threads_project: Path) -> None:
+    root = threads_project
+    graph, stale = plan(root)
+    assert stale == set(graph.upstream) == {"make", "count", "upper", "check", "threads"}
+    assert main(["--root", str(root), "--workers", "2", "--threads", "3"]) == 0
+    assert json.loads((root / "count.json").read_text()) == {"chars": 3}
+    recorded = json.loads((root / "threads.json").read_text())
+    assert recorded == dict.fromkeys(recorded, "3")
+    assert plan(root)[1] == set()  # dvc.lock records every stage: nothing stale
+    set_params(root, make={"n": 4})
+    assert plan(root)[1] == {"make"}
+    assert main(["--root", str(root), "--workers", "2"]) == 0
+    assert (root / "upper.txt").read_text() == "XXXX"
+
+
+def test_a_failing_stage_fails_the_run_and_names_it(project: Path) -> None:
+    set_params(project, check={"fail": True, "message": "bad threshold in check.fail"})
+    assert main(["--root", str(project), "--workers", "2"]) == 1
+    assert (project / "upper.txt").is_file()  # independent stages still ran
+    assert "check" in plan(project)[1]
+
+
+def test_up_to_date_pipeline_starts_no_prefect(project: Path) -> None:
+    assert dvc(project, "repro").returncode == 0
+    code = (
+        "import sys; from flows.run import main; rc = main(['--root', sys.argv[1]]); "
+        "print('prefect' in sys.modules, rc)"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(project)], capture_output=True, text=True, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "0"]
+    assert "up to date" in out.stderr
+
+
+def test_targets_run_only_what_they_need(project: Path) -> None:
+    assert main(["--root", str(project), "--workers", "2", "count"]) == 0
+    assert (project / "count.json").is_file()
+    assert not (project / "upper.txt").exists()
+    assert not (project / "ok.txt").exists()
+    assert plan(project)[1] == {"upper", "check"}
+    with pytest.raises(SystemExit):
+        main(["--root", str(project), "nosuch"])
