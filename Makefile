@@ -25,9 +25,14 @@ $(STAMP): pyproject.toml Makefile
 
 install: $(STAMP)
 
+# `make run`: the stale stages side by side (flows/run.py: independent stages at once, the cores
+# shared out, DVC the only writer); `make run JOBS=1` one stage at a time; `make run DASK=local`
+# (or a scheduler address) on a Dask cluster. `dvc repro` still works and gives the same outputs.
+JOBS ?=
+DASK ?=
 run: $(STAMP)
-	$(BIN)/dvc pull data/raw/*.dvc
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro
+	$(BIN)/dvc pull -q data/raw/*.dvc
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m flows.run $(if $(JOBS),--workers $(JOBS)) $(if $(DASK),--dask $(DASK))
 	$(BIN)/glassworks summary
 
 # Debian's chromium for the MLflow UI browser test (tests/e2e/test_mlflow_ui.py); as root only,

@@ -7,6 +7,7 @@ command and records ``dvc.lock``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -48,6 +49,17 @@ class StageGraph:
             out |= nx.descendants(g, a)
         return out
 
+    def needs(self, addresses: set[str]) -> set[str]:
+        """``addresses`` and every stage they depend on, directly or not (what ``dvc repro
+        <addresses>`` would consider)."""
+        out, todo = set(), list(addresses)
+        while todo:
+            a = todo.pop()
+            if a not in out:
+                out.add(a)
+                todo.extend(self.upstream[a])
+        return out
+
     def order(self, addresses: set[str]) -> list[str]:
         """``addresses`` in dependency order (upstream first, ties by name)."""
         g = nx.DiGraph()
@@ -56,22 +68,40 @@ class StageGraph:
         return list(nx.lexicographical_topological_sort(g))
 
 
-def _env() -> dict[str, str]:
+THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+"""What BLAS/OpenMP (and so numpy, scikit-learn, torch) read for their thread pools."""
+
+
+def _env(threads: int | None = None) -> dict[str, str]:
     """The environment stages run in: this interpreter's ``bin`` first on PATH (so the stage
-    commands' ``python`` is the project's), and no colour codes in captured output."""
+    commands' ``python`` is the project's), no colour codes in captured output, and with
+    ``threads`` each BLAS/OpenMP pool of the stage sized to it (stages run side by side share the
+    cores instead of oversubscribing them)."""
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("NO_COLOR", "1")
     env.setdefault("TERM", "dumb")
+    if threads is not None:
+        env.update(dict.fromkeys(THREAD_VARS, str(threads)))
     return env
 
 
-def dvc(root: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run ``dvc <args>`` in ``root`` and capture its output."""
+def share_cores(cores: int, workers: int | None = None) -> tuple[int, int]:
+    """``(stages at once, threads per stage)`` for ``cores`` cores: by default half as many
+    stages as cores (at least 2: on 2 cores two 1-thread stages keep both busy where one stage
+    rarely does), each with an equal share of the cores."""
+    workers = max(2, cores // 2) if workers is None else max(1, workers)
+    return workers, max(1, cores // workers)
+
+
+def dvc(
+    root: Path, *args: str, check: bool = True, threads: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``dvc <args>`` in ``root`` and capture its output (``threads``: see :func:`_env`)."""
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "dvc"), *args],
         cwd=root,
-        env=_env(),
+        env=_env(threads),
         capture_output=True,
         text=True,
         check=False,
@@ -108,6 +138,22 @@ def stale_stages(root: Path, graph: StageGraph) -> set[str]:
     proc = dvc(root, "status", "--json")
     report = json.loads(proc.stdout.strip() or "{}")
     return {name for name in report if name in graph.upstream}
+
+
+def plan(root: Path) -> tuple[StageGraph, set[str]]:
+    """The stage graph and the stale stages, from one load of DVC's index (what ``make run``
+    checks before it starts anything: an up-to-date pipeline costs one ``dvc status``)."""
+    from dvc.repo import Repo
+
+    # DVC names stages relative to the working directory ("sub/dvc.yaml:name" from elsewhere)
+    with contextlib.chdir(root), Repo(".") as repo:
+        graph = repo.index.graph
+        stages = {s for s in graph.nodes if getattr(s, "cmd", None)}
+        upstream = {
+            s.name: frozenset(u.name for u in graph.successors(s) if u in stages) for s in stages
+        }
+        report = repo.status()
+    return StageGraph(upstream), {name for name in report if name in upstream}
 
 
 def params_dirty(root: Path) -> dict[str, object]:
@@ -156,11 +202,12 @@ def release_stale_locks(root: Path) -> list[str]:
     return sorted(dropped)
 
 
-def reproduce(root: Path, address: str) -> str:
-    """``dvc repro --single-item <address>``; its output, or :class:`StageFailed` with the stage's
-    error lines (:class:`TransientStageError` when DVC could not take its lock)."""
+def reproduce(root: Path, address: str, threads: int | None = None) -> str:
+    """``dvc repro --single-item <address>`` (its BLAS/OpenMP pools sized to ``threads``); its
+    output, or :class:`StageFailed` with the stage's error lines (:class:`TransientStageError`
+    when DVC could not take its lock)."""
     release_stale_locks(root)
-    proc = dvc(root, "repro", "--single-item", address, check=False)
+    proc = dvc(root, "repro", "--single-item", address, check=False, threads=threads)
     if proc.returncode == 0:
         return proc.stdout
     text = proc.stdout + proc.stderr

@@ -54,11 +54,14 @@ def only_transient(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -
     retry_condition_fn=only_transient,
     task_run_name="{address}",
 )
-def run_stage(root: str, address: str, mlflow_ui: str = "http://127.0.0.1:5000") -> dict[str, Any]:
-    """``dvc repro --single-item address``; a markdown artifact links the MLflow runs it made."""
+def run_stage(
+    root: str, address: str, mlflow_ui: str = "http://127.0.0.1:5000", threads: int | None = None
+) -> dict[str, Any]:
+    """``dvc repro --single-item address`` (BLAS/OpenMP pools sized to ``threads``); a markdown
+    artifact links the MLflow runs it made."""
     logger = get_run_logger()
     start = time.time()
-    output = reproduce(Path(root), address)
+    output = reproduce(Path(root), address, threads)
     seconds = time.time() - start
     skipped = "didn't change, skipping" in output
     logger.info("%s: %s in %.1f s", address, "up to date" if skipped else "reproduced", seconds)
@@ -82,9 +85,13 @@ def pipeline(
     root: str = ".",
     force: bool = False,
     targets: list[str] | None = None,
+    within: list[str] | None = None,
     mlflow_ui: str = "http://127.0.0.1:5000",
+    threads: int | None = None,
 ) -> dict[str, Any]:
-    """Reproduce every stale stage (or the stale ones among ``targets`` and downstream of them).
+    """Reproduce every stale stage (or the stale ones among ``targets`` and downstream of them;
+    with ``within``, only those stages and what they need, like ``dvc repro <within>``),
+    each stage's BLAS/OpenMP pools sized to ``threads`` (None: the libraries' defaults).
 
     Refuses to start when tracked params differ from the last commit (``dvc params diff``), so a
     scheduled run reproduces committed parameters, unless ``force``.
@@ -109,6 +116,11 @@ def pipeline(
             raise ValueError(f"unknown stages {unknown}; see `dvc stage list`")
         stale &= graph.downstream(set(targets))
     todo = graph.downstream(stale)
+    if within:
+        unknown = sorted(set(within) - set(graph.upstream))
+        if unknown:
+            raise ValueError(f"unknown stages {unknown}; see `dvc stage list`")
+        todo &= graph.needs(set(within))
     order = graph.order(todo)
     logger.info("%d stages, %d stale, %d to run", len(graph.upstream), len(stale), len(order))
     futures: dict[str, PrefectFuture[dict[str, Any]]] = {}
@@ -116,7 +128,7 @@ def pipeline(
         upstream = [futures[u] for u in graph.upstream[address] if u in futures]
         tags = ["gpu" if is_gpu_stage(address) else "cpu", address.split("@", 1)[0]]
         futures[address] = run_stage.with_options(tags=tags).submit(
-            str(project), address, mlflow_ui, wait_for=upstream
+            str(project), address, mlflow_ui, threads, wait_for=upstream
         )
     wait(list(futures.values()))
     results, failed = [], []
