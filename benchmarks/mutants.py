@@ -64,34 +64,33 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "cd_forget_cross_term",
         CD,
-        "            new_rel = new_rel + (rf + s_f) * c_rel\n"
-        "            new_irrel = new_irrel + (rf + if_ + s_f) * c_irrel + if_ * c_rel\n",
-        "            new_rel = new_rel + (rf + s_f) * c_rel + if_ * c_rel\n"
-        "            new_irrel = new_irrel + (rf + if_ + s_f) * c_irrel\n",
+        "d01.addcmul_(sl.rf[k], d01_prev, value=0.5)",
+        "d01.addcmul_(sl.rf[k][1:], d01_prev, value=0.5)",
         "LSTM: forget gate's irrelevant part x relevant memory moved to the relevant part",
         (T_CD,),
     ),
     Mutant(
         "cd_bias_product_never_relevant",
         CD,
-        "bb_rel = torch.where(in_group, bias_bias.unsqueeze(1), 0.0)",
-        "bb_rel = torch.where(in_group, 0.0 * bias_bias.unsqueeze(1), 0.0)",
+        "torch.mul(ng[lo:hi], nbc, out=nb[:n, 0])",
+        "nb[:n, 0].copy_(nbc.expand(n, bsz, h))",
         "LSTM: input x cell gate bias product always irrelevant, also at group steps",
         (T_CD,),
     ),
     Mutant(
         "cd_gate_one_sided_split",
         CD,
-        "part_a, part_b = 0.5 * (e + d), 0.5 * (e - d)",
-        "part_a, part_b = f_ac - f_bias[: 3 * h], e - (f_ac - f_bias[: 3 * h])",
+        "        self.r0[k].sub_(self.bc[i])\n",
+        "        self.r0[k].sub_(self.tot3u[i][0]).add_(self.at[i][0])"
+        ".add_(kst[1, 0] - kst[0, 0])\n",
         "LSTM gates: one-sided f(a+c)-f(c) instead of the Shapley average of both orders",
         (T_CD,),
     ),
     Mutant(
         "cd_hidden_tanh_not_shapley",
         CD,
-        "h_rel = o * 0.5 * (th_a + th_ab - th_b)",
-        "h_rel = o * th_a",
+        "        self.u0.sub_(self.e2)\n",
+        "        self.u0.add_(self.e01[0]).sub_(self.e1u[0]).sub_(0.5)\n",
         "LSTM hidden state: tanh(c_rel) instead of the two-way Shapley split of tanh",
         (T_CD,),
     ),

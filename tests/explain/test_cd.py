@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from glassworks.explain import cd
 from glassworks.explain.cd import (
     RULES,
+    Parts,
     UnsupportedLayerError,
     check_supported,
     contextual_decomposition,
+    last_real_step,
     layers,
+    lstm_last_hidden,
 )
 from glassworks.models.lstm import LastHiddenLSTM, LSTMTextModule
 from glassworks.models.text_transformer import TextTransformer
@@ -210,3 +215,182 @@ def test_every_rule_is_exercised() -> None:
     }  # fmt: skip
     untested = set(RULES) - tested - {nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool1d, nn.Dropout1d}
     assert not untested, untested
+
+
+# ---------------------------------------------------------------- the LSTM rule against its oracle
+
+
+def reference_lstm_last_hidden(
+    module: nn.Module, rel: torch.Tensor, irrel: torch.Tensor, ctx: dict
+) -> Parts:
+    """The LSTM rule as it was before issue 18 (a plain autograd loop over the steps), kept as
+    the oracle the fast rule must reproduce: values and gradients."""
+    lstm: nn.LSTM = module.lstm
+    group = ctx["token_group"]  # (B, T) bool
+    mask = ctx.get("attention_mask")
+    b, t_len, _ = rel.shape
+    h = lstm.hidden_size
+    scale = torch.ones(4 * h, 1, dtype=rel.dtype, device=rel.device)
+    scale[2 * h : 3 * h] = 2.0
+    w_ih, w_hh = lstm.weight_ih_l0 * scale, lstm.weight_hh_l0 * scale
+    bias = (lstm.bias_ih_l0 + lstm.bias_hh_l0) * scale[:, 0] if lstm.bias else scale[:, 0] * 0
+    if ctx.get("token_split"):  # rel/irrel are whole tokens: project once, split by the mask
+        x_tot = F.linear(rel + irrel, w_ih)
+        x_rel = x_tot * group[:, :t_len].unsqueeze(-1)
+        x_irrel = x_tot - x_rel
+    else:
+        x_rel, x_irrel = F.linear(rel, w_ih), F.linear(irrel, w_ih)  # (B, T, 4H), no bias
+    f_bias = torch.sigmoid(bias)
+    s_i, s_f = f_bias[:h], f_bias[h : 2 * h]
+    t_g = 2 * f_bias[2 * h : 3 * h] - 1  # tanh of the cell gate's bias
+    bias_bias = (s_i * t_g).expand(b, h)
+    in_group = group[:, :t_len].unsqueeze(-1)
+    bb_rel = torch.where(in_group, bias_bias.unsqueeze(1), 0.0)  # (B, T, H)
+    bb_irrel = bias_bias.unsqueeze(1) - bb_rel
+    c_rel = c_irrel = h_rel = h_irrel = rel.new_zeros(b, h)
+    outs_rel, outs_irrel = [], []
+    for t in range(t_len):
+        hh = F.linear(torch.cat([h_rel, h_irrel]), w_hh)
+        ac = x_rel[:, t] + hh[:b] + bias
+        bc = x_irrel[:, t] + hh[b:] + bias
+        o = torch.sigmoid(ac[:, 3 * h :] + bc[:, 3 * h :] - bias[3 * h :])
+        ac, bc = ac[:, : 3 * h], bc[:, : 3 * h]
+        f_ac, f_bc, f_abc = torch.sigmoid(torch.stack([ac, bc, ac + bc - bias[: 3 * h]])).unbind(0)
+        d, e = f_ac - f_bc, f_abc - f_bias[: 3 * h]
+        part_a, part_b = 0.5 * (e + d), 0.5 * (e - d)
+        ri, rf, rg = part_a[:, :h], part_a[:, h : 2 * h], 2 * part_a[:, 2 * h :]
+        ii, if_, ig = part_b[:, :h], part_b[:, h : 2 * h], 2 * part_b[:, 2 * h :]
+        new_rel = ri * (rg + t_g) + s_i * rg + bb_rel[:, t]
+        new_irrel = ii * (rg + ig + t_g) + (ri + s_i) * ig + bb_irrel[:, t]
+        if t > 0:
+            new_rel = new_rel + (rf + s_f) * c_rel
+            new_irrel = new_irrel + (rf + if_ + s_f) * c_irrel + if_ * c_rel
+        c_rel, c_irrel = new_rel, new_irrel
+        th_a, th_b, th_ab = torch.tanh(torch.stack([c_rel, c_irrel, c_rel + c_irrel])).unbind(0)
+        h_rel = o * 0.5 * (th_a + th_ab - th_b)
+        h_irrel = o * th_ab - h_rel
+        outs_rel.append(h_rel)
+        outs_irrel.append(h_irrel)
+    last = last_real_step(mask, b, t_len, rel.device)
+    rows = torch.arange(b, device=rel.device)
+    return torch.stack(outs_rel, 1)[rows, last], torch.stack(outs_irrel, 1)[rows, last]
+
+
+@pytest.fixture(params=[0, 1, 2], ids=["one chunk", "a step per chunk", "two steps per chunk"])
+def chunking(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """The fast rule's buffers in one chunk, or in chunks of one or two steps (every chunk
+    boundary crossed, forward and backward, saved and scratch buffers)."""
+    per: int = request.param
+    if per:
+
+        def chunks(t_len: int, step_bytes: int, budget: int) -> list[tuple[int, int]]:
+            return [(lo, min(lo + per, t_len)) for lo in range(0, t_len, per)]
+
+        monkeypatch.setattr(cd, "_chunks", chunks)
+    return per
+
+
+def _random_lstm(seed: int, e_dim: int, h: int, scale: float, bias: bool = True) -> LastHiddenLSTM:
+    gen = torch.Generator().manual_seed(seed)
+    lstm = LastHiddenLSTM(e_dim, h)
+    if not bias:
+        lstm.lstm = nn.LSTM(e_dim, h, batch_first=True, bias=False)
+    with torch.no_grad():
+        for p in lstm.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen) * scale)
+    return lstm.double()
+
+
+CASES = [  # seed, batch, steps, embedding, hidden, weight scale, token split, mask, bias
+    (0, 1, 1, 3, 4, 0.5, True, False, True),
+    (1, 5, 7, 4, 6, 0.8, True, True, True),
+    (2, 8, 12, 6, 9, 1.5, True, True, True),
+    (3, 3, 9, 2, 5, 3.0, True, True, True),
+    (4, 6, 5, 5, 7, 0.8, False, True, True),
+    (5, 2, 11, 3, 8, 1.2, False, False, True),
+    (6, 4, 6, 4, 5, 0.8, True, True, False),
+    (7, 7, 3, 3, 10, 0.6, False, True, False),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"seed{c[0]}")
+def test_lstm_rule_equals_the_reference_with_gradients(case: tuple, chunking: int) -> None:
+    """Issue 18: the fast LSTM rule gives today's relevant and irrelevant parts and the same
+    gradients (parameters and both inputs) to 1e-10 in float64: tokens or float sequences,
+    right-padded or not, groups of any shape, with and without bias, any chunking."""
+    seed, b, t_len, e_dim, h, scale, token_split, with_mask, bias = case
+    lstm = _random_lstm(seed, e_dim, h, scale, bias)
+    gen = torch.Generator().manual_seed(100 + seed)
+    x = torch.randn(b, t_len, e_dim, generator=gen, dtype=torch.float64)
+    group = torch.rand(b, t_len, generator=gen) < 0.4
+    group[0, 0] = True
+    lengths = torch.randint(1, t_len + 1, (b,), generator=gen)
+    lengths[-1] = t_len
+    mask = (torch.arange(t_len) < lengths[:, None]).long() if with_mask else None
+    if token_split:  # whole tokens in or out of the group (right after an embedding)
+        rel = x * group.unsqueeze(-1)
+    else:  # any split of a float sequence
+        rel = x * torch.rand(b, t_len, e_dim, generator=gen, dtype=torch.float64)
+    irrel = x - rel
+    ctx = {"token_group": group, "attention_mask": mask, "token_split": token_split}
+    weights = torch.randn(2, b, h, generator=gen, dtype=torch.float64)
+    results = []
+    for rule in (reference_lstm_last_hidden, lstm_last_hidden):
+        lstm.zero_grad()
+        r_in, i_in = rel.clone().requires_grad_(), irrel.clone().requires_grad_()
+        r, i = rule(lstm, r_in, i_in, ctx)
+        (r * weights[0]).sum().add((i * weights[1]).sin().sum()).backward()
+        grads = [p.grad.clone() for p in lstm.parameters()] + [r_in.grad, i_in.grad]
+        results.append((r.detach(), i.detach(), grads))
+    (r_ref, i_ref, g_ref), (r_new, i_new, g_new) = results
+    torch.testing.assert_close(r_new, r_ref, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(i_new, i_ref, rtol=1e-10, atol=1e-10)
+    for got, want in zip(g_new, g_ref, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-10)
+    with torch.no_grad():  # the no-grad path (scratch buffers) gives the same parts
+        r_ng, i_ng = lstm_last_hidden(lstm, rel, irrel, ctx)
+    torch.testing.assert_close(r_ng, r_new, rtol=0, atol=1e-14)
+    torch.testing.assert_close(i_ng, i_new, rtol=0, atol=1e-14)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_cdep_penalty_through_the_classifier_matches_the_reference(
+    seed: int, chunking: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CDEP penalty (L1 of the relevant logits) of the whole classifier and its gradient
+    with respect to every parameter, embedding table included: fast rule == reference."""
+    torch.manual_seed(seed)
+    model = _fill(LSTMTextModule(40, 3, embedding_dim=5, hidden_size=6, dropout=0.2), seed)
+    ids = torch.randint(4, 40, (5, 8))
+    mask = torch.ones_like(ids)
+    for row, length in enumerate([8, 3, 1, 6, 8]):
+        ids[row, length:] = 0
+        mask[row, length:] = 0
+    group = (torch.rand(5, 8) < 0.3) & mask.bool()
+    results = []
+    for rule in (reference_lstm_last_hidden, lstm_last_hidden):
+        monkeypatch.setitem(RULES, LastHiddenLSTM, rule)
+        model.zero_grad()
+        d = contextual_decomposition(model, ids, group, attention_mask=mask)
+        d.relevant.abs().sum(-1).mean().backward()
+        grads = {n: p.grad.clone() for n, p in model.named_parameters()}
+        results.append((d.relevant.detach(), d.irrelevant.detach(), grads))
+    (r_ref, i_ref, g_ref), (r_new, i_new, g_new) = results
+    torch.testing.assert_close(r_new, r_ref, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(i_new, i_ref, rtol=1e-10, atol=1e-10)
+    for name, want in g_ref.items():
+        torch.testing.assert_close(g_new[name], want, rtol=1e-10, atol=1e-10, msg=name)
+
+
+def test_lstm_rule_backward_twice_with_retained_graph() -> None:
+    """``retain_graph=True`` keeps what the hand-written backward reads: a second backward
+    gives the same gradients."""
+    lstm = _random_lstm(9, 3, 4, 0.8)
+    x = torch.randn(3, 5, 3, dtype=torch.float64)
+    group = torch.rand(3, 5) < 0.5
+    ctx = {"token_group": group, "attention_mask": None, "token_split": True}
+    r, i = lstm_last_hidden(lstm, x * group.unsqueeze(-1), x * ~group.unsqueeze(-1), ctx)
+    loss = r.sum() + i.pow(2).sum()
+    (first,) = torch.autograd.grad(loss, lstm.lstm.weight_hh_l0, retain_graph=True)
+    (second,) = torch.autograd.grad(loss, lstm.lstm.weight_hh_l0)
+    torch.testing.assert_close(second, first, rtol=0, atol=0)
