@@ -16,18 +16,20 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.client.schemas.objects import State, TaskRun
-from prefect.futures import PrefectFuture, wait
+from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import Task
 
 from flows.dvc_project import (
     StageFailed,
+    StageGraph,
     TransientStageError,
     is_gpu_stage,
     params_dirty,
@@ -46,6 +48,82 @@ class DirtyParams(RuntimeError):
 def only_transient(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -> bool:
     """Retry a stage only when DVC could not take its lock, never for the stage's own error."""
     return isinstance(state.result(raise_on_failure=False), TransientStageError)
+
+
+COST_HINT = {
+    "train_text": 300.0,
+    "explain_text": 200.0,
+    "train_embgam": 60.0,
+    "audit_tabular": 50.0,
+    "train_cdep": 40.0,
+    "embed": 30.0,
+    "explain": 15.0,
+    "train_tabular": 10.0,
+}
+"""Rough seconds a stage of each kind takes on 2 CPU cores (others: 5 s): only to start the
+stages on the longest remaining chain first, so the last minutes are not one long stage alone."""
+
+
+def critical_path(graph: StageGraph, todo: set[str]) -> dict[str, float]:
+    """Each stage's cost hint plus the longest chain of hints below it within ``todo``."""
+    children: dict[str, list[str]] = {a: [] for a in todo}
+    for a in todo:
+        for u in graph.upstream[a] & todo:
+            children[u].append(a)
+    path: dict[str, float] = {}
+    for a in reversed(graph.order(todo)):
+        own = COST_HINT.get(a.split("@", 1)[0], 5.0)
+        path[a] = own + max((path[c] for c in children[a]), default=0.0)
+    return path
+
+
+def _submit(
+    project: Path, address: str, mlflow_ui: str, threads: int | None
+) -> PrefectFuture[dict[str, Any]]:
+    tags = ["gpu" if is_gpu_stage(address) else "cpu", address.split("@", 1)[0]]
+    return run_stage.with_options(tags=tags).submit(str(project), address, mlflow_ui, threads)
+
+
+def _schedule(
+    graph: StageGraph,
+    order: list[str],
+    jobs: int,
+    submit: Callable[[str], PrefectFuture[dict[str, Any]]],
+) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    """Run ``order``'s stages, at most ``jobs`` at once, each submitted once its upstream stages
+    completed (a task waiting for its upstream would hold a worker while ready stages queue),
+    the longest remaining chain first; a stage below a failed one is not run. Returns the
+    completed stages' results and ``(stage, why)`` for the others."""
+    todo = set(order)
+    rank = critical_path(graph, todo)
+    waiting, done, dead = set(order), set(), set()
+    running: dict[PrefectFuture[dict[str, Any]], str] = {}
+    results: list[dict[str, Any]] = []
+    failed: list[tuple[str, str]] = []
+    while waiting or running:
+        for a in sorted(waiting):
+            if graph.upstream[a] & dead:
+                waiting.discard(a)
+                dead.add(a)
+                failed.append((a, "not run: an upstream stage did not complete"))
+        ready = sorted(
+            (a for a in waiting if graph.upstream[a] & todo <= done), key=lambda a: (-rank[a], a)
+        )
+        for a in ready[: max(0, jobs - len(running))]:
+            waiting.discard(a)
+            running[submit(a)] = a
+        if not running:
+            continue  # only stages below failed ones are left: the loop above drops them
+        future = next(as_completed(list(running)))
+        address = running.pop(future)
+        try:  # the future's state is reported asynchronously: its result is what counts
+            results.append(future.result())
+        except Exception as exc:  # noqa: BLE001 - any failure of a stage fails its chain only
+            dead.add(address)
+            failed.append((address, str(exc) or type(exc).__name__))
+        else:
+            done.add(address)
+    return results, failed
 
 
 @task(
@@ -86,6 +164,7 @@ def pipeline(
     force: bool = False,
     targets: list[str] | None = None,
     within: list[str] | None = None,
+    jobs: int = 4,
     mlflow_ui: str = "http://127.0.0.1:5000",
     threads: int | None = None,
 ) -> dict[str, Any]:
@@ -123,21 +202,9 @@ def pipeline(
         todo &= graph.needs(set(within))
     order = graph.order(todo)
     logger.info("%d stages, %d stale, %d to run", len(graph.upstream), len(stale), len(order))
-    futures: dict[str, PrefectFuture[dict[str, Any]]] = {}
-    for address in order:
-        upstream = [futures[u] for u in graph.upstream[address] if u in futures]
-        tags = ["gpu" if is_gpu_stage(address) else "cpu", address.split("@", 1)[0]]
-        futures[address] = run_stage.with_options(tags=tags).submit(
-            str(project), address, mlflow_ui, threads, wait_for=upstream
-        )
-    wait(list(futures.values()))
-    results, failed = [], []
-    for address, fut in futures.items():
-        state = fut.state
-        if state.is_completed():
-            results.append(fut.result())
-        else:
-            failed.append((address, state.message or state.name))
+    results, failed = _schedule(graph, order, jobs, lambda address: _submit(
+        project, address, mlflow_ui, threads
+    ))  # fmt: skip
     if failed:
         lines = "\n".join(f"- {a}: {m}" for a, m in failed)
         raise StageFailed(f"{len(failed)} of {len(order)} stages did not complete:\n{lines}")
@@ -159,7 +226,7 @@ def main() -> None:
         from flows.runners import dask_runner
 
         flow_ = pipeline.with_options(task_runner=dask_runner(args.dask))
-    flow_(root=args.root, force=args.force)
+    flow_(root=args.root, force=args.force, jobs=args.workers or 4)
 
 
 if __name__ == "__main__":

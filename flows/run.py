@@ -76,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from flows.pipeline import pipeline
 
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Prefect API call
+
     if args.dask:
         from flows.runners import dask_runner
 
@@ -84,7 +86,13 @@ def main(argv: list[str] | None = None) -> int:
         runner = ThreadPoolTaskRunner(max_workers=workers)
     try:
         flow = pipeline.with_options(task_runner=runner)
-        flow(root=str(args.root), force=True, within=args.targets or None, threads=threads)
+        flow(
+            root=str(args.root),
+            force=True,
+            within=args.targets or None,
+            jobs=workers,
+            threads=threads,
+        )
     except StageFailed as exc:
         log.error("%s", exc)
         return 1

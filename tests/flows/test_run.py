@@ -90,3 +90,22 @@ def test_targets_run_only_what_they_need(project: Path) -> None:
     assert plan(project)[1] == {"upper", "check"}
     with pytest.raises(SystemExit):
         main(["--root", str(project), "nosuch"])
+
+
+def test_longest_chain_first() -> None:
+    from flows.dvc_project import StageGraph
+    from flows.pipeline import critical_path
+
+    g = StageGraph(
+        {
+            "prepare@a": frozenset(),
+            "train_text@a": frozenset({"prepare@a"}),
+            "explain_text@a": frozenset({"train_text@a"}),
+            "prepare@b": frozenset(),
+            "train_tabular@b": frozenset({"prepare@b"}),
+        }
+    )
+    path = critical_path(g, set(g.upstream))
+    assert path["explain_text@a"] == 200
+    assert path["prepare@a"] == 5 + 300 + 200  # starts before prepare@b (5 + 10)
+    assert path["prepare@a"] > path["prepare@b"] == 15
