@@ -135,3 +135,22 @@ def test_a_model_folder_needs_the_model_in_memory(tmp_path: Path) -> None:
     (tmp_path / "folder").mkdir()
     with pytest.raises(ValueError, match="model="):
         tracking.log_text_model(tmp_path / "folder", ["good"])
+
+
+def _open_run(root: str, item: str) -> str:
+    from glassworks.tracking import stage_run
+
+    with stage_run("race", item, root=root) as run:
+        return str(run.run_id)
+
+
+def test_stages_starting_at_once_on_a_fresh_store(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """Parallel stages on a new sqlite store: one creates it, none fails on MLflow's migration."""
+    import multiprocessing
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        ids = pool.starmap(_open_run, [(str(tmp_path), f"item{k}") for k in range(4)])
+    assert len(set(ids)) == 4
+    assert (tmp_path / "mlruns" / "mlflow.db").is_file()

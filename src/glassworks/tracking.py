@@ -169,6 +169,23 @@ class StageRun:
         return self._call("register_champion", register_champion, run_id, name, alias, root=root)
 
 
+def _client(uri: str) -> MlflowClient:
+    """A client of ``uri``. A local sqlite store is created (schema migrations) under an exclusive
+    file lock beside the database: MLflow's first-use migration is not safe when several stages
+    start at once on a fresh store (``table _alembic_tmp_experiments already exists``)."""
+    if not uri.startswith("sqlite:///"):
+        return MlflowClient(uri)
+    import fcntl
+
+    db = Path(uri[len("sqlite:///") :])
+    db.parent.mkdir(parents=True, exist_ok=True)
+    with (db.parent / f"{db.name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, or the process dies
+        client = MlflowClient(uri)
+        client.search_experiments(max_results=1)  # creates and migrates the store if new
+    return client
+
+
 def _experiment_id(client: MlflowClient, name: str, uri: str) -> str:
     exp = client.get_experiment_by_name(name)
     if exp is not None:
@@ -217,7 +234,7 @@ def stage_run(
     handle = StageRun(run_id=None, experiment_id=None, uri=uri, best_effort=best_effort)
 
     def start() -> None:
-        experiment_id = _experiment_id(MlflowClient(uri), stage, uri)
+        experiment_id = _experiment_id(_client(uri), stage, uri)
         active = mlflow.start_run(
             experiment_id=experiment_id, run_name=run_name or f"{stage}@{item}", tags=all_tags
         )
