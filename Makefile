@@ -10,6 +10,8 @@ MLFLOW_TRACKING_URI ?= sqlite:///mlruns/mlflow.db
 UI_HOST ?= 127.0.0.1
 SERVE_HOST ?= 127.0.0.1
 export HF_HUB_OFFLINE ?= 1
+# no telemetry from the temporary Prefect server `make run` starts (no network here anyway)
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
 .PHONY: install browser run test test-all lint ui serve clean docs
 
