@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "startup.json"
 HEAVY = ("torch", "transformers", "mlflow", "sklearn", "pandas", "catboost", "interpret")
 FAST = ("prepare", "report", "compare_tabular", "compare_cdep")
-"""Stages with the 1.0 s goal; the rest may need torch (2.5 s goal) or declare none below."""
+"""Stages with the 1.0 s goal; the others have the 2.5 s goal of stages that need torch."""
 
 
 def stages() -> list[str]:

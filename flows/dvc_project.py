@@ -14,6 +14,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 
@@ -125,12 +126,15 @@ def stage_graph(root: Path) -> StageGraph:
     from dvc.repo import Repo
 
     with Repo(str(root)) as repo:
-        graph = repo.index.graph  # edges point from a stage to the stages it depends on
-        stages = {s for s in graph.nodes if getattr(s, "cmd", None)}
-        # stages of the root dvc.yaml are addressed by name ("prepare@sst2"), as `dvc repro` takes
-        return StageGraph(
-            {s.name: frozenset(u.name for u in graph.successors(s) if u in stages) for s in stages}
-        )
+        return StageGraph(_upstream(repo))
+
+
+def _upstream(repo: Any) -> dict[str, frozenset[str]]:
+    """Every command stage of an open DVC ``Repo`` and the stages it depends on."""
+    graph = repo.index.graph  # edges point from a stage to the stages it depends on
+    stages = {s for s in graph.nodes if getattr(s, "cmd", None)}
+    # stages of the root dvc.yaml are addressed by name ("prepare@sst2"), as `dvc repro` takes
+    return {s.name: frozenset(u.name for u in graph.successors(s) if u in stages) for s in stages}
 
 
 def stale_stages(root: Path, graph: StageGraph) -> set[str]:
@@ -147,11 +151,7 @@ def plan(root: Path) -> tuple[StageGraph, set[str]]:
 
     # DVC names stages relative to the working directory ("sub/dvc.yaml:name" from elsewhere)
     with contextlib.chdir(root), Repo(".") as repo:
-        graph = repo.index.graph
-        stages = {s for s in graph.nodes if getattr(s, "cmd", None)}
-        upstream = {
-            s.name: frozenset(u.name for u in graph.successors(s) if u in stages) for s in stages
-        }
+        upstream = _upstream(repo)
         report = repo.status()
     return StageGraph(upstream), {name for name in report if name in upstream}
 

@@ -283,34 +283,7 @@ class EmbeddingCache:
 
         Each shard is looked up, encoded and written under the writer lock, so keys another
         process stored meanwhile are not encoded again."""
-        self.refresh()
-        unique = list(dict.fromkeys(keys))
-        self._check_keys(unique)
-        missing = [k for k in unique if k not in self._index]
-        if progress is not None and len(unique) > len(missing):
-            progress(len(unique) - len(missing))
-        seconds, encoded = 0.0, 0
-        for start in range(0, len(missing), shard_size):
-            chunk = missing[start : start + shard_size]
-            with self.write_lock():
-                self.refresh()
-                todo = [k for k in chunk if k not in self._index]
-                if progress is not None and len(todo) < len(chunk):
-                    progress(len(chunk) - len(todo))
-                if not todo:
-                    continue
-                t0 = time.perf_counter()
-                vectors = encoder.encode(todo, progress=progress)
-                seconds += time.perf_counter() - t0
-                encoded += len(todo)
-                self._write_shard(todo, vectors)
-        stats = EmbedStats(
-            requested=len(keys),
-            unique=len(unique),
-            cache_hits=len(unique) - encoded,
-            newly_embedded=encoded,
-            seconds_encoding=seconds,
-        )
+        stats = self._store_missing(keys, encoder, shard_size, progress, encode_locked=True)
         return self.get(list(keys)), stats
 
     def fill(
@@ -330,6 +303,20 @@ class EmbeddingCache:
         once: a key another writer stored meanwhile is not written again (the vector computed here
         is dropped; the encoder computes a text's vector from the text alone, so it is the same).
         ``newly_embedded`` counts the keys this call stored, ``cache_hits`` the others."""
+        return self._store_missing(keys, encoder, shard_size, progress, encode_locked=False)
+
+    def _store_missing(
+        self,
+        keys: Sequence[str],
+        encoder: TextEncoder,
+        shard_size: int,
+        progress: Callable[[int], None] | None,
+        *,
+        encode_locked: bool,
+    ) -> EmbedStats:
+        """Encode and store the keys not cached yet, shard by shard: with ``encode_locked`` each
+        shard is looked up, encoded and written under the writer lock (:meth:`embed`), else only
+        written under it (:meth:`fill`)."""
         self.refresh()
         unique = list(dict.fromkeys(keys))
         self._check_keys(unique)
@@ -339,16 +326,21 @@ class EmbeddingCache:
         seconds, stored = 0.0, 0
         for start in range(0, len(missing), shard_size):
             chunk = missing[start : start + shard_size]
-            self.refresh()
-            todo = [k for k in chunk if k not in self._index]
-            if progress is not None and len(todo) < len(chunk):
-                progress(len(chunk) - len(todo))
-            if not todo:
-                continue
-            t0 = time.perf_counter()
-            vectors = encoder.encode(todo, progress=progress)
-            seconds += time.perf_counter() - t0
-            stored += self.add(todo, vectors)
+            with self.write_lock() if encode_locked else contextlib.nullcontext():
+                self.refresh()
+                todo = [k for k in chunk if k not in self._index]
+                if progress is not None and len(todo) < len(chunk):
+                    progress(len(chunk) - len(todo))
+                if not todo:
+                    continue
+                t0 = time.perf_counter()
+                vectors = encoder.encode(todo, progress=progress)
+                seconds += time.perf_counter() - t0
+                if encode_locked:
+                    self._write_shard(todo, vectors)
+                    stored += len(todo)
+                else:
+                    stored += self.add(todo, vectors)
         return EmbedStats(
             requested=len(keys),
             unique=len(unique),

@@ -268,104 +268,91 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         on_step: Callable[[int], None] | None = None,
         label_names: Sequence[str] | None = None,
     ) -> TextClassifier:
-        """Train (with ``threads`` torch threads, see :func:`~glassworks.device.torch_threads`);
-        with a validation split, keep the epoch with the best ``select_on`` score (``_fit``)."""
-        with torch_threads(self.threads):
-            return self._fit(texts, y, texts_valid, y_valid, n_classes, on_step, label_names)
-
-    def _fit(
-        self,
-        texts: Sequence[str],
-        y: Sequence[int],
-        texts_valid: Sequence[str] | None = None,
-        y_valid: Sequence[int] | None = None,
-        n_classes: int | None = None,
-        on_step: Callable[[int], None] | None = None,
-        label_names: Sequence[str] | None = None,
-    ) -> TextClassifier:
-        """Train; with a validation split, keep the epoch with the best ``select_on`` score.
+        """Train with ``threads`` torch threads (:func:`~glassworks.device.torch_threads`); with a
+        validation split, keep the epoch with the best ``select_on`` score.
 
         ``on_step(n)`` is called after each batch with its size (for progress bars).
         """
-        torch.manual_seed(self.seed)
-        y_arr = np.asarray(y, dtype=np.int64)
-        if len(texts) != len(y_arr) or len(texts) == 0:
-            raise ValueError(f"fit: {len(texts)} texts and {len(y_arr)} labels")
-        k = int(n_classes if n_classes is not None else y_arr.max() + 1)
-        self.classes_ = np.arange(k)
-        self.label_names_ = list(label_names) if label_names else [str(c) for c in range(k)]
-        if len(self.label_names_) != k:
-            raise ValueError(f"fit: {len(self.label_names_)} label names for {k} classes")
-        self._check_penalty()
-        self._build(texts, k)
-        self.spurious_ids_ = self._spurious_ids()
-        if self.penalty == "cdep":  # imported here: training without CD needs no explain code
-            from glassworks.explain.cd import check_supported
+        with torch_threads(self.threads):
+            torch.manual_seed(self.seed)
+            y_arr = np.asarray(y, dtype=np.int64)
+            if len(texts) != len(y_arr) or len(texts) == 0:
+                raise ValueError(f"fit: {len(texts)} texts and {len(y_arr)} labels")
+            k = int(n_classes if n_classes is not None else y_arr.max() + 1)
+            self.classes_ = np.arange(k)
+            self.label_names_ = list(label_names) if label_names else [str(c) for c in range(k)]
+            if len(self.label_names_) != k:
+                raise ValueError(f"fit: {len(self.label_names_)} label names for {k} classes")
+            self._check_penalty()
+            self._build(texts, k)
+            self.spurious_ids_ = self._spurious_ids()
+            if self.penalty == "cdep":  # imported here: training without CD needs no explain code
+                from glassworks.explain.cd import check_supported
 
-            check_supported(self.module_)  # attention: a clear error before any training
-        device = torch.device(resolve_device(self.device))
-        self.module_.to(device)
-        loss_fn = make_loss(self.loss, y_arr, k).to(device)
-        encoded = self._encode(texts)
-        self.n_truncated_ = sum(len(r) >= self.max_length for r in encoded)
-        steps = self.epochs * math.ceil(len(encoded) / self.batch_size)
-        opt = torch.optim.AdamW(
-            self.module_.parameters(), lr=self.lr, weight_decay=self.weight_decay
-        )
-        from transformers import get_cosine_schedule_with_warmup
+                check_supported(self.module_)  # attention: a clear error before any training
+            device = torch.device(resolve_device(self.device))
+            self.module_.to(device)
+            loss_fn = make_loss(self.loss, y_arr, k).to(device)
+            encoded = self._encode(texts)
+            self.n_truncated_ = sum(len(r) >= self.max_length for r in encoded)
+            steps = self.epochs * math.ceil(len(encoded) / self.batch_size)
+            opt = torch.optim.AdamW(
+                self.module_.parameters(), lr=self.lr, weight_decay=self.weight_decay
+            )
+            from transformers import get_cosine_schedule_with_warmup
 
-        sched = get_cosine_schedule_with_warmup(opt, int(self.warmup * steps), max(steps, 1))
-        gen = torch.Generator().manual_seed(self.seed)
-        has_valid = texts_valid is not None and y_valid is not None and len(texts_valid) > 0
-        best, best_state, waited, best_epoch = -math.inf, None, 0, self.epochs
-        self.history_: list[dict[str, float]] = []
-        step = 0
-        for epoch in range(self.epochs):
-            self.module_.train()
-            total, seen, pen_total = 0.0, 0, 0.0
-            for idx in self._batches(encoded, gen):
-                batch = self._collate([encoded[i] for i in idx], device)
-                target = torch.as_tensor(y_arr[idx], device=device)
-                loss, pen = self._loss(loss_fn, batch, target, step)
-                step += 1
-                pen_total += pen * len(idx)
-                opt.zero_grad()
-                loss.backward()
-                nn.utils.clip_grad_norm_(self.module_.parameters(), 1.0)
-                opt.step()
-                sched.step()
-                total += float(loss.detach()) * len(idx)
-                seen += len(idx)
-                if on_step is not None:
-                    on_step(len(idx))
-            row = {"epoch": epoch + 1, "train_loss": total / seen}
-            if self.penalty != "none":
-                row["train_penalty"] = pen_total / seen
-            if has_valid:
-                row.update(self.score_split(texts_valid, y_valid, loss_fn))
-            if has_valid and self.select_on != "last":
-                score = (
-                    -row["valid_loss"]
-                    if self.select_on == "loss"
-                    else row[f"valid_{self.select_on}"]
-                )
-                if score > best + 1e-6:
-                    best, waited, best_epoch = score, 0, epoch + 1
-                    best_state = {
-                        n: t.detach().clone() for n, t in self.module_.state_dict().items()
-                    }
-                else:
-                    waited += 1
-            self.history_.append(row)
-            log.info("epoch %d: %s", epoch + 1, {k: round(v, 4) for k, v in row.items()})
-            if has_valid and self.select_on != "last" and waited >= self.patience:
-                break
-        if best_state is not None:
-            self.module_.load_state_dict(best_state)
-        selected = has_valid and self.select_on != "last"
-        self.best_epoch_ = best_epoch if selected else len(self.history_)
-        self.module_.eval()
-        return self
+            sched = get_cosine_schedule_with_warmup(opt, int(self.warmup * steps), max(steps, 1))
+            gen = torch.Generator().manual_seed(self.seed)
+            has_valid = texts_valid is not None and y_valid is not None and len(texts_valid) > 0
+            best, best_state, waited, best_epoch = -math.inf, None, 0, self.epochs
+            self.history_: list[dict[str, float]] = []
+            step = 0
+            for epoch in range(self.epochs):
+                self.module_.train()
+                total, seen, pen_total = 0.0, 0, 0.0
+                for idx in self._batches(encoded, gen):
+                    batch = self._collate([encoded[i] for i in idx], device)
+                    target = torch.as_tensor(y_arr[idx], device=device)
+                    loss, pen = self._loss(loss_fn, batch, target, step)
+                    step += 1
+                    pen_total += pen * len(idx)
+                    opt.zero_grad()
+                    loss.backward()
+                    nn.utils.clip_grad_norm_(self.module_.parameters(), 1.0)
+                    opt.step()
+                    sched.step()
+                    total += float(loss.detach()) * len(idx)
+                    seen += len(idx)
+                    if on_step is not None:
+                        on_step(len(idx))
+                row = {"epoch": epoch + 1, "train_loss": total / seen}
+                if self.penalty != "none":
+                    row["train_penalty"] = pen_total / seen
+                if has_valid:
+                    row.update(self.score_split(texts_valid, y_valid, loss_fn))
+                if has_valid and self.select_on != "last":
+                    score = (
+                        -row["valid_loss"]
+                        if self.select_on == "loss"
+                        else row[f"valid_{self.select_on}"]
+                    )
+                    if score > best + 1e-6:
+                        best, waited, best_epoch = score, 0, epoch + 1
+                        best_state = {
+                            n: t.detach().clone() for n, t in self.module_.state_dict().items()
+                        }
+                    else:
+                        waited += 1
+                self.history_.append(row)
+                log.info("epoch %d: %s", epoch + 1, {k: round(v, 4) for k, v in row.items()})
+                if has_valid and self.select_on != "last" and waited >= self.patience:
+                    break
+            if best_state is not None:
+                self.module_.load_state_dict(best_state)
+            selected = has_valid and self.select_on != "last"
+            self.best_epoch_ = best_epoch if selected else len(self.history_)
+            self.module_.eval()
+            return self
 
     def _loss(
         self,
