@@ -3,6 +3,7 @@
 glassworks summary                          what the pipeline produced, and how to review it
 glassworks summary --timings                each stage's wall time, from its MLflow runs
 glassworks explain-text --model M "a text"   predict and highlight each token's contribution
+glassworks add-dataset FILE --label COLUMN  bring your own CSV/TSV/JSONL/Parquet/ARFF/HF dataset
 """
 
 from __future__ import annotations
@@ -180,6 +181,25 @@ def verify_cache(root: Path, console: Console) -> int:
     return 1 if bad else 0
 
 
+def _add_dataset(args: argparse.Namespace) -> int:
+    """``glassworks add-dataset``: errors are one red line, nothing half-written."""
+    from glassworks.errors import GlassworksError
+    from glassworks.onboarding import Request, add_dataset
+
+    console = Console(width=None if sys.stdout.isatty() else 120)
+    req = Request(
+        path=args.file, label=args.label, text=args.text, task=args.task, name=args.name,
+        source=args.source, id=args.id, group=args.group, given_split=args.given_split,
+        categorical=args.categorical, numeric=args.numeric, drop_columns=args.drop,
+        header=not args.no_header, delimiter=args.delimiter,
+    )  # fmt: skip
+    try:
+        return add_dataset(req, args.root, console, dvc=not args.no_dvc)
+    except GlassworksError as exc:
+        console.print(f"[red]error:[/] {exc}", highlight=False)
+        return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``glassworks`` command."""
     p = argparse.ArgumentParser(
@@ -204,7 +224,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     e.add_argument("texts", nargs="+", help="texts to explain")
     v = sub.add_parser("verify-cache", help="check the embedding cache's checksums")
     v.add_argument("--root", type=Path, default=Path(".cache/embeddings"))
+    a = sub.add_parser(
+        "add-dataset",
+        help="inspect a data file, track it with DVC and add it to params.yaml",
+        description="Read FILE as the prepare stage will, print what was inferred (rows, task, "
+        "label distribution, column types, duplicates), copy it to data/raw/<format>/, track it "
+        "with DVC and add its entry to params.yaml, wired into every stage that applies. "
+        "FILE: .csv .tsv .jsonl .parquet .arff, a folder saved by datasets' save_to_disk, or "
+        "hf:NAME[:CONFIG] (a Hugging Face hub dataset, downloaded once: needs a network).",
+    )
+    a.add_argument("file", help="the data file, saved dataset folder or hf:NAME[:CONFIG]")
+    a.add_argument("--label", required=True, help="the label / target column")
+    a.add_argument("--text", help="the text column (a text dataset); omit for a tabular one")
+    a.add_argument("--task", choices=["binary", "multiclass", "ordinal", "regression"],
+                   help="override the task inferred from the label column")  # fmt: skip
+    a.add_argument("--name", help="dataset name in params.yaml (default: from the file name)")
+    a.add_argument("--source", help="file format if the suffix does not say it")
+    a.add_argument("--id", help="a column of unique row ids")
+    a.add_argument("--group", help="rows sharing this column's value stay in one split")
+    a.add_argument("--given-split", help="a column naming each row's split (train/valid/test)")
+    a.add_argument("--categorical", nargs="+", default=(), help="columns forced categorical")
+    a.add_argument("--numeric", nargs="+", default=(), help="columns forced numeric")
+    a.add_argument("--drop", nargs="+", default=(), help="columns left out")
+    a.add_argument("--no-header", action="store_true", help="csv/tsv: the first line is data")
+    a.add_argument("--delimiter", help="csv: the field separator (default ',')")
+    a.add_argument("--root", type=Path, default=Path("."), help="the project (params.yaml)")
+    a.add_argument("--no-dvc", action="store_true", help="copy and edit params, skip `dvc add`")
     args = p.parse_args(argv)
+    if args.command == "add-dataset":
+        return _add_dataset(args)
     if args.command == "verify-cache":
         return verify_cache(args.root, Console())
     if args.command == "explain-text":

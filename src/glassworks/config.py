@@ -90,8 +90,81 @@ class OpenMLDataset(_DatasetBase):
     """Feature columns removed before splitting (e.g. copies of the label: target leakage)."""
 
 
+FILE_SOURCES = ("csv", "tsv", "jsonl", "parquet", "arff", "hf")
+"""Generic sources: any file of these formats (under ``data/raw/<source>/``) or a Hugging Face
+dataset; the entry maps its columns."""
+
+
+class FileDataset(_DatasetBase):
+    """Your own data: a CSV/TSV/JSONL/Parquet/ARFF file or a Hugging Face dataset.
+
+    Modality is ``text`` when ``text`` names a column, else ``tabular``; the task is inferred
+    from the label column unless ``task`` is given (see ``glassworks.data.files``)."""
+
+    source: Literal["csv", "tsv", "jsonl", "parquet", "arff", "hf"]
+    path: str | None = None
+    """File (or, for ``hf``, a ``save_to_disk`` folder) relative to ``data/raw/<source>/``."""
+    hub: str | None = None
+    """``hf`` only: a hub dataset name, loaded online (cached by ``datasets``) when no ``path``."""
+    hub_config: str | None = None
+    hub_split: str | None = None
+    """``hf`` only: one split of the hub dataset; None = all its splits, used as given splits."""
+    label: str = Field(min_length=1)
+    """The label / target column."""
+    text: str | None = None
+    """The text column (a text dataset); None = a tabular dataset."""
+    features: tuple[str, ...] | None = None
+    """Tabular feature columns; None = every column not named elsewhere in the entry."""
+    id: str | None = None
+    """A column of unique row ids (else the row number is the id)."""
+    group: str | None = None
+    """Rows sharing this column's value (one user, one sentence) land in one split."""
+    given_split: str | None = None
+    """A column saying each row's split (train / valid|validation|dev / test)."""
+    task: Literal["binary", "multiclass", "ordinal", "regression"] | None = None
+    """Override the inferred task."""
+    label_names: tuple[str, ...] | None = None
+    """Class order (ordinal tasks: lowest first); None = natural order of the label values."""
+    categorical: tuple[str, ...] = ()
+    """Columns forced categorical (overrides inference)."""
+    numeric: tuple[str, ...] = ()
+    """Columns forced numeric (overrides inference)."""
+    drop_columns: tuple[str, ...] = ()
+    header: bool = True
+    """csv/tsv: whether the first line names the columns (else ``column_1``, ``column_2``, ...)."""
+    delimiter: str | None = Field(None, min_length=1, max_length=1)
+    """csv only: the field separator (default ``,``)."""
+
+    @model_validator(mode="after")
+    def _check(self) -> FileDataset:
+        if self.source == "hf":
+            if not self.path and not self.hub:
+                raise ValueError("source hf needs 'path' (a saved dataset folder) or 'hub'")
+        elif not self.path:
+            raise ValueError(
+                f"source {self.source} needs 'path' (relative to data/raw/{self.source}/)"
+            )
+        elif Path(self.path).is_absolute() or ".." in Path(self.path).parts:
+            raise ValueError(f"path {self.path!r} must lie under data/raw/{self.source}/")
+        if self.source != "hf" and (self.hub or self.hub_config or self.hub_split):
+            raise ValueError("hub, hub_config and hub_split are for source hf only")
+        if self.delimiter is not None and self.source != "csv":
+            raise ValueError("delimiter is for source csv only (tsv is tab-separated)")
+        both = set(self.categorical) & set(self.numeric)
+        if both:
+            raise ValueError(f"columns {sorted(both)} are both categorical and numeric")
+        roles = [self.label, self.text, self.id, self.group, self.given_split]
+        named = [r for r in roles if r]
+        if len(named) != len(set(named)):
+            raise ValueError("label, text, id, group and given_split must name different columns")
+        if self.text is not None and self.features is not None:
+            raise ValueError("a text dataset (text set) takes no 'features'")
+        return self
+
+
 DatasetParams = Annotated[
-    Sst2Dataset | AmazonDataset | EssaysDataset | OpenMLDataset, Field(discriminator="source")
+    Sst2Dataset | AmazonDataset | EssaysDataset | OpenMLDataset | FileDataset,
+    Field(discriminator="source"),
 ]
 
 

@@ -1,3 +1,4 @@
+import json
 import sys
 import types
 from pathlib import Path
@@ -73,6 +74,126 @@ def test_empty_arff_and_bad_metadata(raw_dir: Path, tmp_path: Path) -> None:
     arff_path.write_text("")
     with pytest.raises(DataError, match=r"37_diabetes\.arff: file is empty"):
         openml.load(tmp_path, 37)
+
+
+_TINY_ARFF = """@RELATION kc1
+@ATTRIBUTE loc NUMERIC
+@ATTRIBUTE kind {a,b}
+@ATTRIBUTE defects {false,true}
+@DATA
+1.5,a,false
+2,b,true
+3,a,true
+"""
+
+
+def _tiny_dataset(
+    tmp_path: Path,
+    types: dict[str, str] | None = None,
+    target: str = "defects",
+    stem: str = "1_kc1",
+) -> Path:
+    """A three-row OpenML dataset (ARFF + metadata JSON) under ``tmp_path/openml``; the ARFF."""
+    folder = tmp_path / "openml"
+    folder.mkdir(exist_ok=True)
+    if types is None:
+        types = {"loc": "numeric", "kind": "nominal", "defects": "nominal"}
+    desc = {"id": "1", "name": "kc1", "version": "1", "default_target_attribute": target}
+    feats = [{"index": str(i), "name": n, "data_type": t} for i, (n, t) in enumerate(types.items())]
+    (folder / f"{stem}.description.json").write_text(json.dumps({"data_set_description": desc}))
+    (folder / f"{stem}.features.json").write_text(json.dumps({"data_features": {"feature": feats}}))
+    arff_path = folder / f"{stem}.arff"
+    arff_path.write_text(_TINY_ARFF)
+    return arff_path
+
+
+def test_tiny_dataset_loads(tmp_path: Path) -> None:
+    _tiny_dataset(tmp_path)
+    loaded = openml.load(tmp_path, 1)
+    assert loaded.frame.columns == ["loc", "kind", "label"]
+    assert loaded.label_names == ["false", "true"]
+    assert loaded.frame["label"].to_list() == [0, 1, 1]
+
+
+def test_unknown_id_ignores_arff_without_openml_id(tmp_path: Path) -> None:
+    _tiny_dataset(tmp_path)
+    (tmp_path / "openml" / "kc1.arff").write_text(_TINY_ARFF)
+    (tmp_path / "openml" / "12x_kc1.arff").write_text(_TINY_ARFF)
+    with pytest.raises(DataError) as err:
+        openml.load(tmp_path, 999)
+    msg = str(err.value)
+    assert "unknown OpenML id 999" in msg
+    assert "available offline: 1;" in msg
+    assert "without an OpenML id: 12x_kc1.arff, kc1.arff" in msg
+    assert "source: arff" in msg
+    assert "label: <column>" in msg
+
+
+@pytest.mark.parametrize(
+    ("suffix", "answer", "url"),
+    [
+        ("description", "data_set_description", "https://www.openml.org/api/v1/json/data/1"),
+        ("features", "data_features", "https://www.openml.org/api/v1/json/data/features/1"),
+    ],
+)
+def test_missing_metadata_names_the_file(
+    tmp_path: Path, suffix: str, answer: str, url: str
+) -> None:
+    arff_path = _tiny_dataset(tmp_path)
+    arff_path.with_name(f"1_kc1.{suffix}.json").unlink()
+    with pytest.raises(DataError) as err:
+        openml.load(tmp_path, 1)
+    msg = str(err.value)
+    assert msg.startswith(str(arff_path.with_name(f"1_kc1.{suffix}.json")))
+    assert "OpenML metadata file missing" in msg
+    assert answer in msg
+    assert url in msg
+    assert "source: arff" in msg
+
+
+@pytest.mark.parametrize("spelling", ["NUMERIC", "Numeric", "REAL", "integer"])
+def test_data_type_any_case(tmp_path: Path, spelling: str) -> None:
+    _tiny_dataset(tmp_path, {"loc": spelling, "kind": "NOMINAL", "defects": "Nominal"})
+    loaded = openml.load(tmp_path, 1)
+    assert loaded.frame.schema["loc"] == pl.Float64
+    assert loaded.frame.schema["kind"] == pl.Enum(["a", "b"])
+    assert loaded.info["features"]["loc"] == {"type": "numeric"}
+    assert loaded.label_names == ["false", "true"]
+
+
+def test_unknown_data_type_names_file_and_feature(tmp_path: Path) -> None:
+    _tiny_dataset(tmp_path, {"loc": "float", "kind": "nominal", "defects": "nominal"})
+    with pytest.raises(
+        DataError,
+        match=r"1_kc1\.features\.json, field 'loc': unknown data_type 'float'; "
+        r"accepted \(any case\): numeric, real, integer, nominal, string, date",
+    ):
+        openml.load(tmp_path, 1)
+
+
+def test_target_missing_from_features(tmp_path: Path) -> None:
+    _tiny_dataset(tmp_path, {"loc": "numeric", "kind": "nominal"})
+    with pytest.raises(
+        DataError,
+        match=r"1_kc1\.features\.json, field 'defects': target 'defects' "
+        r"\(default_target_attribute in 1_kc1\.description\.json\) "
+        r"is not listed in 1_kc1\.features\.json",
+    ):
+        openml.load(tmp_path, 1)
+
+
+def test_numeric_target_is_a_clear_error(tmp_path: Path) -> None:
+    """Regression targets are not supported by this loader; the error names file and column."""
+    _tiny_dataset(tmp_path, {"loc": "numeric", "kind": "nominal", "defects": "nominal"}, "loc")
+    with pytest.raises(
+        DataError,
+        match=r"1_kc1\.arff, field 'loc': target 'loc' is numeric .*only nominal "
+        r"\(classification\) targets",
+    ):
+        openml.load(tmp_path, 1)
+    _tiny_dataset(tmp_path, {"loc": "REAL", "kind": "nominal", "defects": "nominal"}, "loc")
+    with pytest.raises(DataError, match=r"field 'loc': target 'loc' is numeric"):
+        openml.load(tmp_path, 1)
 
 
 def test_online_path_gives_the_same_frame(raw_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,35 @@ class OpenMLMeta:
     citation: str = ""
 
 
+_ARFF_HINT = (
+    "for an ARFF without OpenML metadata use the generic source instead "
+    "(source: arff in params.yaml, with label: <column>)"
+)
+_OPENML_ARFF = re.compile(r"^(\d+)_.*\.arff$")
+
+_TYPES = {
+    "numeric": "numeric",
+    "real": "numeric",
+    "integer": "numeric",
+    "nominal": "nominal",
+    "string": "string",
+    "date": "date",
+}
+"""OpenML / ARFF data type (any case) -> the type :func:`build_frame` understands."""
+
+
+def feature_type(data_type: Any, source: str | Path, name: str) -> str:
+    """Normalise an OpenML data type (``NUMERIC``, ``real``, ``Nominal``...); others are errors."""
+    kind = _TYPES.get(str(data_type).strip().lower()) if data_type is not None else None
+    if kind is None:
+        raise DataError(
+            source,
+            f"unknown data_type {data_type!r}; accepted (any case): {', '.join(_TYPES)}",
+            field=name,
+        )
+    return kind
+
+
 def _as_list(value: Any) -> tuple[str, ...]:
     if value is None or value == "":
         return ()
@@ -63,11 +93,29 @@ def _load_json(path: Path, key: str) -> dict[str, Any]:
 def meta_from_json(description_path: Path, features_path: Path) -> OpenMLMeta:
     """Read OpenML's ``data_set_description`` and ``data_features`` answers."""
     desc = _load_json(description_path, "data_set_description")
-    feats = _load_json(features_path, "data_features").get("feature", [])
+    feats = _load_json(features_path, "data_features")
+    feats = feats.get("feature", []) if isinstance(feats, dict) else None
+    if not isinstance(desc, dict):
+        raise DataError(description_path, "data_set_description is not an object")
+    if not isinstance(feats, list):
+        raise DataError(features_path, "data_features has no 'feature' list")
     target = desc.get("default_target_attribute")
     if not target:
         raise DataError(
             description_path, "no default_target_attribute", field="default_target_attribute"
+        )
+    types: dict[str, str] = {}
+    for i, feat in enumerate(feats):
+        if not isinstance(feat, dict) or not feat.get("name"):
+            raise DataError(features_path, f"feature {i} has no name", field="feature")
+        name = str(feat["name"])
+        types[name] = feature_type(feat.get("data_type"), features_path, name)
+    if str(target) not in types:
+        raise DataError(
+            features_path,
+            f"target {str(target)!r} (default_target_attribute in {description_path.name}) "
+            f"is not listed in {features_path.name}",
+            field=str(target),
         )
     return OpenMLMeta(
         dataset_id=int(desc["id"]),
@@ -76,7 +124,7 @@ def meta_from_json(description_path: Path, features_path: Path) -> OpenMLMeta:
         target=str(target),
         ignore=_as_list(desc.get("ignore_attribute")),
         row_id=desc.get("row_id_attribute") or None,
-        types={str(f["name"]): str(f["data_type"]) for f in feats},
+        types=types,
         licence=str(desc.get("licence", "")),
         citation=str(desc.get("citation", "")),
     )
@@ -86,14 +134,31 @@ def find_files(folder: Path, dataset_id: int) -> tuple[Path, Path, Path]:
     """The ARFF, description and features files of ``dataset_id`` under ``folder``."""
     arffs = sorted(folder.glob(f"{dataset_id}_*.arff"))
     if not arffs:
-        known = sorted({p.name.split("_", 1)[0] for p in folder.glob("*.arff")}, key=int)
+        names = sorted(p.name for p in folder.glob("*.arff"))
+        known = sorted({int(m[1]) for n in names if (m := _OPENML_ARFF.match(n))})
+        other = [n for n in names if not _OPENML_ARFF.match(n)]
+        others = f"; ARFF files here without an OpenML id: {', '.join(other)}" if other else ""
         raise DataError(
             folder,
             f"unknown OpenML id {dataset_id}: no '{dataset_id}_*.arff' here "
-            f"(available offline: {', '.join(known) or 'none'}); set online: true to download it",
+            f"(available offline: {', '.join(map(str, known)) or 'none'}{others}); "
+            f"set online: true to download it, or {_ARFF_HINT}",
         )
     stem = arffs[0].name[: -len(".arff")]
-    return arffs[0], folder / f"{stem}.description.json", folder / f"{stem}.features.json"
+    desc = folder / f"{stem}.description.json"
+    feats = folder / f"{stem}.features.json"
+    api = "https://www.openml.org/api/v1/json/data"
+    for path, what, url in (
+        (desc, "data_set_description", f"{api}/{dataset_id}"),
+        (feats, "data_features", f"{api}/features/{dataset_id}"),
+    ):
+        if not path.is_file():
+            raise DataError(
+                path,
+                f"OpenML metadata file missing: {arffs[0].name} needs OpenML's {what} answer "
+                f"for id {dataset_id} next to it, saved as {path.name} from {url}; {_ARFF_HINT}",
+            )
+    return arffs[0], desc, feats
 
 
 def read_arff(path: Path) -> tuple[list[str], list[list[Any]]]:
@@ -125,6 +190,18 @@ def build_frame(
     for name in meta.types:
         if name not in columns:
             raise DataError(source, "attribute listed in OpenML's metadata is missing", field=name)
+    target_kind = meta.types.get(meta.target)
+    if target_kind is None:
+        raise DataError(
+            source, f"target {meta.target!r} is not in OpenML's feature list", field=meta.target
+        )
+    if target_kind != "nominal":
+        raise DataError(
+            source,
+            f"target {meta.target!r} is {target_kind} in OpenML's metadata; only nominal "
+            "(classification) targets are supported here",
+            field=meta.target,
+        )
     drop = {meta.target, *meta.ignore, *([meta.row_id] if meta.row_id else [])}
     target_raw = list(columns[meta.target])
     keep_rows = [i for i, v in enumerate(target_raw) if not _is_missing(v)]
@@ -163,19 +240,10 @@ def build_frame(
             )
             feature_info[name] = {"type": kind}
         out[name] = series
-    target_kind = meta.types.get(meta.target)
     targets = [target_raw[i] for i in keep_rows]
-    if target_kind == "nominal":
-        label_names = natural_order(str(v) for v in targets)
-        index = {name: i for i, name in enumerate(label_names)}
-        out["label"] = pl.Series("label", [index[str(v)] for v in targets], dtype=pl.Int64)
-    else:
-        raise DataError(
-            source,
-            f"target {meta.target!r} is {target_kind}, only nominal "
-            "(classification) targets are supported",
-            field=meta.target,
-        )
+    label_names = natural_order(str(v) for v in targets)
+    index = {name: i for i, name in enumerate(label_names)}
+    out["label"] = pl.Series("label", [index[str(v)] for v in targets], dtype=pl.Int64)
     info = {
         "openml_id": meta.dataset_id,
         "openml_name": meta.name,
@@ -225,7 +293,10 @@ def load_online(dataset_id: int) -> tuple[pl.DataFrame, list[str], dict[str, Any
         target=str(ds.default_target_attribute),
         ignore=_as_list(ds.ignore_attribute),
         row_id=ds.row_id_attribute or None,
-        types={f.name: f.data_type for f in ds.features.values()},
+        types={
+            f.name: feature_type(f.data_type, f"openml:{dataset_id}", f.name)
+            for f in ds.features.values()
+        },
         licence=str(ds.licence or ""),
         citation=str(ds.citation or ""),
     )

@@ -9,15 +9,17 @@ from glassworks.config import (
     AmazonDataset,
     DatasetParams,
     EssaysDataset,
+    FileDataset,
     OpenMLDataset,
     SplitParams,
     Sst2Dataset,
 )
-from glassworks.data import amazon, essays, openml, sst2
+from glassworks.data import amazon, essays, files, openml, sst2
 from glassworks.data.schema import SPLITS, Loaded, PreparedDataset
 from glassworks.data.split import (
     DUP_GROUP,
     drop_duplicate_groups,
+    drop_straddling,
     stratified_split,
     undersample,
     with_duplicate_groups,
@@ -41,6 +43,8 @@ def load_source(params: DatasetParams, raw_dir: Path) -> Loaded:
             return openml.load(
                 raw_dir, params.openml_id, online=params.online, drop_columns=params.drop_columns
             )
+        case FileDataset():
+            return files.load(params, raw_dir)
     raise TypeError(f"unknown dataset parameters {type(params).__name__}")
 
 
@@ -49,7 +53,9 @@ def prepare_dataset(
 ) -> PreparedDataset:
     """Load, split (stratified, seeded: test, then validation out of train) and undersample."""
     loaded = load_source(params, Path(raw_dir))
-    n_dup = None
+    if params.undersample and loaded.task == "regression":
+        raise DataError(name, "undersample needs classes; this target is a regression one")
+    n_dup = loaded.info.get("duplicate_rows")
     if loaded.modality == "tabular" and loaded.group is None:
         # exact-duplicate feature rows must not straddle splits
         frame, n_dup = with_duplicate_groups(loaded.frame)
@@ -65,20 +71,29 @@ def prepare_dataset(
         )
     else:
         rest, test = loaded.frame, loaded.test
-    train, valid = stratified_split(
-        rest,
-        loaded.stratify,
-        split.valid_size,
-        split.seed + 1,
-        group=loaded.group,
-        within=loaded.within,
-    )
+    if loaded.valid is None:
+        train, valid = stratified_split(
+            rest,
+            loaded.stratify,
+            split.valid_size,
+            split.seed + 1,
+            group=loaded.group,
+            within=loaded.within,
+        )
+    else:
+        train, valid = rest, loaded.valid
     splits = {"train": train, "valid": valid, "test": test}
     info = dict(loaded.info)
-    if n_dup is not None:
+    if loaded.group == DUP_GROUP:
+        if loaded.test is not None or loaded.valid is not None:
+            # given splits cannot be redrawn: a later split's rows that repeat an earlier one's
+            # (same text / features, or same group) are dropped and counted
+            splits, removed = drop_straddling(splits, DUP_GROUP)
+            info["dropped"] = {**info.get("dropped", {}), **removed}
         splits, extra = drop_duplicate_groups(splits)
         info.update(extra)
-        info["duplicate_feature_rows"] = n_dup
+        if "duplicate_rows" not in info:  # a built-in tabular source (files.py counts its own)
+            info["duplicate_feature_rows"] = n_dup
     if loaded.finalize is not None:
         splits, extra = loaded.finalize(splits)
         info.update(extra)

@@ -43,6 +43,8 @@ class Loaded:
     a row is held out only when all of them are (see ``split.stratified_split``)."""
     test: pl.DataFrame | None = None
     """A fixed test split shipped by the source (SST-2: GLUE dev), or None to draw one."""
+    valid: pl.DataFrame | None = None
+    """A fixed validation split given by the source (with ``test``), or None to draw one."""
     finalize: Callable[[Splits], tuple[Splits, dict[str, Any]]] | None = None
     """Runs after splitting (e.g. essay bins learnt from train only); returns extra schema info."""
 
@@ -84,17 +86,40 @@ class PreparedDataset:
         rows = {name: frame.height for name, frame in self.splits.items()}
         rows["total"] = sum(rows.values())
         counts: dict[str, dict[str, int]] = {}
+        if self.task == "regression":
+            target = {
+                split_name: _target_stats(frame.get_column("label"))
+                for split_name, frame in self.splits.items()
+            }
+            return {"rows": rows, "target": target, **self._row_accounting()}
         for split_name, frame in self.splits.items():
             vc = frame.get_column("label").value_counts()
             by_index = dict(zip(vc["label"].to_list(), vc["count"].to_list(), strict=True))
             counts[split_name] = {
                 name: int(by_index.get(i, 0)) for i, name in enumerate(self.label_names)
             }
-        dropped = {k: int(v) for k, v in self.info.get("dropped", {}).items()}
-        out: dict[str, Any] = {"rows": rows, "class_counts": counts, "dropped": dropped}
-        if "leakage" in self.info:
-            out["leakage"] = self.info["leakage"]
+        return {"rows": rows, "class_counts": counts, **self._row_accounting()}
+
+    def _row_accounting(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "dropped": {k: int(v) for k, v in self.info.get("dropped", {}).items()}
+        }
+        for key in ("duplicate_rows", "leakage"):
+            if key in self.info:
+                out[key] = self.info[key]
         return out
+
+
+def _target_stats(y: pl.Series) -> dict[str, float]:
+    """Mean, sd, min and max of a regression target (NaN for an empty split)."""
+    if y.len() == 0:
+        return {k: float("nan") for k in ("mean", "std", "min", "max")}
+    return {
+        "mean": float(y.mean()),  # type: ignore[arg-type]
+        "std": float(y.std() or 0.0),  # type: ignore[arg-type]
+        "min": float(y.min()),  # type: ignore[arg-type]
+        "max": float(y.max()),  # type: ignore[arg-type]
+    }
 
 
 _NUM = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")

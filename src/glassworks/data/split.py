@@ -215,3 +215,23 @@ def drop_duplicate_groups(
             straddling |= seen[a] & seen[b]
     leakage = {"duplicate_groups_across_splits": len(straddling)}
     return {k: v.drop(DUP_GROUP) for k, v in splits.items()}, {"leakage": leakage}
+
+
+def drop_straddling(
+    splits: dict[str, pl.DataFrame], group: str
+) -> tuple[dict[str, pl.DataFrame], dict[str, int]]:
+    """For splits that were given (not drawn): drop the rows of a later split (valid, then test)
+    whose ``group`` value already occurs in an earlier one; return the splits and, per split,
+    how many rows went (``<split>_repeats_earlier_split``)."""
+    seen: set[str] = set()
+    out: dict[str, pl.DataFrame] = {}
+    removed: dict[str, int] = {}
+    for name, frame in splits.items():
+        keys = frame.get_column(group)
+        clash = keys.is_in(pl.Series(sorted(seen), dtype=keys.dtype).implode())
+        if seen and clash.any():
+            removed[f"{name}_repeats_earlier_split"] = int(clash.sum())
+            frame = frame.filter(~clash)
+        seen.update(frame.get_column(group).to_list())
+        out[name] = frame
+    return out, removed
