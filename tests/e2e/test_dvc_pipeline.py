@@ -4,59 +4,19 @@ check dvc.lock against the MLflow provenance tags, and that a second repro does 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from glassworks import tracking
+from tests.e2e.conftest import BIN
+from tests.e2e.conftest import run_in as _run
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 STAGES = ["prepare@openml-37", "prepare@amazon-appliances"]
 
 pytestmark = pytest.mark.slow
-
-
-def _run(args: list[str], cwd: Path, *, stdout_only: bool = False) -> str:
-    env = {
-        **os.environ,
-        "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
-        "PYTHONPATH": str(cwd / "src"),
-    }
-    out = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, f"{' '.join(args)} failed:\n{out.stdout}\n{out.stderr}"
-    return out.stdout if stdout_only else out.stdout + out.stderr
-
-
-@pytest.fixture(scope="module")
-def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the working tree (tracked + new files) with ../shared beside it, as CI has."""
-    base = tmp_path_factory.mktemp("clone")
-    (base / "shared").symlink_to(REPO.parent / "shared")
-    dest = base / "main"
-    files = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    for rel in files:
-        if (REPO / rel).is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / rel, dest / rel)
-    for cmd in (
-        ["git", "init", "-q"],
-        ["git", "add", "-A"],
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"],
-    ):
-        subprocess.run(cmd, cwd=dest, check=True, capture_output=True)
-    return dest
 
 
 def test_pull_repro_lock_and_noop(clone: Path) -> None:
