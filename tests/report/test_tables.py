@@ -203,3 +203,28 @@ def test_a_damaged_metrics_file_is_named(metrics: Path) -> None:
 
 def test_flatten() -> None:
     assert flatten({"a": {"b": {"c": 1}, "d": [1]}, "e": 2}) == {"a.b.c": 1, "a.d": [1], "e": 2}
+
+
+def test_regression_rows_show_rmse(tmp_path: Path) -> None:
+    """A regression dataset's Emb-GAM and tabular cells read RMSE where classes read accuracy or
+    AUROC; the train-mean column appears only with a regression."""
+    cls = {"accuracy": 0.8, "macro_f1": 0.7}
+    reg = {"rmse": 12.5, "r2": 0.25}
+    _write(
+        tmp_path / "train_embgam" / "cls.json",
+        dict.fromkeys(("embgam", "bag_of_ngrams", "majority"), cls),
+    )
+    _write(
+        tmp_path / "train_embgam" / "reg.json",
+        dict.fromkeys(("embgam", "bag_of_ngrams", "train_mean"), reg),
+    )
+    _write(tmp_path / "train_tabular" / "inn" / "reg.json",
+           {"test_rmse": {"mean": 55.25, "std": 1.5}})  # fmt: skip
+    tables = {t.stage: t for t in summary_tables(tmp_path)}
+    emb = tables["train_embgam"]
+    assert emb.labels == ("dataset", "Emb-GAM", "bag-of-n-grams", "majority", "train mean",
+                          "Emb-GAM QWK")  # fmt: skip
+    assert [list(r) for r in emb.rows] == [["cls", "0.800 (0.700)", "0.800 (0.700)", "0.800 (0.700)", "-", "-"],
+                        ["reg", "RMSE 12.5 (0.250)", "RMSE 12.5 (0.250)", "-",
+                         "RMSE 12.5 (0.250)", "-"]]  # fmt: skip
+    assert [list(r) for r in tables["train_tabular"].rows] == [["reg", "RMSE 55.25 ± 1.5"]]

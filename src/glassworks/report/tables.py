@@ -178,6 +178,19 @@ def mean_std(path: str, digits: int = 4) -> Cell:
     return fmt(f"{{:.{digits}f}} ± {{:.{digits}f}}", f"{path}.mean", f"{path}.std")
 
 
+def first_of(*cells: Cell) -> Cell:
+    """The first of ``cells`` that is not ``-`` (one column for classification and regression
+    metrics: a dataset has one or the other)."""
+
+    def cell(r: Row) -> str:
+        for c in cells:
+            if (text := c(r)) != "-":
+                return text
+        return "-"
+
+    return cell
+
+
 def interval(path: str) -> Cell:
     """``+mean [+lo, +hi]`` of a paired difference's summary."""
 
@@ -290,8 +303,35 @@ def _train_tabular_columns(sources: list[Source]) -> list[Column]:
     methods = sorted({s.path.parent.name for s in sources})
     return [
         Column("dataset", name(), left=True),
-        *(Column(_label(m), mean_std(f"{m}.test_auroc")) for m in methods),
+        *(
+            Column(
+                _label(m),
+                first_of(
+                    mean_std(f"{m}.test_auroc"),
+                    fmt("RMSE {:.4g} ± {:.2g}", f"{m}.test_rmse.mean", f"{m}.test_rmse.std"),
+                ),
+            )  # fmt: skip
+            for m in methods
+        ),
     ]
+
+
+def _train_embgam_columns(sources: list[Source]) -> list[Column]:
+    """Emb-GAM and its baselines; the train-mean baseline only where a regression has one."""
+    models = [("Emb-GAM", "embgam"), ("bag-of-n-grams", "bag_of_ngrams"), ("majority", "majority")]
+    if any("train_mean" in s.data for s in sources):
+        models.append(("train mean", "train_mean"))
+    score = [
+        Column(
+            label,
+            first_of(
+                fmt("{:.3f} ({:.3f})", f"{k}.accuracy", f"{k}.macro_f1"),
+                fmt("RMSE {:.4g} ({:.3f})", f"{k}.rmse", f"{k}.r2"),
+            ),
+        )
+        for label, k in models
+    ]
+    return [Column("dataset", name(), left=True), *score, Column("Emb-GAM QWK", num("embgam.qwk"))]
 
 
 def _compare_cdep_rows(sources: list[Source]) -> list[Row]:
@@ -385,19 +425,8 @@ SPECS: dict[str, TableSpec] = {
         ),
         TableSpec(
             "train_embgam",
-            "train_embgam: test accuracy (macro-F1) · data/models/embgam/",
-            [
-                Column("dataset", name(), left=True),
-                *(
-                    Column(label, fmt("{:.3f} ({:.3f})", f"{k}.accuracy", f"{k}.macro_f1"))
-                    for label, k in (
-                        ("Emb-GAM", "embgam"),
-                        ("bag-of-n-grams", "bag_of_ngrams"),
-                        ("majority", "majority"),
-                    )
-                ),
-                Column("Emb-GAM QWK", num("embgam.qwk")),
-            ],
+            "train_embgam: test accuracy (macro-F1); regression: RMSE (R²) · data/models/embgam/",
+            _train_embgam_columns,
         ),
         TableSpec(
             "train_mlp",
