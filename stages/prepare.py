@@ -12,7 +12,14 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from glassworks.config import DatasetParams, PrepareParams, SplitParams, load_section
+from glassworks.config import (
+    DatasetParams,
+    PrepareParams,
+    SplitParams,
+    parse_section,
+    read_yaml,
+    unwired,
+)
 from glassworks.data import prepare_dataset, write_prepared
 from glassworks.io import write_json
 from stages.common import exit_with, run_main, start
@@ -27,9 +34,19 @@ log = logging.getLogger(f"glassworks.stages.{STAGE}")
 
 
 def load_config(params_path: Path, dataset: str) -> tuple[SplitParams, DatasetParams]:
-    """All this stage reads from params.yaml: ``prepare.split``, ``prepare.datasets.<dataset>``."""
-    params = load_section(params_path, STAGE, PrepareParams)
-    return params.split, params.dataset(dataset)
+    """All this stage reads from params.yaml: ``prepare.split``, ``prepare.datasets.<dataset>``
+    (and, for a warning only, whether the model stages list the dataset)."""
+    data = read_yaml(params_path)
+    params = parse_section(data, STAGE, PrepareParams, params_path)
+    entry = params.dataset(dataset)
+    if dataset and (missing := unwired(data, dataset, entry)):
+        log.warning(
+            "%s is prepared but no model stage lists it: add it to %s in params.yaml "
+            "(`glassworks add-dataset` does this)",
+            dataset,
+            " and ".join(missing),
+        )
+    return params.split, entry
 
 
 def main(argv: Sequence[str] | None = None) -> None:

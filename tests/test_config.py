@@ -73,3 +73,23 @@ def test_frozen_and_unknown_dataset() -> None:
         params.split.seed = 3  # type: ignore[misc]
     with pytest.raises(ConfigError, match="prepare.datasets: unknown entry 'nope' .known: s"):
         params.dataset("nope")
+
+
+def test_every_committed_dataset_is_wired_and_gaps_are_named() -> None:
+    """Each prepared dataset is listed by the model stages of its modality (DVC's foreach cannot
+    filter by modality); a new entry without them is named section by section."""
+    from glassworks.config import FileDataset, load_params, read_yaml, unwired
+
+    path = Path(__file__).resolve().parents[1] / "params.yaml"
+    data, params = read_yaml(path), load_params(path)
+    assert {n: unwired(data, n, e) for n, e in params.prepare.datasets.items()} == {
+        n: [] for n in params.prepare.datasets
+    }
+    text = FileDataset(source="csv", path="t.csv", label="y", text="body")
+    assert unwired(data, "tickets", text) == ["embed.datasets", "train_text.runs"]
+    reg = FileDataset(source="csv", path="t.csv", label="y", text="body", task="regression")
+    assert unwired(data, "tickets", reg) == ["embed.datasets"]
+    tab = FileDataset(source="parquet", path="t.parquet", label="y")
+    assert unwired(data, "loans", tab) == ["train_tabular.datasets", "audit_tabular.datasets"]
+    data["train_tabular"]["datasets"] = [*data["train_tabular"]["datasets"], "loans"]
+    assert unwired(data, "loans", tab) == ["audit_tabular.datasets"]

@@ -168,6 +168,39 @@ DatasetParams = Annotated[
 ]
 
 
+TEXT_SOURCES = ("sst2", "amazon", "essays")
+
+
+def modality(params: DatasetParams) -> Literal["text", "tabular"]:
+    """A dataset entry's modality, known from the entry alone (no data read)."""
+    if isinstance(params, FileDataset):
+        return "text" if params.text else "tabular"
+    return "text" if params.source in TEXT_SOURCES else "tabular"
+
+
+def unwired(data: dict[str, Any], name: str, entry: DatasetParams) -> list[str]:
+    """The params sections a ``prepare.datasets`` entry is missing from, for the stages that
+    apply to it (DVC's ``foreach`` cannot filter by modality, so these lists switch a dataset
+    on per stage); ``data`` is the whole params file as read."""
+
+    def listed(dotted: str) -> bool:
+        node: Any = data
+        for key in dotted.split("."):
+            node = node.get(key) if isinstance(node, dict) else None
+        return node is not None and name in node
+
+    if modality(entry) == "text":
+        runs = (data.get("train_text") or {}).get("runs") or {}
+        missing = [] if listed("embed.datasets") else ["embed.datasets"]
+        regression = isinstance(entry, FileDataset) and entry.task == "regression"
+        if not regression and not any(
+            isinstance(r, dict) and r.get("dataset") == name for r in runs.values()
+        ):
+            missing.append("train_text.runs")
+        return missing
+    return [s for s in ("train_tabular.datasets", "audit_tabular.datasets") if not listed(s)]
+
+
 class PrepareParams(Frozen):
     """``prepare`` stage: the shared split and one entry per dataset."""
 
