@@ -75,7 +75,11 @@ def explain_rows_batch(
         "rows": [
             {
                 "row": index * 10**6 + i,
-                "label": bundle["label_names"][int(target[i])],
+                **(
+                    {"label": bundle["label_names"][int(target[i])]}
+                    if bundle["label_names"]
+                    else {"prediction": float(target[i])}  # a regression model
+                ),
                 **{f"attr:{n}": float(v) for n, v in zip(names, attr[i], strict=True)},
             }
             for i in range(len(rows))

@@ -13,6 +13,10 @@ error). On TabResNet: XAI-Bench faithfulness and monotonicity. Writes
 ``black_box.csv``, ``attributions.npz``, plots) and ``metrics/audit_tabular/<dataset>.json``
 (``agreement_with_inn_decomposition``; ``inn`` and ``best_inn_explainer`` repeat (a) under their
 old names); plots and tables go to MLflow.
+
+A regression dataset audits the INN and TabResNet regressors the same way: the explained output
+is the prediction of the standardised target, every metric applies, and the metrics say so
+(``task``, ``explained_output``).
 """
 
 from __future__ import annotations
@@ -79,8 +83,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         log_files(run, out, "audit", (".png", ".csv"))
     best = audit.best_explainer_of_inn_decomposition
     log.info(
-        "%s: best agreement with INN's decomposition = %s (Spearman %.3f; frozen: %.3f)",
+        "%s%s: best agreement with INN's decomposition = %s (Spearman %.3f; frozen: %.3f)",
         args.dataset,
+        " (regression)" if audit.regression else "",
         best,
         audit.inn_scores[best]["spearman"],
         audit.frozen_scores.get(best, {}).get("spearman", float("nan")),

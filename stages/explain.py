@@ -66,9 +66,10 @@ def _tabular(
 def _embgam(
     target: ExplainModel, settings: ExplainSettings, prepared_dir: Path, out: Path
 ) -> dict[str, Any]:
-    from glassworks.models.emb_gam import EmbGAMClassifier  # scikit-learn: only for Emb-GAM
+    # scikit-learn: only for Emb-GAM
+    from glassworks.models.emb_gam import EmbGAMClassifier, EmbGAMRegressor
 
-    model = read_pickle(Path(target.model) / "model.pkl", EmbGAMClassifier)
+    model = read_pickle(Path(target.model) / "model.pkl", (EmbGAMClassifier, EmbGAMRegressor))
     prepared = read_prepared(prepared_dir / target.dataset)
     test = subsample(prepared.splits["test"], settings.n_examples, settings.seed)
     res = explain_embgam(model, test.get_column("text").to_list())

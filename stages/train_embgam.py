@@ -3,10 +3,11 @@
     python -m stages.train_embgam --dataset sst2
 
 Reads ``data/prepared/<dataset>`` and ``data/embeddings/<dataset>``; writes
-``data/models/embgam/<dataset>/`` (``model.pkl``, top n-grams CSV + PNG per class,
-``examples.html`` explaining test texts n-gram by n-gram) and
-``metrics/train_embgam/<dataset>.json`` (test accuracy, macro-F1, QWK for ordinal tasks; for
-Emb-GAM, bag-of-n-grams and the majority class).
+``data/models/embgam/<dataset>/`` (``model.pkl``, top n-grams CSV + PNG per class, or one pair
+for a regression target, ``examples.html`` explaining test texts n-gram by n-gram) and
+``metrics/train_embgam/<dataset>.json`` (test accuracy, macro-F1, QWK for ordinal tasks, for
+Emb-GAM, bag-of-n-grams and the majority class; for a regression target test RMSE, MAE and R²
+for Emb-GAM, bag-of-n-grams ridge and the training mean).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 import pickle
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from glassworks.config import TrainEmbGAMParams, load_section
 from glassworks.data import read_prepared
@@ -65,9 +67,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         run.log_dict(metrics, "metrics.json")
         log_files(run, out, "explanations", (".csv", ".png", ".html"))
         run.log_text_model(out / "model.pkl", splits["test"]["text"].to_list()[:3])
-    log.info(
-        "%s: Emb-GAM %.4f, bag-of-n-grams %.4f, majority %.4f (test accuracy)",
-        args.dataset,
+    log.info("%s: %s", args.dataset, summary_line(prepared.task, metrics))
+
+
+def summary_line(task: str, metrics: dict[str, Any]) -> str:
+    """The stage's closing log line: each model's test accuracy, or test RMSE for regression."""
+    if task == "regression":
+        return "Emb-GAM {:.4f}, bag-of-n-grams {:.4f}, train mean {:.4f} (test RMSE)".format(
+            metrics["embgam"]["rmse"],
+            metrics["bag_of_ngrams"]["rmse"],
+            metrics["train_mean"]["rmse"],
+        )
+    return "Emb-GAM {:.4f}, bag-of-n-grams {:.4f}, majority {:.4f} (test accuracy)".format(
         metrics["embgam"]["accuracy"],
         metrics["bag_of_ngrams"]["accuracy"],
         metrics["majority"]["accuracy"],

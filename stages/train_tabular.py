@@ -1,12 +1,16 @@
-"""Stage ``train_tabular``: one method on one OpenML dataset, every seed (the INN benchmark).
+"""Stage ``train_tabular``: one method on one tabular dataset, every seed (the INN benchmark).
 
     python -m stages.train_tabular --dataset openml-31 --method inn
 
+A classification dataset trains the method's classifier and scores AUROC; a regression dataset
+(``task: regression``) trains its regressor and scores RMSE, MAE and R²
+(:func:`glassworks.models.tabular.make_tabular_regressor`, same hyperparameter keys).
 Per seed: ``data/tabular/<method>/<dataset>/<seed>/`` holds ``output_info.json`` (test/valid
-AUROC, accuracy, sizes, hyperparameters, as the INN seed writes) and ``model.pkl`` (encoder +
-model); each seed is one MLflow run with the scores, the train/inference seconds (timings: MLflow
-only, so the DVC outputs depend on the inputs alone) and the model as a pyfunc. The mean and std
-of the scores over seeds go to ``metrics/train_tabular/<method>/<dataset>.json``.
+AUROC and accuracy, or test/valid RMSE, test MAE and R²; sizes, hyperparameters, as the INN seed
+writes) and ``model.pkl`` (encoder + model); each seed is one MLflow run with the scores, the
+train/inference seconds (timings: MLflow only, so the DVC outputs depend on the inputs alone) and
+the model as a pyfunc (probabilities, or predicted values). The mean and std of the scores over
+seeds go to ``metrics/train_tabular/<method>/<dataset>.json``.
 """
 
 from __future__ import annotations
@@ -22,13 +26,13 @@ from glassworks.config import TabularRun, TrainTabularParams, load_section
 from glassworks.data import PreparedDataset, read_prepared
 from glassworks.errors import ConfigError
 from glassworks.experiments.tabular import (
-    SCORES,
     EncodedSplits,
     check_tabular,
     encode_splits,
     fit_score_and_time,
     input_example,
     save_seed,
+    scores_for,
     summarize_seeds,
 )
 from glassworks.io import atomic_dir, write_json
@@ -74,6 +78,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     args, params = st.args, st.config
     prepared = read_prepared(args.prepared_dir / args.dataset)
     check_tabular(prepared, str(args.prepared_dir / args.dataset))
+    if prepared.task == "regression":  # load_config checked the classifier's arguments
+        try:
+            make_tabular_model(args.method, 0, params.hyperparameters, task="regression")
+        except TypeError as exc:
+            raise ConfigError(f"train_tabular.hyperparameters.{args.method}: {exc}") from None
     data = encode_splits(
         prepared,
         nominal=params.encoding.nominal,
@@ -121,15 +130,18 @@ def _train_seed(
             "method": args.method,
         }
         save_seed(folder, info, bundle)
-        run.log_metrics({**{k: info[k] for k in SCORES}, **seconds})  # timings: MLflow only
+        scores = {k: info[k] for k in scores_for(prepared.task)}
+        run.log_metrics({**scores, **seconds})  # timings: MLflow only
         run.log_artifact(folder / "output_info.json")
         run.log_tabular_model(folder / "model.pkl", bundle, example)
+    first = scores_for(prepared.task)[0]  # test AUROC or test RMSE
     log.info(
-        "%s on %s, seed %d: test AUROC %.4f (%.1f s)",
+        "%s on %s, seed %d: %s %.4f (%.1f s)",
         args.method,
         args.dataset,
         seed,
-        info["test_auroc"],
+        first.replace("_", " ").replace("auroc", "AUROC").replace("rmse", "RMSE"),
+        info[first],
         seconds["train_time"],
     )
     return info

@@ -2,7 +2,14 @@ import math
 
 import pytest
 
-from glassworks.selection import RULE, SelectionLeak, check_metric_name, choose, choose_record
+from glassworks.selection import (
+    RULE,
+    SelectionLeak,
+    check_metric_name,
+    choose,
+    choose_record,
+    higher_is_better,
+)
 
 
 def test_highest_wins_and_ties_go_to_the_first() -> None:
@@ -43,3 +50,31 @@ def test_choose_record_reads_only_its_column() -> None:
         choose_record(rows, metric="test_accuracy")
     with pytest.raises(KeyError, match="no such column"):
         choose_record(rows, metric="valid_f1")
+
+
+@pytest.mark.parametrize(
+    ("name", "higher"),
+    [("valid_rmse", False), ("valid_mae", False), ("val/loss", False), ("valid.error", False),
+     ("valid_mse", False), ("valid_auroc", True), ("valid_accuracy", True), ("valid_qwk", True),
+     ("valid_r2", True), ("valid_rmsle_like", True)],
+)  # fmt: skip
+def test_higher_is_better_knows_error_metrics(name: str, higher: bool) -> None:
+    assert higher_is_better(name) is higher
+
+
+def test_lower_is_better_uses_the_same_rule() -> None:
+    """Lowest validation RMSE wins; ties (within tie_tol) go to the earliest candidate."""
+    rows = [
+        {"method": "ebm", "valid_rmse": 2.0, "test_rmse": 0.5},
+        {"method": "inn", "valid_rmse": 1.0, "test_rmse": 9.0},
+        {"method": "lr", "valid_rmse": 1.0 + 1e-12, "test_rmse": 0.1},
+    ]
+    metric = "valid_rmse"
+    assert (
+        choose_record(rows, metric=metric, higher_is_better=higher_is_better(metric))["method"]
+        == "inn"
+    )
+    assert (
+        choose({"a": 1.0005, "b": 1.0}, metric=metric, higher_is_better=False, tie_tol=1e-3) == "a"
+    )
+    assert "lowest" in RULE

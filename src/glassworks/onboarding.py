@@ -9,7 +9,8 @@ the file has been read and typed without error:
    values, flagged free-text columns, exact duplicates;
 2. copy it to ``data/raw/<source>/`` and track that folder with DVC (``dvc add``);
 3. write the dataset's entry in ``prepare.datasets`` and wire it into every stage that applies:
-   text -> ``embed.datasets`` (Emb-GAM follows) and, for classes, a ``train_text.runs`` entry
+   text -> ``embed.datasets`` (Emb-GAM follows), ``explain.models`` (IG against Emb-GAM's exact
+   contributions) and, for classes, a ``train_text.runs`` entry
    (the small transformer; explanations and the report follow); tabular ->
    ``train_tabular.datasets`` and ``audit_tabular.datasets`` (INN, baselines, audit, report).
 
@@ -192,6 +193,13 @@ def wiring(name: str, loaded: Loaded) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if loaded.modality == "text":
         out["embed.datasets"] = {name: {"ngram_order": 2}}
+        out["explain.models"] = {  # IG against Emb-GAM's exact n-gram contributions
+            f"embgam-{name}": {
+                "kind": "embgam",
+                "model": f"data/models/embgam/{name}",
+                "dataset": name,
+            }
+        }
         if loaded.task != "regression":
             run: dict[str, Any] = {"dataset": name, "model": "small"}
             labels = loaded.frame.get_column("label")

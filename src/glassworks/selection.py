@@ -1,9 +1,11 @@
 """The project's one selection rule: every choice is made on validation results only.
 
 Rule (stated once, used everywhere — C grids, encoder layer, CDEP's λ, early stopping, champions,
-dataset settings): **the candidate with the highest validation score wins; scores within
-``tie_tol`` of the best are ties, and a tie goes to the earliest candidate in the order given**
-(grids list the simplest model first: strongest regularisation, smallest λ, fewest epochs).
+dataset settings): **the candidate with the best validation score wins (the highest; the lowest
+for an error such as RMSE); scores within ``tie_tol`` of the best are ties, and a tie goes to the
+earliest candidate in the order given** (grids list the simplest model first: strongest
+regularisation, smallest λ, fewest epochs). :func:`higher_is_better` knows which way a metric's
+name points (:data:`LOWER_IS_BETTER`).
 
 Selection functions take validation scores only. A score whose metric name mentions the test split
 (``test_accuracy``, ``test/auroc``, ``auroc_test``) raises :class:`SelectionLeak`, so no code path
@@ -24,9 +26,20 @@ TIE_TOL = 1e-9
 
 _TEST_NAME = re.compile(r"(^|[^a-z])test([^a-z]|$)", re.IGNORECASE)
 RULE = (
-    "highest validation score; scores within the tie tolerance of the best are ties, "
-    "broken in favour of the earliest (simplest) candidate in grid order; test is never read"
+    "best validation score (highest; lowest for an error such as RMSE); scores within the tie "
+    "tolerance of the best are ties, broken in favour of the earliest (simplest) candidate in "
+    "grid order; test is never read"
 )
+
+LOWER_IS_BETTER = ("rmse", "mse", "mae", "loss", "error")
+"""Metric name parts (between ``_``, ``/`` or ``.``) that mark an error: lower is better."""
+
+
+def higher_is_better(metric: str) -> bool:
+    """False for an error metric (a name part in :data:`LOWER_IS_BETTER`: ``valid_rmse``,
+    ``val/loss``), else True (accuracy, AUROC, F1, QWK)."""
+    parts = re.split(r"[_/.\-]", metric.lower())
+    return not any(p in LOWER_IS_BETTER for p in parts)
 
 
 class SelectionLeak(ValueError):

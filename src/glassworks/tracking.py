@@ -282,7 +282,8 @@ def _pyfunc_classes() -> dict[str, type]:
         return _pyfunc
 
     class PickledTextModel(mlflow.pyfunc.PythonModel):
-        """MLflow pyfunc over a glassworks text model: raw texts in, class probabilities out.
+        """MLflow pyfunc over a glassworks text model: raw texts in, class probabilities out (a
+        regressor: one ``prediction`` column).
 
         Input: a DataFrame with a ``text`` column (or a list of strings). A model saved as a folder
         brings its own ``loader`` (its class's ``load``, pickled by reference), so this module never
@@ -308,13 +309,15 @@ def _pyfunc_classes() -> dict[str, type]:
                 if isinstance(model_input, pd.DataFrame)
                 else list(model_input)
             )
+            if not hasattr(self.model, "predict_proba"):  # a regressor: predicted values
+                return pd.DataFrame({"prediction": self.model.predict(texts)})
             proba = self.model.predict_proba(texts)
             names = [f"p_{c}" for c in self.model.classes_]  # one column per class
             return pd.DataFrame(proba, columns=names)
 
     class PickledTabularModel(mlflow.pyfunc.PythonModel):
         """MLflow pyfunc over a ``train_tabular`` bundle: raw feature columns in, probabilities
-        out."""
+        out (a regression bundle, no label names: one ``prediction`` column)."""
 
         def load_context(self, context):  # noqa: ANN001, ANN201 - MLflow inspects these hints
             self.bundle = read_pickle(
@@ -327,6 +330,8 @@ def _pyfunc_classes() -> dict[str, type]:
             encoder, model = self.bundle["encoder"], self.bundle["model"]
             frame = pl.from_pandas(pd.DataFrame(model_input))
             x = encoder.transform(frame)
+            if not self.bundle["label_names"]:  # a regression target: predicted values
+                return pd.DataFrame({"prediction": model.predict(x)})
             names = [f"p_{self.bundle['label_names'][int(c)]}" for c in model.classes_]
             return pd.DataFrame(model.predict_proba(x), columns=names)
 
@@ -389,7 +394,8 @@ def log_tabular_model(
     pickle_path: str | Path, bundle: dict[str, Any], example: pd.DataFrame, name: str = "model"
 ) -> str:
     """Log a ``train_tabular`` bundle (written at ``pickle_path``, in memory as ``bundle``) as a
-    pyfunc (raw features -> class probabilities) with a signature and an input example."""
+    pyfunc (raw features -> class probabilities, or predicted values) with a signature and an
+    input example."""
     PickledTabularModel = _pyfunc_classes()["PickledTabularModel"]  # noqa: N806
     wrapper = PickledTabularModel()
     wrapper.bundle = bundle

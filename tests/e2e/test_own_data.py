@@ -125,6 +125,7 @@ def test_add_dataset_then_dvc_repro_to_a_champion(project: tuple[Path, dict[str,
     stages = [
         f"embed@{TEXT}",
         f"train_embgam@{TEXT}",
+        f"explain@embgam-{TEXT}",
         f"train_text@{TEXT}-small",
         f"explain_text@{TEXT}-small",
         *(f"train_tabular@{TABULAR}-{m}" for m in ("inn", "tabresnet", "decision_tree")),
@@ -138,6 +139,8 @@ def test_add_dataset_then_dvc_repro_to_a_champion(project: tuple[Path, dict[str,
     embgam = json.loads((metrics / "train_embgam" / f"{TEXT}.json").read_text())
     assert 0.0 <= embgam["embgam"]["accuracy"] <= 1.0
     assert (clone / "data/explanations/text" / f"{TEXT}-small").is_dir()
+    explained = json.loads((metrics / "explain" / f"embgam-{TEXT}.json").read_text())
+    assert explained["ig_vs_exact_max_abs"] < 1e-6  # IG equals Emb-GAM's exact contributions
     inn = json.loads((metrics / "train_tabular" / "inn" / f"{TABULAR}.json").read_text())
     assert 0.5 < inn["test_auroc"]["mean"] <= 1.0
     assert (clone / "data/explanations/tabular" / TABULAR).is_dir()

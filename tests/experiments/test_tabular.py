@@ -7,6 +7,7 @@ import pytest
 from glassworks.data.schema import PreparedDataset
 from glassworks.errors import DataError
 from glassworks.experiments.tabular import (
+    REGRESSION_SCORES,
     SCORES,
     TIMINGS,
     auroc,
@@ -17,7 +18,10 @@ from glassworks.experiments.tabular import (
     input_example,
     leaky_columns,
     save_seed,
+    scores_for,
+    scores_in,
     summarize_seeds,
+    target_copies,
 )
 from glassworks.io import read_bundle, read_json
 
@@ -80,8 +84,8 @@ def test_refusals_name_the_split() -> None:
     one_class = _split(60, 1).with_columns(pl.lit(0).alias("label"))
     with pytest.raises(DataError, match="the valid split of toy holds a single class"):
         check_tabular(_prepared(valid=one_class), "data/prepared/toy")
-    with pytest.raises(DataError, match="'regression' target"):
-        check_tabular(_prepared("regression"), "data/prepared/toy")
+    with pytest.raises(DataError, match="'ordinal' target; the tabular comparison handles"):
+        check_tabular(_prepared("ordinal"), "data/prepared/toy")
     with pytest.raises(DataError, match="the test split of toy is empty"):
         check_tabular(_prepared(test=_split(10, 3).head(0)), "data/prepared/toy")
 
@@ -186,3 +190,142 @@ def test_seed_outputs_are_a_function_of_the_inputs(
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     assert not set(TIMINGS) & set(read_json(tmp_path / "a" / "output_info.json"))
     assert not hasattr(read_bundle(tmp_path / "a", "train_tabular")["model"], "fit_seconds_")
+
+
+# ---- regression targets ------------------------------------------------------------------------
+
+COEF = np.array([2.0, -1.0, 0.5])
+
+
+def _reg_split(n: int, seed: int) -> pl.DataFrame:
+    """y = 3 + 2a - b + 0.5c (+1 when colour is red) + N(0, 0.1²): a known linear function."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3))
+    colour = rng.choice(["red", "blue"], n)
+    y = 3 + x @ COEF + (colour == "red") + rng.normal(scale=0.1, size=n)
+    return pl.DataFrame(
+        {
+            "a": x[:, 0],
+            "b": x[:, 1],
+            "c": x[:, 2],
+            "colour": pl.Series(colour, dtype=pl.Enum(["blue", "red"])),
+            "label": y,
+        }
+    )
+
+
+def _reg_prepared(**over: pl.DataFrame) -> PreparedDataset:
+    splits = {"train": _reg_split(300, 0), "valid": _reg_split(80, 1), "test": _reg_split(120, 2)}
+    splits.update(over)
+    return PreparedDataset("toyreg", "csv", "tabular", "regression", [], splits, {}, {})
+
+
+def test_regression_is_accepted_and_bad_targets_are_refused() -> None:
+    check_tabular(_reg_prepared(), "data/prepared/toyreg")
+    where = "data/prepared/toyreg"
+    constant = _reg_split(300, 0).with_columns(pl.lit(1.5).alias("label"))
+    with pytest.raises(DataError, match="train split of toyreg holds a constant target"):
+        check_tabular(_reg_prepared(train=constant), where)
+    nan = _reg_split(80, 1).with_columns(
+        pl.when(pl.int_range(pl.len()) == 3).then(float("nan")).otherwise("label").alias("label")
+    )
+    with pytest.raises(DataError, match="valid split of toyreg has 1 missing or infinite target"):
+        check_tabular(_reg_prepared(valid=nan), where)
+    inf = _reg_split(120, 2).with_columns(
+        pl.when(pl.int_range(pl.len()) < 2).then(float("inf")).otherwise("label").alias("label")
+    )
+    with pytest.raises(DataError, match="test split of toyreg has 2 missing or infinite target"):
+        check_tabular(_reg_prepared(test=inf), where)
+    null = _reg_split(80, 1).with_columns(
+        pl.when(pl.int_range(pl.len()) == 0).then(None).otherwise("label").alias("label")
+    )
+    with pytest.raises(DataError, match="valid split of toyreg has 1 missing"):
+        check_tabular(_reg_prepared(valid=null), where)
+    text = _reg_split(80, 1).with_columns(pl.col("label").cast(pl.String))
+    with pytest.raises(DataError, match="regression target must be numeric, not String"):
+        check_tabular(_reg_prepared(valid=text), where)
+    with pytest.raises(DataError, match="the test split of toyreg is empty"):
+        check_tabular(_reg_prepared(test=_reg_split(5, 3).head(0)), where)
+
+
+def test_target_copies_flag_copies_not_continuous_features() -> None:
+    train = _reg_split(300, 0)
+    y = pl.col("label")
+    # the classification check maps every all-distinct column one to one onto the target
+    assert set(leaky_columns(train)) >= {"a", "b", "c"}
+    assert leaky_columns(train, continuous=True) == []  # what check_tabular runs: no misfire
+    leaky = train.with_columns(y.alias("copy"), (y * 1.8 + 32).alias("in_fahrenheit"))
+    assert target_copies(leaky) == ["copy", "in_fahrenheit"]
+    assert leaky_columns(leaky, continuous=True) == ["copy", "in_fahrenheit"]
+    with pytest.raises(DataError, match=r"\['copy', 'in_fahrenheit'\] of toyreg copy the label"):
+        check_tabular(_reg_prepared(train=leaky), "data/prepared/toyreg")
+
+
+def test_regression_scores() -> None:
+    assert scores_for("regression") == REGRESSION_SCORES
+    assert scores_for("binary") == scores_for("multiclass") == SCORES
+    assert scores_in({"test_rmse": 1.0}) == REGRESSION_SCORES
+    assert scores_in({"test_auroc": 1.0}) == SCORES
+
+
+REG_PARAMS = {
+    "inn": {"epochs": 30, "warmup_epochs": 2, "nr_restarts": 2, "hidden_size": 32,
+            "batch_size": 32, "device": "cpu"},
+    "tabresnet": {"epochs": 30, "warmup_epochs": 2, "nr_restarts": 2, "hidden_size": 32,
+                  "batch_size": 32, "device": "cpu"},
+    "logistic_regression": {"C": 1.0},
+    "decision_tree": {"min_samples_leaf": 1},
+    "random_forest": {"n_estimators": 30, "n_jobs": 1},
+    "catboost": {"iterations": 100, "thread_count": 1},
+    "ebm": {"outer_bags": 2, "interactions": 0, "n_jobs": 1},
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def reg_data() -> object:
+    return encode_splits(_reg_prepared())
+
+
+@pytest.mark.parametrize("method", list(REG_PARAMS))
+def test_every_method_fits_a_regression_and_beats_the_train_mean(reg_data, method: str) -> None:
+    """A linear target plus small noise: every method's test RMSE is well below that of
+    predicting the train mean, and the seed's fields are the regression scores."""
+    data = reg_data
+    assert data.task == "regression"
+    assert data.y["train"].dtype == np.float64
+    model, info, seconds = fit_score_and_time(method, REG_PARAMS[method], 0, data, 0)
+    mean_rmse = float(np.sqrt(np.mean((data.y["test"] - data.y["train"].mean()) ** 2)))
+    assert info["test_rmse"] < 0.6 * mean_rmse, (info["test_rmse"], mean_rmse)
+    assert info["test_r2"] > 0.6
+    assert 0 < info["test_mae"] <= info["test_rmse"]
+    assert info["valid_rmse"] > 0
+    assert not {"test_auroc", "valid_auroc", "test_accuracy"} & set(info)
+    assert set(REGRESSION_SCORES) <= set(info)
+    assert (info["n_train"], info["n_test"], info["n_features"]) == (300, 120, 5)
+    assert set(seconds) == set(TIMINGS)
+    pred = np.asarray(model.predict(data.x["test"])).reshape(-1)
+    rmse = float(np.sqrt(np.mean((pred - data.y["test"]) ** 2)))
+    assert info["test_rmse"] == pytest.approx(rmse)
+
+
+def test_ridge_recovers_the_known_coefficients(reg_data) -> None:
+    """``logistic_regression`` on a regression target is ridge: with little noise and a weak
+    penalty it recovers the linear function (coefficients on the standardised features)."""
+    model, info = fit_and_score("logistic_regression", {"C": 1e6}, 0, reg_data, 0)
+    scale = reg_data.encoder.transformer_.named_transformers_["num"][-1].scale_
+    np.testing.assert_allclose(model.coef_[:3] / scale, COEF, atol=0.03)
+    assert info["test_rmse"] < 0.13  # the noise sd is 0.1
+
+
+def test_summarize_regression_seeds(tmp_path: Path, reg_data) -> None:
+    infos = [fit_and_score("decision_tree", {}, s, reg_data, 0)[1] for s in (0, 1)]
+    out = summarize_seeds(infos)
+    assert set(out) == {"seeds", *REGRESSION_SCORES}
+    assert out["valid_rmse"]["per_seed"] == [i["valid_rmse"] for i in infos]
+    for run in ("a", "b"):  # the regressor's pickle is a function of the inputs too
+        model, info = fit_and_score("catboost", {"iterations": 20, "thread_count": 1}, 0,
+                                    reg_data, 0)  # fmt: skip
+        save_seed(tmp_path / run, info, {"encoder": reg_data.encoder, "model": model,
+                                         "label_names": []})  # fmt: skip
+    for name in ("output_info.json", "model.pkl"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name

@@ -16,8 +16,8 @@ from glassworks.explain.audit import (
     xai_bench_scores,
 )
 from glassworks.explain.paths import integrated_gradients
-from glassworks.models.inn import INNClassifier
-from glassworks.models.tabresnet import TabResNetClassifier
+from glassworks.models.inn import INNClassifier, INNRegressor
+from glassworks.models.tabresnet import TabResNetClassifier, TabResNetRegressor
 
 pytestmark = pytest.mark.usefixtures("float64")
 FAST = {"epochs": 6, "warmup_epochs": 1, "nr_restarts": 2, "hidden_size": 16, "device": "cpu"}
@@ -226,3 +226,64 @@ def test_audit_tables_arrays_and_metrics() -> None:
     assert m["tabresnet"] == audit.black_box_scores
     assert m["agreement_with_inn_decomposition"]["frozen_hypernetwork"]["best_explainer"] == "ig"
     assert "seconds" not in m  # machine state stays out of the DVC metrics
+
+
+def _regression(n: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, 5))
+    return x, 50 + 3 * x[:, 0] - 2 * x[:, 2] + rng.normal(scale=0.1, size=n)
+
+
+def test_audit_tabular_on_regression_models() -> None:
+    """A regression INN (one output): its decomposition W(x)·x is read on the standardised scale
+    ``module_`` explains, so IG of the frozen linear model is that decomposition again (~0 error),
+    and every metric applies; the metrics say so."""
+    from glassworks.explain.audit import REGRESSION_NOTE
+
+    x, y = _regression()
+    inn = INNRegressor(**FAST).fit(x, y)
+    black = TabResNetRegressor(**FAST).fit(x, y)
+    audit = audit_tabular(
+        inn, black, x[:6], x[:40], [f"f{i}" for i in range(5)], n_steps=16, eg_samples=16,
+        lime_samples=50, kernel_shap_samples=50,
+    )  # fmt: skip
+    assert audit.regression
+    raw = inn.explain_raw(x[:6])
+    np.testing.assert_array_equal(audit.exact, raw.contributions[:, 0])
+    np.testing.assert_allclose(  # the terms and the bias add up to the standardised prediction
+        audit.exact.sum(1) + raw.bias[:, 0], inn.decision_function(x[:6])[:, 0], atol=1e-12
+    )
+    assert audit.frozen_scores["ig"]["l1_relative"] < 1e-8
+    assert (
+        set(audit.inn_scores) == set(audit.black_box_scores) == {"ig", "eg", "lime", "kernel_shap"}
+    )
+    np.testing.assert_allclose(audit.ig_sum_gap, audit.gap, atol=5e-2)
+    m = audit.metrics()
+    assert (m["task"], m["explained_output"]) == ("regression", REGRESSION_NOTE)
+    assert "none is skipped" in m["explained_output"]
+    assert "task" not in _hand_audit().metrics()  # classification metrics keep their keys
+    with pytest.raises(ValueError, match="both be classifiers or both regressors"):
+        audit_tabular(inn, TabResNetClassifier(**FAST).fit(x, y > 50), x[:2], x[:5], list("abcde"))
+
+
+def test_explain_rows_of_regressors() -> None:
+    """New rows of a regression model: INN's exact terms in the target's units (adding up, with
+    the bias, to the predicted value), else Kernel SHAP of ``predict`` (adding up to
+    ``f(x) - f(0)``)."""
+    from sklearn.linear_model import Ridge
+
+    from glassworks.explain.audit import explain_rows, is_regressor
+
+    x, y = _regression()
+    inn = INNRegressor(**FAST).fit(x, y)
+    attr, pred, method = explain_rows(inn, x[:5])
+    assert method == "inn_exact"
+    np.testing.assert_allclose(pred, inn.predict(x[:5]))
+    np.testing.assert_allclose(attr.sum(1) + inn.explain(x[:5]).bias[:, 0], pred, rtol=1e-12)
+    ridge = Ridge().fit(x, y)
+    attr, pred, method = explain_rows(ridge, x[:3], n_samples=200)
+    assert method == "kernel_shap"
+    np.testing.assert_allclose(pred, ridge.predict(x[:3]))
+    np.testing.assert_allclose(attr, ridge.coef_ * x[:3], atol=1e-4)  # SHAP of a linear model
+    assert not is_regressor(object())
+    assert is_regressor(ridge)

@@ -165,3 +165,87 @@ def test_binary_has_one_output_column(embedder: CachedEmbedder) -> None:
     pairs = model.contributions(x[0])
     z = model.decision_function([x[0]])[0]
     assert sum(v for _, v in pairs) + model.intercept_[0] == pytest.approx(z, abs=1e-9)
+
+
+# ---------------------------------------------------------------- regression
+VALUES = {"sunny": 2.0, "warm": 1.5, "calm": 0.5, "cold": -1.0, "storm": -2.5, "grey": -0.7}
+
+
+def _regression(n: int, seed: int, noise: float = 0.2) -> tuple[list[str], np.ndarray]:
+    """Texts whose target is the sum of per-word values (filler words 0) plus noise."""
+    rng = np.random.default_rng(seed)
+    words = list(VALUES)
+    texts, y = [], []
+    for _ in range(n):
+        picked = [*rng.choice(words, int(rng.integers(1, 4))), *rng.choice(FILL, 3)]
+        rng.shuffle(picked)
+        texts.append(" ".join(picked))
+        y.append(sum(VALUES.get(w, 0.0) for w in picked) + noise * rng.standard_normal())
+    return texts, np.array(y)
+
+
+def test_regressor_decomposition_is_exact(embedder: CachedEmbedder) -> None:
+    x, y = _regression(200, 11)
+    xv, yv = _regression(60, 12)
+    model = EmbGAMRegressor(embedder, ngram_order=2, Cs=(0.1, 1.0, 10.0)).fit(x, y, xv, yv)
+    xt, yt = _regression(80, 13)
+    xt.append("never seen words here zzz qqq")
+    pred = model.predict(xt)
+    np.testing.assert_allclose(pred, model.decision_function_embeddings(xt), atol=1e-8)
+    np.testing.assert_array_equal(model.decision_function(xt), pred)
+    for text, p in zip(xt, pred, strict=True):
+        table = model.explain(text)
+        assert table.columns == ["ngram", "count", "seen_in_training", "contribution"]
+        assert table["contribution"].sum() + model.intercept_[0] == pytest.approx(p, abs=1e-8)
+        _, scores = model.token_scores(text)
+        assert sum(scores) + model.intercept_[0] == pytest.approx(p, abs=1e-8)
+        pairs = model.contributions(text)
+        assert sum(v for _, v in pairs) + model.intercept_[0] == pytest.approx(p, abs=1e-8)
+    rmse = float(np.sqrt(np.mean((pred[:-1] - yt) ** 2)))
+    assert rmse < 0.5 * float(np.sqrt(np.mean((yt - y.mean()) ** 2)))  # far better than the mean
+    # the words' values are learnt: "storm" lowers the prediction most, "sunny" raises it most
+    top = model.top_ngrams(2)
+    assert top["direction"].to_list() == ["positive"] * 2 + ["negative"] * 2
+    assert top["contribution"][1] > 0 > top["contribution"][2]
+    per_word = {w: model.ngram_contributions_[model.vocabulary_index_[w], 0] for w in VALUES}
+    assert max(per_word, key=per_word.get) == "sunny"
+    assert min(per_word, key=per_word.get) == "storm"
+
+
+def test_regressor_chooses_c_on_valid_rmse_with_alpha_one_over_c(
+    embedder: CachedEmbedder,
+) -> None:
+    from sklearn.linear_model import Ridge
+
+    x, y = _regression(150, 14)
+    xv, yv = _regression(50, 15)
+    grid = (0.001, 0.1, 10.0)
+    model = EmbGAMRegressor(embedder, Cs=grid).fit(x, y, xv, yv)
+    # the valid scores are -RMSE of the model fitted with that C, by hand
+    for c in grid:
+        one = EmbGAMRegressor(embedder, Cs=(c,)).fit(x, y)
+        rmse = float(np.sqrt(np.mean((one.predict(xv) - yv) ** 2)))
+        assert model.valid_scores_[c] == pytest.approx(-rmse, abs=1e-9)
+    best = min(grid, key=lambda c: -model.valid_scores_[c])
+    assert best == model.C_
+    assert model.alpha_ == pytest.approx(1 / best)
+    assert best != 0.001  # alpha 1000 over-smooths this signal: C is an inverse strength
+    # without a validation split: RidgeCV over alpha = 1/C, reported back as C
+    cv = EmbGAMRegressor(embedder, Cs=grid).fit(x, y)
+    assert cv.C_ in grid
+    assert isinstance(Ridge(alpha=cv.alpha_), Ridge)
+
+
+def test_regressor_rejects_classifier_settings(embedder: CachedEmbedder) -> None:
+    x, y = _regression(20, 16)
+    with pytest.raises(ValueError, match="class_weight is for classifiers"):
+        EmbGAMRegressor(embedder, class_weight="balanced").fit(x, y)
+    with pytest.raises(ValueError, match="C must be > 0"):
+        EmbGAMRegressor(embedder, Cs=(1.0, 0.0)).fit(x, y)
+
+
+def test_regressor_pickles(embedder: CachedEmbedder) -> None:
+    x, y = _regression(100, 17)
+    model = EmbGAMRegressor(embedder, Cs=(1.0,)).fit(x, y)
+    clone = pickle.loads(pickle.dumps(model))
+    np.testing.assert_allclose(clone.predict(x), model.predict(x), atol=1e-12)

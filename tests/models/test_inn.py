@@ -156,3 +156,32 @@ def test_bad_params_and_wrong_width(binary_inn) -> None:
     model, _, _ = binary_inn
     with pytest.raises(ValueError, match="fitted on 4"):
         model.predict(np.ones((3, 5)))
+
+
+def test_regression_decomposition_sums_exactly_to_the_prediction() -> None:
+    """A regression INN (one output): ``W(x)·x + b(x)`` is its prediction, exactly, in the
+    target's units (``explain``) and on the standardised scale its module outputs
+    (``explain_raw``, what post-hoc explainers of ``module_`` see)."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(300, 4))
+    y = -20 + 4 * x[:, 0] + 2 * x[:, 2] + rng.normal(scale=0.1, size=300)
+    model = INNRegressor(**{**FAST, "epochs": 20}).fit(x[:240], y[:240])
+    xs = x[240:]
+    pred = model.predict(xs)
+    exp, raw = model.explain(xs), model.explain_raw(xs)
+    assert exp.contributions.shape == raw.contributions.shape == (60, 1, 4)
+    np.testing.assert_allclose(exp.contributions.sum(-1)[:, 0] + exp.bias[:, 0], pred, rtol=1e-12)
+    np.testing.assert_allclose(exp.output[:, 0], pred, rtol=1e-12)
+    standardised = model.decision_function(xs)[:, 0]
+    np.testing.assert_allclose(raw.contributions.sum(-1)[:, 0] + raw.bias[:, 0], standardised,
+                               atol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(exp.contributions, raw.contributions * model.y_scale_, rtol=1e-12)
+    np.testing.assert_allclose(pred, standardised * model.y_scale_ + model.y_mean_, rtol=1e-12)
+    assert np.abs(exp.for_output(0)).mean(0).argmax() == 0  # the strongest feature leads
+
+
+def test_classifier_explain_raw_is_explain(binary_inn) -> None:
+    model, x, _ = binary_inn
+    a, b = model.explain(x[:20]), model.explain_raw(x[:20])
+    for field in ("contributions", "weights", "bias", "output"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))

@@ -89,7 +89,7 @@ def test_regressor_equals_ridge_on_standardised_sums() -> None:
     xt, _ = _texts(30, 3)
     model = EmbGAMRegressor(emb, Cs=(C,)).fit(x, y)
     z_train, z_test = _standardise(_summed(x, emb), _summed(xt, emb))
-    ref = Ridge(alpha=C).fit(z_train, y)
+    ref = Ridge(alpha=1 / C).fit(z_train, y)  # C is an inverse strength, as for the classifier
     np.testing.assert_allclose(model.predict(xt), ref.predict(z_test), rtol=1e-9, atol=1e-9)
 
 

@@ -89,3 +89,51 @@ def test_unknown_method_and_hyperparameter() -> None:
         make_tabular_model("svm", 0)
     with pytest.raises(TypeError, match="max_deep"):
         make_tabular_model("decision_tree", 0, {"max_deep": 3})
+
+
+def test_regression_task_gives_each_method_its_regressor() -> None:
+    from sklearn.base import is_regressor
+
+    small = {"inn": {"device": "cpu"}, "tabresnet": {"device": "cpu"}}
+    for method in TABULAR_METHODS:
+        model = make_tabular_model(method, 3, small.get(method), task="regression")
+        assert is_regressor(model), method
+        assert not hasattr(model, "predict_proba"), method
+        assert not is_regressor(make_tabular_model(method, 3, small.get(method))), method
+
+
+def test_regressor_hyperparameters_keep_their_keys() -> None:
+    """``C`` of logistic regression is ridge's ``alpha = 1 / C``; keys that only mean something
+    for a classifier are ignored; any other key (and an unknown one) goes through as it is."""
+    ridge = make_tabular_model(
+        "logistic_regression", 0, {"C": 4.0, "max_iter": 50}, task="regression"
+    )
+    assert (type(ridge).__name__, ridge.alpha, ridge.max_iter) == ("Ridge", 0.25, 50)
+    assert make_tabular_model("logistic_regression", 0, {}, task="regression").alpha == 1.0
+    lr_only = {"penalty": "l2", "solver": "saga", "verbose": 0, "n_jobs": 2, "class_weight": None}
+    assert make_tabular_model("logistic_regression", 0, lr_only, task="regression").solver == "auto"
+    lr = make_tabular_model("logistic_regression", 0, {"C": 4.0})  # the classifier as it was
+    assert (type(lr).__name__, lr.C, lr.max_iter) == ("LogisticRegression", 4.0, 2000)
+    tree = make_tabular_model(
+        "decision_tree", 0, {"class_weight": "balanced", "criterion": "entropy", "max_depth": 3},
+        task="regression",
+    )  # fmt: skip
+    assert (tree.criterion, tree.max_depth, tree.random_state) == ("squared_error", 3, 0)
+    forest = make_tabular_model("random_forest", 5, {"n_estimators": 7}, task="regression")
+    assert (forest.n_estimators, forest.n_jobs, forest.random_state) == (7, -1, 5)
+    cat = make_tabular_model("catboost", 2, {"iterations": 9, "auto_class_weights": "Balanced"},
+                             task="regression")  # fmt: skip
+    assert cat.get_params()["iterations"] == 9
+    assert "auto_class_weights" not in cat.get_params()
+    ebm = make_tabular_model("ebm", 1, {"outer_bags": 2}, task="regression")
+    assert (ebm.outer_bags, ebm.random_state) == (2, 1)
+    inn = make_tabular_model("inn", 4, {"weight_norm": 0.3, "oversample": True}, task="regression")
+    assert (type(inn).__name__, inn.weight_norm, inn.seed) == ("INNRegressor", 0.3, 4)
+    with pytest.raises(TypeError, match="max_deep"):
+        make_tabular_model("decision_tree", 0, {"max_deep": 3}, task="regression")
+    with pytest.raises(ValueError, match="C must be > 0"):
+        make_tabular_model("logistic_regression", 0, {"C": 0}, task="regression")
+    with pytest.raises(ValueError, match="task 'ordinal'"):
+        make_tabular_model("decision_tree", 0, task="ordinal")
+    with pytest.raises(ValueError, match="unknown tabular method 'svm'"):
+        make_tabular_model("svm", 0, task="regression")

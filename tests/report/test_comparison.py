@@ -185,3 +185,157 @@ def test_outputs_do_not_depend_on_timings() -> None:
     assert (text, metrics) == (text2, metrics2)
     assert not any("time" in c for c in [*table.columns, *summary.columns])
     assert "time" not in metrics
+
+
+# ---- regression datasets: RMSE, lower is better, never mixed with AUROC ----------------------
+
+RMSE_VALUES = {  # dataset -> method -> test RMSE of seeds 0 and 1
+    "r1": {"decision_tree": (2.0, 2.0), "inn": (1.0, 1.0), "catboost": (1.5, 1.5)},
+    "r2": {"decision_tree": (4.0, 4.0), "inn": (3.0, 3.0), "catboost": (2.0, 2.0)},
+}
+
+
+def _rmse_records() -> pl.DataFrame:
+    return pl.DataFrame(
+        [
+            {"dataset": d, "method": m, "seed": s, "test_rmse": v}
+            for d, methods in RMSE_VALUES.items()
+            for m, values in methods.items()
+            for s, v in enumerate(values)
+        ]
+    )
+
+
+def test_regression_comparison_normalises_rmse_and_ranks_lowest_first() -> None:
+    from glassworks.report.comparison import RMSE
+
+    comp = compare(_rmse_records(), "decision_tree", RMSE)
+    row = comp.table.filter((pl.col("dataset") == "r1") & (pl.col("method") == "inn")).row(
+        0, named=True
+    )
+    assert (row["rmse_mean"], row["rmse_std"], row["normalized_mean"]) == (1.0, 0.0, 0.5)
+    assert row["rank"] == 1.0  # the lowest RMSE ranks first
+    summary = {r["method"]: r for r in comp.summary.iter_rows(named=True)}
+    assert summary["inn"]["mean_rank"] == pytest.approx(1.5)  # r1: 1, r2: 2
+    assert summary["catboost"]["mean_rank"] == pytest.approx(1.5)
+    assert summary["decision_tree"]["mean_rank"] == 3.0
+    assert summary["catboost"]["mean_normalized"] == pytest.approx((1.5 / 2 + 2 / 4) / 2)
+    assert summary["inn"]["mean_rmse"] == pytest.approx(2.0)
+    assert not any("auroc" in c for c in [*comp.table.columns, *comp.summary.columns])
+    with pytest.raises(ValueError, match=r"lack columns \['test_rmse'\]"):
+        compare(_records(), "decision_tree", RMSE)  # AUROC records are not RMSE records
+
+
+def test_regression_markdown_states_the_direction(tmp_path: Path) -> None:
+    from glassworks.report.comparison import RMSE
+
+    records = _rmse_records()
+    comp = compare(records, "decision_tree", RMSE)
+    text = markdown(comp, ["inn", "catboost", "decision_tree"])
+    lines = text.splitlines()
+    assert lines[0] == "| dataset (test RMSE, lower is better) | inn | catboost | decision_tree |"
+    assert "| r1 | **1.0000 ± 0.0000** | 1.5000 ± 0.0000 | 2.0000 ± 0.0000 |" in text  # lowest
+    assert "| r2 | 3.0000 ± 0.0000 | **2.0000 ± 0.0000** | 4.0000 ± 0.0000 |" in text
+    assert (
+        "| method | mean RMSE (lower is better) | mean RMSE / decision_tree RMSE (lower is better) "
+        "| mean rank (1 = lowest RMSE) |"
+    ) in text
+    assert "AUROC" not in text
+    rank_plot(comp, tmp_path / "ranks.png")
+    normalized_plot(records, "decision_tree", tmp_path / "norm.png", RMSE)
+    assert (tmp_path / "ranks.png").stat().st_size > 1000
+    assert (tmp_path / "norm.png").stat().st_size > 1000
+
+
+def test_page_keeps_auroc_and_rmse_apart() -> None:
+    from glassworks.report.comparison import METRICS, page
+
+    records = {"classification": _records(), "regression": _rmse_records()}
+    comps = {t: compare(r, "decision_tree", METRICS[t]) for t, r in records.items()}
+    methods = ["inn", "catboost", "decision_tree"]
+    only_auroc = page({"classification": comps["classification"]}, methods, "decision_tree")
+    assert only_auroc == markdown(comps["classification"], methods)  # as before regression
+    both = page(comps, methods, "decision_tree")
+    auroc_part, rmse_part = both.split("## Regression datasets: test RMSE (lower is better)")
+    assert auroc_part.startswith("## Classification datasets: test AUROC (higher is better)")
+    assert "| d1 |" in auroc_part and "| r1 |" not in auroc_part  # noqa: PT018
+    assert "| r1 |" in rmse_part and "| d1 |" not in rmse_part  # noqa: PT018
+    assert "RMSE" not in auroc_part
+    assert "AUROC" not in rmse_part
+    assert both.count(COST_BENCHMARK) == 1
+    only_rmse = page({"regression": comps["regression"]}, methods, "decision_tree")
+    assert only_rmse.startswith("## Regression datasets")
+    assert "AUROC" not in only_rmse
+
+
+def _write_infos(root: Path, records: pl.DataFrame) -> None:
+    for row in records.iter_rows(named=True):
+        folder = root / row["method"] / row["dataset"] / str(row["seed"])
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "output_info.json").write_text(json.dumps({**row, "n_train": 10}))
+
+
+def test_read_records_by_task_splits_the_datasets(tmp_path: Path) -> None:
+    from glassworks.report.comparison import REGRESSION_RECORD_FIELDS, read_records_by_task
+
+    _write_infos(tmp_path, _records())
+    _write_infos(tmp_path, _rmse_records())
+    methods = ["inn", "catboost", "decision_tree"]
+    got = read_records_by_task(tmp_path, methods, ["d1", "r1", "d2", "r2", "d3"])
+    assert list(got) == ["classification", "regression"]
+    assert got["classification"].columns == list(RECORD_FIELDS)
+    assert got["regression"].columns == list(REGRESSION_RECORD_FIELDS)
+    assert sorted(set(got["regression"]["dataset"])) == ["r1", "r2"]
+    assert got["classification"].height == 18
+    assert list(read_records_by_task(tmp_path, methods, ["r2"])) == ["regression"]
+    with pytest.raises(DataError, match="not a train_tabular output_info.json"):
+        read_records(tmp_path, methods, ["r1"])  # the AUROC reader refuses RMSE results
+    mixed = tmp_path / "inn" / "d1" / "0" / "output_info.json"
+    mixed.write_text(json.dumps({"dataset": "d1", "method": "inn", "seed": 0, "test_rmse": 1.0}))
+    with pytest.raises(DataError, match="a regression result, but other results of d1"):
+        read_records_by_task(tmp_path, ["catboost", "inn"], ["d1"])
+
+
+def test_metrics_by_task_never_mixes_the_scores() -> None:
+    from glassworks.report.comparison import METRICS, metrics_by_task, regression_metrics
+
+    records = {"classification": _records(), "regression": _rmse_records()}
+    comps = {t: compare(r, "decision_tree", METRICS[t]) for t, r in records.items()}
+    both = metrics_by_task(comps, records, "decision_tree")
+    auroc_only = comparison_metrics(comps["classification"], records["classification"],
+                                    "decision_tree")  # fmt: skip
+    assert {k: v for k, v in both.items() if k != "regression"} == auroc_only  # as before
+    reg = both["regression"]
+    assert reg == regression_metrics(comps["regression"], records["regression"], "decision_tree")
+    assert (reg["metric"], reg["direction"], reg["n_datasets"]) == (
+        "test_rmse",
+        "lower is better",
+        2,
+    )
+    assert reg["mean_normalized_rmse"]["decision_tree"] == pytest.approx(1.0)
+    assert reg["mean_rmse"]["inn"] == pytest.approx(2.0)
+    assert set(reg["mean_rank"]) == {"inn", "catboost", "decision_tree"}
+    assert "mean_auroc" not in reg
+    assert set(both["mean_rank"]) == set(auroc_only["mean_rank"])
+    assert "regression" not in metrics_by_task(
+        {"classification": comps["classification"]}, records, "decision_tree"
+    )
+    only = metrics_by_task({"regression": comps["regression"]}, records, "decision_tree")
+    assert set(only) == {"reference", "regression"}
+
+
+def test_paired_vs_on_rmse_lower_is_better() -> None:
+    from glassworks.report.comparison import paired_vs
+
+    rows = []
+    for d in ("a", "b"):
+        for seed in range(3):
+            base = 1.0 if d == "a" else 5.0
+            rows += [
+                {"dataset": d, "method": "inn", "seed": seed, "test_rmse": base + 0.01 * seed},
+                {"dataset": d, "method": "lr", "seed": seed, "test_rmse": base + 0.01 * seed + 0.2},
+            ]
+    out = paired_vs(pl.DataFrame(rows), "inn", "test_rmse", higher_is_better=False)
+    assert out["lr"]["verdict"] == "inn beats lr"  # INN's RMSE is lower
+    assert out["lr"]["difference"]["mean"] == pytest.approx(0.2)  # lr − inn
+    assert out["lr"]["difference_of"] == "test_rmse of b - a (lower is better)"

@@ -9,10 +9,11 @@ import polars as pl
 import pytest
 
 from glassworks.embed.cache import CachedEmbedder
-from glassworks.models.emb_gam import EmbGAMClassifier
+from glassworks.models.emb_gam import EmbGAMClassifier, EmbGAMRegressor
 from glassworks.report.embgam import (
     N_DETAILS,
     explained_outputs,
+    explained_regression_texts,
     explained_texts,
     file_safe,
     write_embgam_reports,
@@ -91,3 +92,65 @@ def test_write_embgam_reports_writes_every_file(tmp_path: Path) -> None:
     page = (out / "examples.html").read_text(encoding="utf-8")
     assert "Emb-GAM explanations — toy" in page
     assert page.count("scores explain") == 3
+
+
+# ---------------------------------------------------------------- regression
+VALUES = {"sunny": 2.0, "warm": 1.0, "cold": -1.0, "storm": -2.0}
+
+
+def _regression_data(n: int, seed: int) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    texts, y = [], []
+    for _ in range(n):
+        words = [*rng.choice(list(VALUES), 2), *rng.choice(FILL, 4)]
+        texts.append(" ".join(rng.permutation(words)))
+        y.append(sum(VALUES.get(w, 0.0) for w in words) + 0.1 * rng.standard_normal())
+    return pl.DataFrame(
+        {"id": [f"t{i}" for i in range(n)], "text": texts, "label": pl.Series(y, dtype=pl.Float64)}
+    )
+
+
+def _regressor(tmp_path: Path) -> tuple[EmbGAMRegressor, pl.DataFrame]:
+    train = _regression_data(200, 0)
+    embedder = CachedEmbedder(HashEncoder(dim=16), tmp_path / "cache")
+    model = EmbGAMRegressor(embedder, Cs=(1.0,)).fit(train["text"].to_list(), train["label"])
+    return model, _regression_data(30, 1)
+
+
+def test_explained_regression_texts_sum_to_the_prediction(tmp_path: Path) -> None:
+    model, test = _regressor(tmp_path)
+    items = explained_regression_texts(model, test, n_explain=7, seed=0)
+    assert len(items) == 7
+    assert items == explained_regression_texts(model, test, n_explain=7, seed=0)  # seeded
+    ids = [item.caption.split(" · ")[0].removeprefix("id ") for item in items]
+    assert ids == sorted(ids, key=lambda i: int(i[1:]))  # in the split's order
+    for item, id_ in zip(items, ids, strict=True):
+        row = test.filter(pl.col("id") == id_)
+        predicted = float(model.predict([row["text"][0]])[0])
+        assert sum(item.scores) + model.intercept_[0] == pytest.approx(predicted, abs=1e-8)
+        assert f"predicted: {predicted:.4g}" in item.caption
+        assert f"true: {row['label'][0]:.4g}" in item.caption
+        assert "scores explain the predicted value" in item.caption
+        assert 0 < len(item.details) <= N_DETAILS
+        sizes = [abs(v) for _, v in item.details]
+        assert sizes == sorted(sizes, reverse=True)
+
+
+def test_write_embgam_reports_regression_has_one_top_list(tmp_path: Path) -> None:
+    model, test = _regressor(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    write_embgam_reports(model, [], test, out, "toy", top_k=3, n_explain=4, seed=0)
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["examples.html", "top_ngrams.csv", "top_ngrams.png"]
+    top = pl.read_csv(out / "top_ngrams.csv")
+    assert top["direction"].to_list() == ["positive"] * 3 + ["negative"] * 3
+    values = top["contribution"].to_list()
+    assert values[:3] == sorted(values[:3], reverse=True)
+    assert values[0] > 0 > values[-1]
+    assert "sunny" in top["ngram"][0]  # the word (or its bigram) with the largest value
+    assert "storm" in top["ngram"][3]
+    page = (out / "examples.html").read_text(encoding="utf-8")
+    assert "Emb-GAM explanations — toy" in page
+    assert page.count("scores explain the predicted value") == 4
+    assert "logit" not in page  # the note and legend speak of the predicted value

@@ -75,3 +75,51 @@ def test_metrics_tables_and_links(tmp_path: Path) -> None:
     (figs / "decoy.png").write_bytes(b"png")
     out = tmp_path / "reports"
     assert "(../data/reports/cdep/decoy.png)" in figure_links([tmp_path / "data/reports"], out)
+
+
+def _tabular_reg(valid: float, test: float) -> dict:
+    return {"seeds": [0, 1], "valid_rmse": {"mean": valid, "std": 0.0, "per_seed": [valid] * 2},
+            "test_rmse": {"mean": test, "std": 0.1, "per_seed": [test - 0.1, test + 0.1]},
+            "test_mae": {"mean": test / 2}, "test_r2": {"mean": 0.9}}  # fmt: skip
+
+
+def test_regression_champion_has_the_lowest_validation_rmse(tmp_path: Path) -> None:
+    """The lowest mean validation RMSE wins, although another method has the lowest test RMSE
+    (and the highest RMSE would win under a higher-is-better rule): test is never read."""
+    m = tmp_path / "metrics"
+    _write(m / "train_tabular/catboost/houses.json", _tabular_reg(valid=2.0, test=1.0))
+    _write(m / "train_tabular/inn/houses.json", _tabular_reg(valid=1.5, test=3.0))
+    _write(m / "train_tabular/ebm/houses.json", _tabular_reg(valid=4.0, test=2.0))
+    for method, valid, test in (("ebm", 0.7, 0.7), ("inn", 0.8, 0.6)):  # AUROC: highest wins
+        summary = {"valid_auroc": {"mean": valid}, "test_auroc": {"mean": test, "per_seed": [test]}}
+        _write(m / f"train_tabular/{method}/openml-31.json", summary)
+    got = {c.dataset: c for c in champions(m, {})}
+    reg = got["houses"]
+    assert (reg.run_name, reg.metric, reg.value, reg.test_metric) == (
+        "inn@houses#0", "valid_rmse", 1.5, "test_rmse",
+    )  # fmt: skip
+    assert reg.stage_item == "houses-inn"
+    assert reg.test["mean"] == 3.0  # reported at the choice, never chosen on
+    assert (got["openml-31"].run_name, got["openml-31"].metric) == (
+        "inn@openml-31#0",
+        "valid_auroc",
+    )
+    table = champions_table([c.as_dict() | {"version": 1} for c in got.values()])
+    assert (
+        "| glassworks-tabular-houses | tabular | houses | inn@houses#0 | valid_rmse | 1.5000 |"
+        in table
+    )
+
+
+def test_a_dataset_with_mixed_metrics_is_refused(tmp_path: Path) -> None:
+    import pytest
+
+    from glassworks.errors import DataError
+
+    m = tmp_path / "metrics"
+    _write(m / "train_tabular/inn/houses.json", _tabular_reg(valid=1.5, test=3.0))
+    _write(m / "train_tabular/ebm/houses.json", {"valid_auroc": {"mean": 0.7}})
+    with pytest.raises(
+        DataError, match=r"houses mix validation metrics \['valid_auroc', 'valid_rmse'\]"
+    ):
+        champions(m, {})

@@ -224,7 +224,20 @@ def test_regression_rows_show_rmse(tmp_path: Path) -> None:
     emb = tables["train_embgam"]
     assert emb.labels == ("dataset", "Emb-GAM", "bag-of-n-grams", "majority", "train mean",
                           "Emb-GAM QWK")  # fmt: skip
-    assert [list(r) for r in emb.rows] == [["cls", "0.800 (0.700)", "0.800 (0.700)", "0.800 (0.700)", "-", "-"],
-                        ["reg", "RMSE 12.5 (0.250)", "RMSE 12.5 (0.250)", "-",
-                         "RMSE 12.5 (0.250)", "-"]]  # fmt: skip
+    acc, rmse = "0.800 (0.700)", "RMSE 12.5 (0.250)"
+    assert [list(r) for r in emb.rows] == [["cls", acc, acc, acc, "-", "-"],
+                                           ["reg", rmse, rmse, "-", rmse, "-"]]  # fmt: skip
     assert [list(r) for r in tables["train_tabular"].rows] == [["reg", "RMSE 55.25 ± 1.5"]]
+
+
+def test_compare_tabular_with_regression_only(tmp_path: Path) -> None:
+    """Only regression datasets: the comparison table reads the ``regression`` entry (lower RMSE
+    ranks first) instead of failing on the absent classification keys."""
+    reg = {"n_datasets": 1, "critical_difference": 2.5, "mean_rank": {"inn": 2.0, "ebm": 1.0},
+           "mean_rmse": {"inn": 50.0, "ebm": 40.0},
+           "mean_normalized_rmse": {"inn": 0.9, "ebm": 0.8}}  # fmt: skip
+    _write(tmp_path / "compare_tabular.json", {"reference": "decision_tree", "regression": reg})
+    t = _table(tmp_path, "compare_tabular")
+    assert "1 regression datasets, ranks by test RMSE, lower is better" in t["title"]
+    assert t["labels"][2:4] == ("mean RMSE", "AUROC or RMSE / decision_tree")
+    assert t["rows"][0][:3] == ["ebm (RMSE)", "-", "40.000"]

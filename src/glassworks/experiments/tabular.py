@@ -1,10 +1,12 @@
-"""Fit and score one tabular method on one prepared OpenML dataset (the INN benchmark protocol,
-Kadra et al. 2023): encode on train only, fit, test AUROC; training and inference are timed, but
-the seconds are run facts kept apart from the scores (MLflow only, never a DVC output)."""
+"""Fit and score one tabular method on one prepared dataset (the INN benchmark protocol,
+Kadra et al. 2023): encode on train only, fit, test AUROC (classification) or test RMSE
+(regression); training and inference are timed, but the seconds are run facts kept apart from the
+scores (MLflow only, never a DVC output)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,13 +19,28 @@ from glassworks.data.schema import PreparedDataset
 from glassworks.data.split import subsample
 from glassworks.errors import DataError
 from glassworks.io import write_json, write_pickle
-from glassworks.models.tabular import TabularEncoder, drop_run_facts, make_tabular_model
+from glassworks.models.tabular import TASKS, TabularEncoder, drop_run_facts, make_tabular_model
 
 if TYPE_CHECKING:
     import pandas as pd
 
 SCORES = ("test_auroc", "valid_auroc", "test_accuracy")
-"""The scores of one seed that are written, logged and summarised over seeds."""
+"""The scores of one classification seed that are written, logged and summarised over seeds."""
+
+REGRESSION_SCORES = ("test_rmse", "valid_rmse", "test_mae", "test_r2")
+"""The scores of one regression seed (in the target's units; R² on test)."""
+
+
+def scores_for(task: str) -> tuple[str, ...]:
+    """:data:`REGRESSION_SCORES` for a regression task, else :data:`SCORES`."""
+    return REGRESSION_SCORES if task == "regression" else SCORES
+
+
+def scores_in(info: Mapping[str, Any]) -> tuple[str, ...]:
+    """The score names an ``output_info`` (or its summary over seeds) holds: regression ones when
+    it has ``test_rmse``, else the classification ones."""
+    return REGRESSION_SCORES if "test_rmse" in info else SCORES
+
 
 TIMINGS = ("train_time", "inference_time")
 """Wall-clock seconds of one seed's fit and test-set inference: run facts that differ between
@@ -33,16 +50,24 @@ training cost); never in ``output_info.json`` or the DVC metrics."""
 
 @dataclass(frozen=True)
 class EncodedSplits:
-    """Encoded matrices and class indices per split, and the fitted encoder."""
+    """Encoded matrices and targets per split (class indices, or values for regression), the
+    fitted encoder and the task."""
 
     encoder: TabularEncoder
     x: dict[str, np.ndarray]
     y: dict[str, np.ndarray]
+    task: str = "binary"
 
 
-def leaky_columns(frame: pl.DataFrame, label: str = "label") -> list[str]:
+def leaky_columns(
+    frame: pl.DataFrame, label: str = "label", *, continuous: bool = False
+) -> list[str]:
     """Feature columns that copy the label: a column whose values and the classes map one to one,
-    or a 0/1 column that is exactly the indicator of one class (OpenML 1466 ships ten)."""
+    or a 0/1 column that is exactly the indicator of one class (OpenML 1466 ships ten). For a
+    ``continuous`` target: :func:`target_copies` (a one-to-one map would flag every continuous
+    feature)."""
+    if continuous:
+        return target_copies(frame, label)
     y = frame.get_column(label)
     classes = y.unique().to_list()
     out = []
@@ -62,21 +87,67 @@ def leaky_columns(frame: pl.DataFrame, label: str = "label") -> list[str]:
     return out
 
 
+def target_copies(frame: pl.DataFrame, label: str = "label") -> list[str]:
+    """Numeric feature columns (no nulls) that copy a continuous target: equal to it up to an
+    affine map (|Pearson r| within 1e-9 of 1: the target itself, or in other units)."""
+    y = frame.get_column(label).cast(pl.Float64).to_numpy()
+    if np.ptp(y) == 0:
+        return []
+    out = []
+    for c in frame.columns:
+        col = frame.get_column(c)
+        if c == label or not col.dtype.is_numeric() or col.null_count():
+            continue
+        v = col.cast(pl.Float64).to_numpy()
+        if np.isfinite(v).all() and np.ptp(v) > 0 and abs(np.corrcoef(v, y)[0, 1]) > 1 - 1e-9:
+            out.append(c)
+    return out
+
+
+def _check_regression_target(prepared: PreparedDataset, where: str) -> None:
+    """A numeric, finite target on every split, with at least two distinct values on train."""
+    for name, frame in prepared.splits.items():
+        y = frame.get_column("label")
+        if not y.dtype.is_numeric():
+            raise DataError(
+                where, f"the {name} split of {prepared.name}: a regression target must be "
+                f"numeric, not {y.dtype}",
+            )  # fmt: skip
+        values = y.cast(pl.Float64)
+        bad = values.is_null().sum() + (~values.drop_nulls().is_finite()).sum()
+        if bad:
+            raise DataError(
+                where, f"the {name} split of {prepared.name} has {bad} missing or infinite "
+                "target values",
+            )  # fmt: skip
+    distinct = prepared.splits["train"].get_column("label").n_unique()
+    if distinct < 2:
+        raise DataError(
+            where, f"the train split of {prepared.name} holds a constant target; a regression "
+            "needs at least two distinct values",
+        )  # fmt: skip
+
+
 def check_tabular(prepared: PreparedDataset, where: str) -> None:
-    """Refuse what the classifiers cannot learn from: a non-tabular or non-classification dataset,
-    a split without rows or with a single class (the message names the split), or feature columns
-    that copy the label on the train split (target leakage)."""
+    """Refuse what the methods cannot learn from: a non-tabular dataset or a task other than
+    binary, multiclass or regression; a split without rows; for classification a split with a
+    single class, for regression a non-numeric or non-finite target or a constant one on train
+    (the message names the split); feature columns that copy the label on the train split
+    (target leakage)."""
     if prepared.modality != "tabular":
         raise DataError(where, f"{prepared.name} is a {prepared.modality} dataset, not tabular")
-    if prepared.task not in ("binary", "multiclass"):
+    if prepared.task not in TASKS:
         raise DataError(
             where,
-            f"{prepared.name} has a {prepared.task!r} target; the tabular comparison needs class "
-            "labels (use INNRegressor directly for a continuous target)",
+            f"{prepared.name} has a {prepared.task!r} target; the tabular comparison handles "
+            f"{', '.join(TASKS)} targets",
         )
+    regression = prepared.task == "regression"
     for name, frame in prepared.splits.items():
         if frame.height == 0:
             raise DataError(where, f"the {name} split of {prepared.name} is empty")
+        if regression:
+            continue
         classes = frame.get_column("label").drop_nulls().unique().to_list()
         if len(classes) < 2:
             raise DataError(
@@ -84,7 +155,9 @@ def check_tabular(prepared: PreparedDataset, where: str) -> None:
                 f"the {name} split of {prepared.name} holds a single class ({classes}); "
                 "AUROC needs two",
             )
-    leaks = leaky_columns(prepared.splits["train"])
+    if regression:
+        _check_regression_target(prepared, where)
+    leaks = leaky_columns(prepared.splits["train"], continuous=regression)
     if leaks:
         raise DataError(
             where,
@@ -110,7 +183,9 @@ def encode_splits(
     for name in ("valid", "test"):
         x[name] = encoder.transform(frames[name])
     y = {n: f.get_column("label").to_numpy() for n, f in frames.items()}
-    return EncodedSplits(encoder, x, y)
+    if prepared.task == "regression":
+        y = {n: v.astype(np.float64) for n, v in y.items()}
+    return EncodedSplits(encoder, x, y, prepared.task)
 
 
 def auroc(y_true: np.ndarray, proba: np.ndarray, n_classes: int) -> float:
@@ -143,8 +218,9 @@ def fit_and_score(
     data: EncodedSplits,
     n_classes: int,
 ) -> tuple[Any, dict[str, Any]]:
-    """Fit ``method`` on train and return ``(model, output_info)``: test/valid AUROC and accuracy,
-    sizes and the hyperparameters (no timings: :func:`fit_score_and_time` gives them too)."""
+    """Fit ``method`` on train and return ``(model, output_info)``: test/valid AUROC and accuracy
+    (regression, ``data.task``: test/valid RMSE, test MAE and R²; ``n_classes`` is unused), sizes
+    and the hyperparameters (no timings: :func:`fit_score_and_time` gives them too)."""
     model, info, _ = fit_score_and_time(method, params, seed, data, n_classes)
     return model, info
 
@@ -160,6 +236,8 @@ def fit_score_and_time(
     test-set inference), apart from ``output_info``: for the seed's MLflow run only. The model
     carries no run fact (:func:`~glassworks.models.tabular.drop_run_facts`), so its pickle
     depends on the data, hyperparameters and seed alone."""
+    if data.task == "regression":
+        return _fit_score_regression(method, params, seed, data)
     from sklearn.metrics import accuracy_score
 
     model = make_tabular_model(method, seed, params)
@@ -185,10 +263,55 @@ def fit_score_and_time(
     return model, info, {"train_time": train_time, "inference_time": inference_time}
 
 
+def _predict(model: Any, x: np.ndarray) -> np.ndarray:
+    return np.asarray(model.predict(x), dtype=np.float64).reshape(len(x))
+
+
+def regression_scores(y_true: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    """RMSE, MAE (the target's units) and R² of predictions ``pred``."""
+    from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
+
+    return {
+        "rmse": float(root_mean_squared_error(y_true, pred)),
+        "mae": float(mean_absolute_error(y_true, pred)),
+        "r2": float(r2_score(y_true, pred)),
+    }
+
+
+def _fit_score_regression(
+    method: str, params: dict[str, Any], seed: int, data: EncodedSplits
+) -> tuple[Any, dict[str, Any], dict[str, float]]:
+    """:func:`fit_score_and_time` for a regression target: :data:`REGRESSION_SCORES`."""
+    model = make_tabular_model(method, seed, params, task="regression")
+    start = time.perf_counter()
+    model.fit(data.x["train"], data.y["train"])
+    train_time = time.perf_counter() - start
+    drop_run_facts(method, model)
+    start = time.perf_counter()
+    pred = _predict(model, data.x["test"])
+    inference_time = time.perf_counter() - start
+    test = regression_scores(data.y["test"], pred)
+    valid = regression_scores(data.y["valid"], _predict(model, data.x["valid"]))
+    info = {
+        "method": method,
+        "seed": seed,
+        "test_rmse": test["rmse"],
+        "valid_rmse": valid["rmse"],
+        "test_mae": test["mae"],
+        "test_r2": test["r2"],
+        "n_train": len(data.y["train"]),
+        "n_test": len(data.y["test"]),
+        "n_features": data.x["train"].shape[1],
+        "hyperparameters": {k: v for k, v in params.items() if k != "device"},
+    }
+    return model, info, {"train_time": train_time, "inference_time": inference_time}
+
+
 def summarize_seeds(infos: list[dict[str, Any]]) -> dict[str, Any]:
-    """Mean, std (ddof 1 over seeds; 0 for one seed) and per-seed values of every score."""
+    """Mean, std (ddof 1 over seeds; 0 for one seed) and per-seed values of every score
+    (:data:`SCORES`, or :data:`REGRESSION_SCORES` for regression seeds)."""
     out: dict[str, Any] = {"seeds": [i["seed"] for i in infos]}
-    for key in SCORES:
+    for key in scores_in(infos[0]):
         vals = np.array([i[key] for i in infos], dtype=np.float64)
         out[key] = {
             "mean": float(vals.mean()),
@@ -211,6 +334,6 @@ def input_example(frame: pl.DataFrame, n: int = 3) -> pd.DataFrame:
 
 def save_seed(folder: Path, info: dict[str, Any], bundle: dict[str, Any]) -> None:
     """One seed's outputs: ``output_info.json`` (as the INN benchmark writes it) and
-    ``model.pkl`` (the bundle: encoder, model, label names, method)."""
+    ``model.pkl`` (the bundle: encoder, model, label names (none for regression), method)."""
     write_json(folder / "output_info.json", info)
     write_pickle(folder / "model.pkl", bundle)

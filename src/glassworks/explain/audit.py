@@ -17,6 +17,11 @@ intervals over rows (:mod:`glassworks.stats`).
 Without a reference (a black box such as TabResNet): XAI-Bench's faithfulness and monotonicity
 (Liu et al. 2021, "Synthetic Benchmarks for Scientific Research in Explainable Machine Learning";
 faithfulness after Bhatt et al. 2020, monotonicity after Luss et al. 2019).
+
+Regression (an INN and TabResNet regressor, one output each): the explained output is the
+prediction of the standardised target, ``module_``'s own scale, and INN's terms are read on that
+scale too (``explain_raw``); every score is scale-free or a ratio, so all of them apply and none
+is skipped (:data:`REGRESSION_NOTE`).
 """
 
 from __future__ import annotations
@@ -47,6 +52,13 @@ def _rowwise(stat: Callable[..., object], a: np.ndarray, b: np.ndarray) -> np.nd
 AGREEMENT_METRICS = ("spearman", "top_k_overlap", "sign_agreement", "l1_relative")
 FULL_MODEL = "full_model"
 FROZEN = "frozen_hypernetwork"
+REGRESSION_NOTE = (
+    "regression: the explained output is INN's (and TabResNet's) prediction of the standardised "
+    "target (target = output * sd + mean), and W(x)*x is read on that scale; rank correlation, "
+    "top-k overlap, sign agreement, relative L1 error, faithfulness and monotonicity are all "
+    "scale-free or ratios, so every metric applies and none is skipped"
+)
+"""What an audit of regression models states in its metrics (``explained_output``)."""
 
 
 def agreement_per_row(
@@ -320,6 +332,8 @@ class Audit:
     """Per row ``b(x) - b(0)``: what IG-from-0 of ``f`` adds up to beyond INN's terms."""
     ig_sum_gap: np.ndarray = field(default_factory=lambda: np.zeros(0))
     """Per row ``sum(IG of f) - sum(W(x) * x)`` (equals ``gap`` up to IG's quadrature error)."""
+    regression: bool = False
+    """The models are regressors: the explained output is the standardised target."""
 
     @property
     def best_explainer_of_inn_decomposition(self) -> str:
@@ -396,8 +410,13 @@ class Audit:
     def metrics(self) -> dict[str, Any]:
         """The ``audit_tabular`` metrics: sizes, the agreement summary, the best explainer,
         the black box's scores, and (a) again under its old names ``inn``/``best_inn_explainer``.
-        Timings (``seconds``) are machine state, left out."""
+        Timings (``seconds``) are machine state, left out. Regression audits add ``task`` and
+        ``explained_output`` (:data:`REGRESSION_NOTE`)."""
+        task = (
+            {"task": "regression", "explained_output": REGRESSION_NOTE} if self.regression else {}
+        )
         return {
+            **task,
             "n_examples": len(self.x),
             "n_features": len(self.names),
             "agreement_with_inn_decomposition": self.agreement_summary(),
@@ -414,8 +433,20 @@ def score_table(scores: dict[str, dict[str, float]]) -> pl.DataFrame:
     return pl.DataFrame([{"explainer": m, **s} for m, s in scores.items()])
 
 
+def is_regressor(model: object) -> bool:
+    """Whether ``model`` is a regressor (scikit-learn's tags; for an object without them, its
+    ``_estimator_type``)."""
+    from sklearn.base import is_regressor as sklearn_is_regressor
+
+    try:
+        return bool(sklearn_is_regressor(model))
+    except AttributeError:  # not a scikit-learn estimator
+        return getattr(model, "_estimator_type", None) == "regressor"
+
+
 def explained_output(scores: np.ndarray) -> np.ndarray:
-    """Which output to explain per row: the only one (binary log-odds) or the predicted class."""
+    """Which output to explain per row: the only one (binary log-odds, regression) or the
+    predicted class."""
     return np.zeros(len(scores), dtype=int) if scores.shape[1] == 1 else scores.argmax(1)
 
 
@@ -438,10 +469,15 @@ def audit_tabular(
     (baseline 0; EG over ``background``) and (b) on its per-example linear model with the
     hypernetwork frozen, and score both against ``W(x) * x``; run them on ``black_box`` (baseline
     = background mean) and score faithfulness and monotonicity. Both models are fitted INN /
-    TabResNet estimators (``module_`` = logits)."""
+    TabResNet estimators (``module_`` = logits), both classifiers or both regressors (then the
+    explained output is the standardised target, :data:`REGRESSION_NOTE`)."""
     import time
 
-    contrib = inn.explain(x)
+    regression = is_regressor(inn)
+    if is_regressor(black_box) != regression:
+        raise ValueError("audit_tabular: INN and the black box must both be classifiers or both "
+                         "regressors (trained on the same dataset)")  # fmt: skip
+    contrib = inn.explain_raw(x)
     target = explained_output(contrib.output)
     exact = contrib.for_output(target)
     kw = {
@@ -491,6 +527,7 @@ def audit_tabular(
         intervals,
         gap,
         ig_sum_gap,
+        regression,
     )
 
 
@@ -501,7 +538,10 @@ def explain_rows(
     INN's own decomposition ``W(x) * x`` (Kadra et al. 2023; it adds up to ``f(x) - b(x)``),
     else Kernel SHAP (Lundberg & Lee 2017) on ``predict_proba`` from the all-zero encoded row
     (numeric features at their training mean). Returns ``(attributions (n, d), predicted class
-    (n,), method)``."""
+    (n,), method)``. A regressor: attributions of its prediction (INN's in the target's units)
+    and the predicted values ``(n,)`` in place of the classes."""
+    if is_regressor(model):
+        return _explain_regression_rows(model, x, n_samples, seed)
     proba = np.asarray(model.predict_proba(x))
     target = proba.argmax(1)
     if hasattr(model, "explain"):
@@ -518,3 +558,23 @@ def explain_rows(
         "kernel_shap", n_samples, seed,
     )  # fmt: skip
     return attr.numpy(), target, "kernel_shap"
+
+
+def _explain_regression_rows(
+    model: Any, x: np.ndarray, n_samples: int, seed: int
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """:func:`explain_rows` for a regressor: ``(attributions, predicted values, method)``."""
+    pred = np.asarray(model.predict(x), dtype=np.float64).reshape(len(x))
+    if hasattr(model, "explain"):
+        return model.explain(x).for_output(0), pred, "inn_exact"
+
+    def forward(t: torch.Tensor) -> torch.Tensor:
+        out = np.asarray(model.predict(t.detach().numpy()), dtype=np.float64)
+        return torch.as_tensor(out.reshape(-1, 1))
+
+    xt = torch.as_tensor(x, dtype=torch.float64)
+    attr = perturbation_tabular(
+        forward, xt, torch.zeros(x.shape[1], dtype=torch.float64),
+        torch.zeros(len(x), dtype=torch.long), "kernel_shap", n_samples, seed,
+    )  # fmt: skip
+    return attr.numpy(), pred, "kernel_shap"

@@ -31,6 +31,15 @@ if TYPE_CHECKING:
     from sklearn.linear_model import LogisticRegression, LogisticRegressionCV, Ridge, RidgeCV
 
 
+def ridge_alpha(c: float) -> float:
+    """The ridge penalty of an inverse regularisation strength: ``alpha = 1 / C``, so a larger C
+    means less regularisation for ridge as for logistic regression, and one grid (strongest
+    regularisation first) serves both."""
+    if not c > 0:
+        raise ValueError(f"C must be > 0 (ridge alpha = 1/C), got {c}")
+    return 1.0 / c
+
+
 class Embedder(Protocol):
     """Maps n-grams to vectors (e.g. :class:`glassworks.embed.cache.CachedEmbedder`)."""
 
@@ -142,6 +151,13 @@ class _EmbGAM(BaseEstimator):
     def _valid_score(self, model: Any, x: np.ndarray, y: np.ndarray) -> float:
         return float(model.score(x, y))
 
+    def _cv_choice(self, model: Any) -> float:
+        """The ``C`` a cross-validated model chose."""
+        return float(np.atleast_1d(model.C_)[0])
+
+    def _check_params(self) -> None:
+        """Reject hyperparameters the linear model cannot use (before any embedding)."""
+
     # ------------------------------------------------------------------ fit
     def fit(
         self,
@@ -158,6 +174,7 @@ class _EmbGAM(BaseEstimator):
             raise ValueError(f"X has {len(texts)} texts but y has {len(y_arr)} labels")
         if not texts:
             raise ValueError("cannot fit on zero texts")
+        self._check_params()
         counts = count_ngrams(texts, self.spec)
         self.allowed_ngrams_ = frequent(counts, self.min_frequency)
         vocab = sorted(
@@ -194,7 +211,7 @@ class _EmbGAM(BaseEstimator):
             )
         elif len(self.Cs) > 1:
             model = self._make_cv().fit(x, y_arr)
-            self.C_ = float(np.atleast_1d(getattr(model, "C_", getattr(model, "alpha_", 0)))[0])
+            self.C_ = self._cv_choice(model)
             self.valid_scores_ = {}
         else:
             self.C_ = float(self.Cs[0])
@@ -347,19 +364,50 @@ class EmbGAMClassifier(ClassifierMixin, _EmbGAM):
 
 
 class EmbGAMRegressor(RegressorMixin, _EmbGAM):
-    """Emb-GAM with ridge regression; ``Cs`` are ridge ``alpha`` values here."""
+    """Emb-GAM (Singh & Gao 2022) with ridge regression, for a real-valued target.
+
+    ``Cs`` keeps the classifier's meaning, an *inverse* strength: ridge ``alpha = 1/C``, so a
+    larger C means less regularisation in both and one grid serves both. C is chosen on
+    validation RMSE (lowest wins; a tie goes to the first C of the grid) or, without a
+    validation split, by efficient leave-one-out (``RidgeCV``). ``class_weight`` must be None.
+    The one output's contributions plus ``intercept_`` sum exactly to the prediction."""
 
     _task = "regression"
 
     def _make(self, c: float) -> Ridge:
         from sklearn.linear_model import Ridge
 
-        return Ridge(alpha=c)
+        return Ridge(alpha=ridge_alpha(c))
 
     def _make_cv(self) -> RidgeCV:
         from sklearn.linear_model import RidgeCV
 
-        return RidgeCV(alphas=list(self.Cs))
+        return RidgeCV(alphas=[ridge_alpha(c) for c in self.Cs])
+
+    def _cv_choice(self, model: Any) -> float:
+        return 1.0 / float(model.alpha_)
+
+    def _valid_score(self, model: Any, x: np.ndarray, y: np.ndarray) -> float:
+        # -RMSE (highest wins), written out: importing glassworks.train here would make every
+        # stage that loads an Emb-GAM (explain) depend on it in dvc.yaml
+        return -float(np.sqrt(np.mean((model.predict(x) - y) ** 2)))
+
+    def _check_params(self) -> None:
+        if self.class_weight is not None:
+            raise ValueError("class_weight is for classifiers; EmbGAMRegressor needs None")
+        for c in self.Cs:
+            ridge_alpha(c)
+
+    @property
+    def alpha_(self) -> float:
+        """The chosen ridge penalty, ``1 / C_``."""
+        check_is_fitted(self, "C_")
+        return 1.0 / self.C_
+
+    def decision_function(self, X: Sequence[str]) -> np.ndarray:  # noqa: N803
+        """The prediction (the model's one linear output), as :meth:`predict`; named like the
+        classifier's so code explaining either reads ``decision_function``."""
+        return self.predict(X)
 
     def predict(self, X: Sequence[str]) -> np.ndarray:  # noqa: N803
         """Predicted value from the n-gram decomposition."""

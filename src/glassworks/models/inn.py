@@ -104,6 +104,12 @@ class _INNMixin(_SnapshotNet):
 
     def explain(self, X: Any) -> Contributions:  # noqa: N803
         """Exact per-feature contributions ``W(x) * x`` (+ bias) of every output, per row."""
+        return self.explain_raw(X)
+
+    def explain_raw(self, X: Any) -> Contributions:  # noqa: N803
+        """:meth:`explain` on the scale of ``module_``'s outputs, the one post-hoc explainers of
+        ``module_`` see: logits (the same as :meth:`explain` for a classifier), or the
+        standardised target for :class:`INNRegressor`."""
         weights, contrib, bias, out = self._raw_contributions(X)
         return Contributions(contrib, weights, bias, out)
 
@@ -155,7 +161,11 @@ class INNClassifier(_INNMixin, _ClassifierNet):
 
 
 class INNRegressor(_INNMixin, _RegressorNet):
-    __doc__ = "INN regressor: contributions are in the target's units (bias holds its mean)."
+    __doc__ = (
+        "INN regressor: one output, trained on the standardised target; :meth:`explain` gives\n"
+        "contributions in the target's units (the bias holds its mean), :meth:`explain_raw` on\n"
+        "the standardised scale ``module_`` outputs."
+    )
     __init__ = INNClassifier.__init__
 
     def explain(self, X: Any) -> Contributions:  # noqa: N803

@@ -162,13 +162,38 @@ def _number(value: Any, source: str, row: int, column: str) -> float | None:
     return number
 
 
-def make_tabular_model(method: str, seed: int, params: dict[str, Any] | None = None) -> Any:
-    """A fresh classifier for ``method`` (one of :data:`TABULAR_METHODS`) with ``params``.
+TASKS = ("binary", "multiclass", "regression")
+"""The prediction tasks the tabular methods handle (a prepared dataset's ``task``)."""
+
+CLASSIFICATION_ONLY: dict[str, tuple[str, ...]] = {
+    "logistic_regression": ("penalty", "l1_ratio", "class_weight", "solver", "dual",
+                            "intercept_scaling", "multi_class", "warm_start", "n_jobs",
+                            "verbose"),
+    "decision_tree": ("class_weight", "criterion"),
+    "random_forest": ("class_weight", "criterion"),
+    "catboost": ("class_weights", "auto_class_weights", "class_names", "classes_count",
+                 "scale_pos_weight", "custom_loss", "loss_function", "eval_metric"),
+}  # fmt: skip
+"""Per method, hyperparameters that only mean something for a classifier: ``train_tabular``
+shares one set of hyperparameters per method over every dataset, so a regression dataset's
+regressor ignores these keys (and uses its own default, e.g. squared error) instead of failing."""
+
+
+def make_tabular_model(
+    method: str, seed: int, params: dict[str, Any] | None = None, *, task: str = "binary"
+) -> Any:
+    """A fresh estimator for ``method`` (one of :data:`TABULAR_METHODS`) with ``params``.
 
     INN and TabResNet (Kadra et al. 2023), scikit-learn's logistic regression, decision tree and
     random forest, CatBoost (Prokhorenkova et al. 2018) and the Explainable Boosting Machine
-    (InterpretML, Nori et al. 2019). Every one takes ``fit(X, y)`` and ``predict_proba(X)``.
+    (InterpretML, Nori et al. 2019). For ``task`` ``binary``/``multiclass`` a classifier
+    (``fit(X, y)``, ``predict_proba(X)``); for ``regression`` the method's regressor
+    (``fit(X, y)``, ``predict(X)`` values): :func:`make_tabular_regressor`.
     """
+    if task not in TASKS:
+        raise ValueError(f"task {task!r}: the tabular methods handle {', '.join(TASKS)}")
+    if task == "regression":
+        return make_tabular_regressor(method, seed, params)
     params = dict(params or {})
     if method == "inn":
         from glassworks.models.inn import INNClassifier
@@ -200,6 +225,56 @@ def make_tabular_model(method: str, seed: int, params: dict[str, Any] | None = N
         from interpret.glassbox import ExplainableBoostingClassifier
 
         return ExplainableBoostingClassifier(random_state=seed, **params)
+    raise ValueError(f"unknown tabular method {method!r} (known: {', '.join(TABULAR_METHODS)})")
+
+
+def make_tabular_regressor(method: str, seed: int, params: dict[str, Any] | None = None) -> Any:
+    """A fresh regressor for ``method``, taking the same hyperparameter keys as its classifier.
+
+    INN / TabResNet: :class:`~glassworks.models.inn.INNRegressor` /
+    :class:`~glassworks.models.tabresnet.TabResNetRegressor` (trained on the standardised target).
+    ``logistic_regression``: ridge regression, the squared-loss twin of L2-penalised logistic
+    regression; ``C`` keeps its meaning (inverse penalty strength) as ``alpha = 1 / C``, so both
+    minimise ``C * sum(loss_i) + ||w||^2 / 2`` (ridge's loss ``(y - y_hat)^2 / 2``). Decision
+    tree, random forest, CatBoost and EBM: their regressors (squared error). Keys in
+    :data:`CLASSIFICATION_ONLY` are ignored; any other key goes to the regressor as it is.
+    """
+    params = {
+        k: v for k, v in (params or {}).items() if k not in CLASSIFICATION_ONLY.get(method, ())
+    }
+    if method == "inn":
+        from glassworks.models.inn import INNRegressor
+
+        return INNRegressor(seed=seed, **params)
+    if method == "tabresnet":
+        from glassworks.models.tabresnet import TabResNetRegressor
+
+        return TabResNetRegressor(seed=seed, **params)
+    if method == "logistic_regression":
+        from sklearn.linear_model import Ridge
+
+        c = float(params.pop("C", 1.0))
+        if c <= 0:
+            raise ValueError(f"logistic_regression: C must be > 0 (ridge alpha = 1/C), got {c}")
+        return Ridge(alpha=1.0 / c, random_state=seed, **params)
+    if method == "decision_tree":
+        from sklearn.tree import DecisionTreeRegressor
+
+        return DecisionTreeRegressor(random_state=seed, **params)
+    if method == "random_forest":
+        from sklearn.ensemble import RandomForestRegressor
+
+        return RandomForestRegressor(random_state=seed, **{"n_jobs": -1, **params})
+    if method == "catboost":
+        from catboost import CatBoostRegressor
+
+        return CatBoostRegressor(
+            random_seed=seed, **{"verbose": False, "allow_writing_files": False, **params}
+        )
+    if method == "ebm":
+        from interpret.glassbox import ExplainableBoostingRegressor
+
+        return ExplainableBoostingRegressor(random_state=seed, **params)
     raise ValueError(f"unknown tabular method {method!r} (known: {', '.join(TABULAR_METHODS)})")
 
 

@@ -2,6 +2,10 @@
 (mean +- std over seeds), AUROC normalised by a reference method (the decision tree), mean rank
 across datasets with the Nemenyi critical difference (Demsar 2006), as tables and plots.
 
+Regression datasets get the same comparison on test RMSE (:data:`RMSE`: lower is better; RMSE
+normalised by the reference's, ranks with 1 = lowest RMSE), always in a table and section of its
+own: AUROC and RMSE numbers are never mixed in one table, mean or rank.
+
 No timings: training seconds are run facts (each ``train_tabular`` seed logs them to its MLflow
 run), so they stay out of these DVC outputs; the training-cost claim (INN over TabResNet) is
 measured side by side by ``benchmarks/inn_cost.py`` (:data:`COST_BENCHMARK`)."""
@@ -29,41 +33,73 @@ COST_BENCHMARK = "benchmarks/results/inn_cost.json"
 
 
 @dataclass(frozen=True)
+class Metric:
+    """The test score a comparison is made on, and its direction."""
+
+    column: str
+    """Its column in the records (``test_auroc``, ``test_rmse``)."""
+    short: str
+    """Its name in the table's and summary's columns (``auroc_mean``, ``mean_rmse``)."""
+    label: str
+    """Its name in headers (``AUROC``, ``RMSE``)."""
+    higher_is_better: bool
+
+    @property
+    def direction(self) -> str:
+        """``higher is better`` or ``lower is better``."""
+        return "higher is better" if self.higher_is_better else "lower is better"
+
+
+AUROC = Metric("test_auroc", "auroc", "AUROC", True)
+"""Classification datasets: test AUROC."""
+RMSE = Metric("test_rmse", "rmse", "RMSE", False)
+"""Regression datasets: test RMSE (the target's units; lower is better)."""
+METRICS = {"classification": AUROC, "regression": RMSE}
+"""The comparison metric per kind of target (:func:`read_records_by_task`'s keys)."""
+
+
+@dataclass(frozen=True)
 class Comparison:
     """Per-(dataset, method) table, per-method summary and the critical difference of ranks."""
 
     table: pl.DataFrame
-    """dataset, method, auroc_mean, auroc_std, normalized_mean, n_seeds, rank."""
+    """dataset, method, auroc_mean, auroc_std, normalized_mean, n_seeds, rank (``rmse_mean``,
+    ``rmse_std`` for :data:`RMSE`)."""
     summary: pl.DataFrame
-    """method, mean_auroc, mean_normalized, mean_rank; best rank first."""
+    """method, mean_auroc (``mean_rmse``), mean_normalized, mean_rank; best rank first."""
     critical_difference: float
     n_datasets: int
+    metric: Metric = AUROC
 
 
-def compare(records: pl.DataFrame, reference: str = "decision_tree") -> Comparison:
-    """``records``: one row per (dataset, method, seed) with ``test_auroc``.
+def compare(
+    records: pl.DataFrame, reference: str = "decision_tree", metric: Metric = AUROC
+) -> Comparison:
+    """``records``: one row per (dataset, method, seed) with ``metric.column`` (``test_auroc``).
 
-    Normalised AUROC divides by the ``reference`` method's AUROC on the same dataset and seed.
-    Ranks are per dataset over mean AUROC (1 = best, ties share the average rank) and only
-    over datasets every method has results for.
+    The normalised score divides by the ``reference`` method's on the same dataset and seed
+    (AUROC / reference AUROC; for :data:`RMSE`, RMSE / reference RMSE: below 1 beats the
+    reference). Ranks are per dataset over the mean score (1 = best: highest AUROC, lowest RMSE;
+    ties share the average rank) and only over datasets every method has results for.
     """
-    need = {"dataset", "method", "seed", "test_auroc"}
+    col, short = metric.column, metric.short
+    need = {"dataset", "method", "seed", col}
     missing = need - set(records.columns)
     if missing:
         raise ValueError(f"comparison records lack columns {sorted(missing)}")
     if reference not in records.get_column("method").to_list():
         raise ValueError(f"reference method {reference!r} has no results")
     ref = records.filter(pl.col("method") == reference).select(
-        "dataset", "seed", pl.col("test_auroc").alias("ref_auroc")
+        "dataset", "seed", pl.col(col).alias(f"ref_{short}")
     )
     rec = records.join(ref, on=["dataset", "seed"], how="left").with_columns(
-        (pl.col("test_auroc") / pl.col("ref_auroc")).alias("normalized")
+        (pl.col(col) / pl.col(f"ref_{short}")).alias("normalized")
     )
     table = (
         rec.group_by("dataset", "method")
         .agg(
-            pl.col("test_auroc").mean().alias("auroc_mean"),
-            pl.col("test_auroc").std(ddof=1).fill_null(0.0).alias("auroc_std"),
+            pl.col(col).mean().alias(f"{short}_mean"),
+            pl.col(col).std(ddof=1).fill_null(0.0).alias(f"{short}_std"),
             pl.col("normalized").mean().alias("normalized_mean"),
             pl.len().alias("n_seeds"),
         )
@@ -75,14 +111,18 @@ def compare(records: pl.DataFrame, reference: str = "decision_tree") -> Comparis
     ).get_column("dataset")
     table = table.with_columns(
         pl.when(pl.col("dataset").is_in(complete.implode()))
-        .then(pl.col("auroc_mean").rank("average", descending=True).over("dataset"))
+        .then(
+            pl.col(f"{short}_mean")
+            .rank("average", descending=metric.higher_is_better)
+            .over("dataset")
+        )
         .otherwise(None)
         .alias("rank")
     )
     summary = (
         table.group_by("method")
         .agg(
-            pl.col("auroc_mean").mean().alias("mean_auroc"),
+            pl.col(f"{short}_mean").mean().alias(f"mean_{short}"),
             pl.col("normalized_mean").mean().alias("mean_normalized"),
             pl.col("rank").mean().alias("mean_rank"),
         )
@@ -90,50 +130,97 @@ def compare(records: pl.DataFrame, reference: str = "decision_tree") -> Comparis
     )
     k, n = len(methods), len(complete)
     cd = _Q05.get(k, float("nan")) * float(np.sqrt(k * (k + 1) / (6 * n))) if n else float("nan")
-    return Comparison(table, summary, cd, n)
+    return Comparison(table, summary, cd, n, metric)
 
 
-def markdown(comp: Comparison, methods: Sequence[str] | None = None) -> str:
-    """Markdown: AUROC mean +- std per dataset (best in bold), the per-method summary and where
-    training cost is measured (:data:`COST_BENCHMARK`; no timings here)."""
+COST_NOTE = (
+    "Training cost is not compared here (seconds depend on the machine and on what runs "
+    "beside it; each seed's MLflow run logs its train and inference seconds): INN's training "
+    f"time over TabResNet's, measured side by side, is in `{COST_BENCHMARK}` "
+    "(`benchmarks/inn_cost.py`)."
+)
+
+
+def _headers(comp: Comparison, reference: str) -> tuple[str, str, str, str]:
+    """(dataset column, mean, normalised, rank) headers; RMSE's state their direction."""
+    m = comp.metric
+    if m == AUROC:  # the classification page, as it has always read
+        return "dataset", "mean AUROC", "mean normalised AUROC", "mean rank"
+    return (
+        f"dataset (test {m.label}, {m.direction})",
+        f"mean {m.label} ({m.direction})",
+        f"mean {m.label} / {reference} {m.label} ({m.direction})",
+        f"mean rank (1 = {'highest' if m.higher_is_better else 'lowest'} {m.label})",
+    )
+
+
+def markdown(
+    comp: Comparison,
+    methods: Sequence[str] | None = None,
+    *,
+    reference: str = "decision_tree",
+    cost_note: bool = True,
+) -> str:
+    """Markdown: the score's mean +- std per dataset (best in bold: highest AUROC, lowest RMSE),
+    the per-method summary and where training cost is measured (:data:`COST_BENCHMARK`; no
+    timings here). ``reference`` names the normaliser in RMSE headers."""
+    m = comp.metric
     order = list(methods or comp.summary.get_column("method").to_list())
     datasets = sorted(comp.table.get_column("dataset").unique().to_list())
-    lines = ["| dataset | " + " | ".join(order) + " |", "|---|" + "---:|" * len(order)]
+    head_dataset, head_mean, head_norm, head_rank = _headers(comp, reference)
+    pick = max if m.higher_is_better else min
+    lines = [f"| {head_dataset} | " + " | ".join(order) + " |", "|---|" + "---:|" * len(order)]
     for d in datasets:
         rows = {
             r["method"]: r for r in comp.table.filter(pl.col("dataset") == d).iter_rows(named=True)
         }
-        best = max(r["auroc_mean"] for r in rows.values())
+        best = pick(r[f"{m.short}_mean"] for r in rows.values())
         cells = []
-        for m in order:
-            if m not in rows:
+        for method in order:
+            if method not in rows:
                 cells.append("–")
                 continue
-            r = rows[m]
-            text = f"{r['auroc_mean']:.4f} ± {r['auroc_std']:.4f}"
-            cells.append(f"**{text}**" if r["auroc_mean"] == best else text)
+            r = rows[method]
+            text = f"{r[f'{m.short}_mean']:.4f} ± {r[f'{m.short}_std']:.4f}"
+            cells.append(f"**{text}**" if r[f"{m.short}_mean"] == best else text)
         lines.append(f"| {d} | " + " | ".join(cells) + " |")
     lines += [
         "",
         f"Mean over {len(datasets)} datasets; ranks over {comp.n_datasets} complete datasets "
         f"(Nemenyi critical difference at 0.05: {comp.critical_difference:.2f}).",
         "",
-        "| method | mean AUROC | mean normalised AUROC | mean rank |",
+        f"| method | {head_mean} | {head_norm} | {head_rank} |",
         "|---|---:|---:|---:|",
     ]
     for r in comp.summary.iter_rows(named=True):
         rank = "–" if r["mean_rank"] is None else f"{r['mean_rank']:.2f}"
         lines.append(
-            f"| {r['method']} | {r['mean_auroc']:.4f} | {r['mean_normalized']:.4f} | {rank} |"
+            f"| {r['method']} | {r[f'mean_{m.short}']:.4f} | {r['mean_normalized']:.4f} | {rank} |"
         )
-    lines += [
-        "",
-        "Training cost is not compared here (seconds depend on the machine and on what runs "
-        "beside it; each seed's MLflow run logs its train and inference seconds): INN's training "
-        f"time over TabResNet's, measured side by side, is in `{COST_BENCHMARK}` "
-        "(`benchmarks/inn_cost.py`).",
-    ]
+    if cost_note:
+        lines += ["", COST_NOTE]
     return "\n".join(lines) + "\n"
+
+
+SECTIONS = {
+    "classification": "Classification datasets: test AUROC (higher is better)",
+    "regression": "Regression datasets: test RMSE (lower is better)",
+}
+
+
+def page(
+    comps: dict[str, Comparison], methods: Sequence[str] | None = None, reference: str = ""
+) -> str:
+    """``comparison.md``: classification datasets only: :func:`markdown` as it is; otherwise a
+    section per kind of target (:data:`SECTIONS`, classification first), then the cost note."""
+    if set(comps) == {"classification"}:
+        return markdown(comps["classification"], methods)
+    parts = []
+    for task in ("classification", "regression"):
+        if task in comps:
+            body = markdown(comps[task], methods, reference=reference, cost_note=False)
+            parts += [f"## {SECTIONS[task]}", "", body]
+    return "\n".join([*parts, COST_NOTE]) + "\n"
 
 
 def rank_plot(comp: Comparison, path: Path) -> None:
@@ -172,24 +259,31 @@ def rank_plot(comp: Comparison, path: Path) -> None:
     ax.set_ylim(-0.7, len(names) + 0.2)
     ax.invert_yaxis()
     ax.set_yticks([])
-    ax.set_xlabel(f"mean rank of test AUROC over {comp.n_datasets} datasets (1 = best)")
-    ax.set_title("Tabular methods: mean rank (Nemenyi CD at 0.05)")
+    m = comp.metric
+    best = "best" if m == AUROC else f"{'highest' if m.higher_is_better else 'lowest'} {m.label}"
+    ax.set_xlabel(f"mean rank of test {m.label} over {comp.n_datasets} datasets (1 = {best})")
+    kind = "" if m == AUROC else f" on test {m.label}"
+    ax.set_title(f"Tabular methods{kind}: mean rank (Nemenyi CD at 0.05)")
     save_figure(fig, path)
 
 
-def normalized_plot(records: pl.DataFrame, reference: str, path: Path) -> None:
-    """Box plot of AUROC / reference AUROC per method (every dataset and seed)."""
+def normalized_plot(
+    records: pl.DataFrame, reference: str, path: Path, metric: Metric = AUROC
+) -> None:
+    """Box plot of AUROC / reference AUROC (or RMSE / reference RMSE) per method (every dataset
+    and seed), best median first."""
+    col = metric.column
     ref = records.filter(pl.col("method") == reference).select(
-        "dataset", "seed", pl.col("test_auroc").alias("ref")
+        "dataset", "seed", pl.col(col).alias("ref")
     )
     rec = records.join(ref, on=["dataset", "seed"]).with_columns(
-        (pl.col("test_auroc") / pl.col("ref")).alias("normalized")
+        (pl.col(col) / pl.col("ref")).alias("normalized")
     )
     order = (
         (
             rec.group_by("method")
             .agg(pl.col("normalized").median())
-            .sort("normalized", descending=True)
+            .sort("normalized", descending=metric.higher_is_better)
         )
         .get_column("method")
         .to_list()
@@ -199,8 +293,10 @@ def normalized_plot(records: pl.DataFrame, reference: str, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(8, 4))
     ax.boxplot(data, tick_labels=order, vert=True)
     ax.axhline(1.0, color="#888888", ls="--", lw=1)
-    ax.set_ylabel(f"test AUROC / {reference} AUROC")
-    ax.set_title("Normalised test AUROC (every dataset and seed)")
+    label = metric.label
+    direction = "" if metric == AUROC else f" ({metric.direction})"
+    ax.set_ylabel(f"test {label} / {reference} {label}{direction}")
+    ax.set_title(f"Normalised test {label} (every dataset and seed)")
     plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
     save_figure(fig, path)
 
@@ -223,29 +319,39 @@ def goals(comp: Comparison, records: pl.DataFrame) -> dict[str, Any]:
     return out
 
 
-def paired_vs(records: pl.DataFrame, method: str, metric: str = "test_auroc") -> dict[str, Any]:
+def paired_vs(
+    records: pl.DataFrame, method: str, metric: str = "test_auroc", higher_is_better: bool = True
+) -> dict[str, Any]:
     """``method`` against every other method: the paired bootstrap interval of the mean ``metric``
     difference over (dataset, seed) pairs, and the verdict ("a beats b" only when it excludes 0).
-    The comparison is stated, not chosen on: no selection reads it."""
+    The difference is ``a - b`` (``method`` minus the other); for a lower-is-better ``metric``
+    (RMSE) it is ``b - a``, so a positive difference favours ``a`` either way (``difference_of``
+    says which). The comparison is stated, not chosen on: no selection reads it."""
     wide = records.pivot(on="method", index=["dataset", "seed"], values=metric).drop_nulls()
     out: dict[str, Any] = {}
     for other in sorted(c for c in wide.columns if c not in {"dataset", "seed", method}):
-        d = paired_difference(
-            wide.get_column(method).to_numpy(), wide.get_column(other).to_numpy(),
-            names=(method, other),
-        )  # fmt: skip
-        out[other] = {**d.as_dict(), "pairs": wide.height}
+        a, b = wide.get_column(method).to_numpy(), wide.get_column(other).to_numpy()
+        if higher_is_better:
+            d = paired_difference(a, b, names=(method, other))
+            out[other] = {**d.as_dict(), "pairs": wide.height}
+            continue
+        d = paired_difference(-a, -b, names=(method, other))  # -a - (-b) = b - a
+        out[other] = {**d.as_dict(), "pairs": wide.height,
+                      "difference_of": f"{metric} of b - a (lower is better)"}  # fmt: skip
     return out
 
 
 RECORD_FIELDS = ("dataset", "method", "seed", "test_auroc")
-"""What the comparison reads of each ``output_info.json`` (and writes to ``records.csv``)."""
+"""What the comparison reads of each classification ``output_info.json`` (and writes to
+``records.csv``)."""
+REGRESSION_RECORD_FIELDS = ("dataset", "method", "seed", "test_rmse")
+"""What it reads of each regression one (``records_regression.csv``)."""
 
 
-def read_records(results: Path, methods: Sequence[str], datasets: Sequence[str]) -> pl.DataFrame:
-    """One row (:data:`RECORD_FIELDS`) per ``<results>/<method>/<dataset>/<seed>/output_info.json``
-    of the listed methods and datasets; a missing or damaged one raises :class:`DataError`."""
-    rows = []
+def _read_infos(
+    results: Path, methods: Sequence[str], datasets: Sequence[str]
+) -> list[tuple[Path, dict[str, Any]]]:
+    out = []
     for m in methods:
         for d in datasets:
             folder = results / m / d
@@ -255,15 +361,58 @@ def read_records(results: Path, methods: Sequence[str], datasets: Sequence[str])
             for f in files:
                 try:
                     info = json.loads(f.read_text())
-                    rows.append({k: info[k] for k in RECORD_FIELDS})
-                except (json.JSONDecodeError, KeyError) as exc:
+                except json.JSONDecodeError as exc:
                     raise DataError(f, f"not a train_tabular output_info.json ({exc})") from None
-    return pl.DataFrame(rows)
+                if not isinstance(info, dict):
+                    raise DataError(f, "not a train_tabular output_info.json (not an object)")
+                out.append((f, info))
+    return out
+
+
+def _record(path: Path, info: dict[str, Any], fields: Sequence[str]) -> dict[str, Any]:
+    try:
+        return {k: info[k] for k in fields}
+    except KeyError as exc:
+        raise DataError(path, f"not a train_tabular output_info.json ({exc})") from None
+
+
+def read_records(results: Path, methods: Sequence[str], datasets: Sequence[str]) -> pl.DataFrame:
+    """One row (:data:`RECORD_FIELDS`) per ``<results>/<method>/<dataset>/<seed>/output_info.json``
+    of the listed methods and datasets; a missing or damaged one raises :class:`DataError`
+    (so does a regression result: :func:`read_records_by_task` reads both kinds)."""
+    return pl.DataFrame(
+        [_record(f, i, RECORD_FIELDS) for f, i in _read_infos(results, methods, datasets)]
+    )
+
+
+def read_records_by_task(
+    results: Path, methods: Sequence[str], datasets: Sequence[str]
+) -> dict[str, pl.DataFrame]:
+    """:func:`read_records` split by the kind of target: ``classification`` rows
+    (:data:`RECORD_FIELDS`) and ``regression`` rows (:data:`REGRESSION_RECORD_FIELDS`, the files
+    that hold ``test_rmse``); a kind without datasets is left out. A dataset whose results mix
+    both kinds raises :class:`DataError`."""
+    rows: dict[str, list[dict[str, Any]]] = {}
+    kinds: dict[str, str] = {}
+    for f, info in _read_infos(results, methods, datasets):
+        kind = "regression" if "test_rmse" in info else "classification"
+        fields = REGRESSION_RECORD_FIELDS if kind == "regression" else RECORD_FIELDS
+        row = _record(f, info, fields)
+        if kinds.setdefault(str(row["dataset"]), kind) != kind:
+            raise DataError(
+                f, f"a {kind} result, but other results of {row['dataset']} are "
+                f"{kinds[str(row['dataset'])]} ones: rerun train_tabular for that dataset",
+            )  # fmt: skip
+        rows.setdefault(kind, []).append(row)
+    return {k: pl.DataFrame(rows[k]) for k in ("classification", "regression") if k in rows}
 
 
 def comparison_metrics(comp: Comparison, records: pl.DataFrame, reference: str) -> dict[str, Any]:
     """The ``compare_tabular`` metrics: the reference method, the critical difference, mean ranks
-    and normalised AUROC per method, and the :func:`goals`."""
+    and normalised AUROC per method, and the :func:`goals` (for an :data:`RMSE` comparison:
+    :func:`regression_metrics`)."""
+    if comp.metric != AUROC:
+        return regression_metrics(comp, records, reference)
     return {
         "reference": reference,
         "critical_difference": comp.critical_difference,
@@ -272,3 +421,38 @@ def comparison_metrics(comp: Comparison, records: pl.DataFrame, reference: str) 
         "mean_normalized_auroc": dict(comp.summary.select("method", "mean_normalized").iter_rows()),
         **goals(comp, records),
     }
+
+
+def regression_metrics(comp: Comparison, records: pl.DataFrame, reference: str) -> dict[str, Any]:
+    """The regression datasets' comparison (test RMSE, lower is better): the reference, the
+    critical difference, mean ranks (1 = lowest RMSE), mean RMSE and RMSE / reference RMSE per
+    method, and INN's paired comparisons (:func:`paired_vs` on RMSE)."""
+    out: dict[str, Any] = {
+        "metric": "test_rmse",
+        "direction": RMSE.direction,
+        "reference": reference,
+        "critical_difference": comp.critical_difference,
+        "n_datasets": comp.n_datasets,
+        "mean_rank": dict(comp.summary.select("method", "mean_rank").iter_rows()),
+        "mean_rmse": dict(comp.summary.select("method", "mean_rmse").iter_rows()),
+        "mean_normalized_rmse": dict(comp.summary.select("method", "mean_normalized").iter_rows()),
+    }
+    if "inn" in out["mean_rmse"]:
+        out["inn_vs"] = paired_vs(records, "inn", "test_rmse", higher_is_better=False)
+    return out
+
+
+def metrics_by_task(
+    comps: dict[str, Comparison], records: dict[str, pl.DataFrame], reference: str
+) -> dict[str, Any]:
+    """``metrics/compare_tabular.json``: the classification comparison's
+    :func:`comparison_metrics` at the top level (as before regression existed), and the
+    regression datasets' :func:`regression_metrics` under ``regression``: never mixed."""
+    out: dict[str, Any] = {"reference": reference}
+    if "classification" in comps:
+        out.update(comparison_metrics(comps["classification"], records["classification"],
+                                      reference))  # fmt: skip
+    if "regression" in comps:
+        out["regression"] = regression_metrics(comps["regression"], records["regression"],
+                                               reference)  # fmt: skip
+    return out

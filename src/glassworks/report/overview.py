@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from glassworks.errors import DataError
 from glassworks.report.tables import (
     TRAIN_TEXT,
     fmt_summary,
@@ -20,7 +21,7 @@ from glassworks.report.tables import (
     read_sources,
     render,
 )
-from glassworks.selection import choose_record
+from glassworks.selection import choose_record, higher_is_better
 from glassworks.stats import summarise
 
 SEED_KEYS = ("accuracy", "macro_f1", "qwk")
@@ -135,7 +136,8 @@ def champions(
 ) -> list[Champion]:
     """Per text dataset, the ``train_text`` run with the best mean validation ``text_metric``
     (``text_runs``: run name -> dataset); per tabular dataset, the ``train_tabular`` method with
-    the best mean validation AUROC (its first-seed model). Choices follow
+    the best mean validation AUROC, or for a regression dataset (its files hold ``valid_rmse``)
+    the lowest mean validation RMSE (its first-seed model). Choices follow
     :data:`~glassworks.selection.RULE` (candidates in name order) and read no test value."""
     root = Path(metrics_root)
     candidates: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -152,13 +154,34 @@ def champions(
         method, dataset = path.parent.name, path.stem
         m = json.loads(path.read_text())
         seed = m.get("seeds", [0])[0]
+        valid, test = ("valid_rmse", "test_rmse") if "valid_rmse" in m else TABULAR_METRICS
         c = Champion(f"glassworks-tabular-{dataset}", "tabular", dataset, "train_tabular",
-                     f"{dataset}-{method}", f"{method}@{dataset}#{seed}", "valid_auroc",
-                     _mean(m["valid_auroc"]), "test_auroc",
-                     _test_summary(m.get("test_auroc")))  # fmt: skip
-        candidates.setdefault(("tabular", dataset), []).append({"c": c, "valid_auroc": c.value})
-    best = [choose_record(rows, metric=rows[0]["c"].metric)["c"] for rows in candidates.values()]
-    return sorted(best, key=lambda c: (c.task, c.dataset))  # type: ignore[union-attr]
+                     f"{dataset}-{method}", f"{method}@{dataset}#{seed}", valid,
+                     _mean(m[valid]), test, _test_summary(m.get(test)))  # fmt: skip
+        candidates.setdefault(("tabular", dataset), []).append({"c": c, valid: c.value})
+    best = [_choose(rows, root) for rows in candidates.values()]
+    return sorted(best, key=lambda c: (c.task, c.dataset))
+
+
+TABULAR_METRICS = ("valid_auroc", "test_auroc")
+"""A classification dataset's champion metric (validation) and the test score reported with it."""
+
+
+def _choose(rows: list[dict[str, Any]], root: Path) -> Champion:
+    """The candidate :func:`~glassworks.selection.choose_record` picks on their shared validation
+    metric (lowest wins for an error such as RMSE); a dataset whose candidates were scored on
+    different metrics (classification and regression results mixed) is an error."""
+    metrics = {r["c"].metric for r in rows}
+    if len(metrics) > 1:
+        c = rows[0]["c"]
+        raise DataError(
+            root / c.stage,
+            f"the results of {c.dataset} mix validation metrics {sorted(metrics)}: rerun "
+            f"{c.stage} for that dataset",
+        )
+    metric = metrics.pop()
+    chosen = choose_record(rows, metric=metric, higher_is_better=higher_is_better(metric))
+    return chosen["c"]  # type: ignore[return-value]
 
 
 def champions_table(rows: list[dict[str, Any]]) -> str:

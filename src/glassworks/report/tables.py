@@ -347,16 +347,24 @@ def _compare_cdep_rows(sources: list[Source]) -> list[Row]:
 
 def _compare_tabular_title(sources: list[Source]) -> str:
     c = sources[0].data
-    return (
-        f"compare_tabular: over {c['n_datasets']} datasets, ranks by test AUROC "
-        f"(Nemenyi CD {c['critical_difference']:.2f}) · data/reports/tabular/comparison.md"
-    )
+    parts = []
+    if "n_datasets" in c:
+        parts.append(
+            f"over {c['n_datasets']} datasets, ranks by test AUROC "
+            f"(Nemenyi CD {c['critical_difference']:.2f})"
+        )
+    if r := c.get("regression"):
+        parts.append(
+            f"over {r['n_datasets']} regression datasets, ranks by test RMSE, lower is better "
+            f"(Nemenyi CD {r['critical_difference']:.2f})"
+        )
+    return f"compare_tabular: {'; '.join(parts)} · data/reports/tabular/comparison.md"
 
 
 def _compare_tabular_rows(sources: list[Source]) -> list[Row]:
-    """One row per method, best mean rank first."""
+    """One row per method, best mean rank first (classification, then regression: RMSE rows)."""
     c = sources[0].data
-    return [
+    rows = [
         Row(
             (m,),
             {
@@ -365,15 +373,37 @@ def _compare_tabular_rows(sources: list[Source]) -> list[Row]:
                 "rank": rank,
             },
         )
-        for m, rank in sorted(c["mean_rank"].items(), key=lambda kv: kv[1])
+        for m, rank in sorted(c.get("mean_rank", {}).items(), key=lambda kv: kv[1])
     ]
+    r = c.get("regression") or {}
+    rows += [
+        Row(
+            (f"{m} (RMSE)",),
+            {
+                "rmse": r["mean_rmse"].get(m),
+                "normalized": r["mean_normalized_rmse"].get(m),
+                "rank": rank,
+            },
+        )
+        for m, rank in sorted(r.get("mean_rank", {}).items(), key=lambda kv: kv[1])
+    ]
+    return rows
 
 
 def _compare_tabular_columns(sources: list[Source]) -> list[Column]:
+    c = sources[0].data
+    if "regression" not in c:
+        return [
+            Column("method", name(), left=True),
+            Column("mean AUROC", num("auroc")),
+            Column(f"AUROC / {c['reference']}", num("normalized")),
+            Column("mean rank", num("rank")),
+        ]
     return [
         Column("method", name(), left=True),
         Column("mean AUROC", num("auroc")),
-        Column(f"AUROC / {sources[0].data['reference']}", num("normalized")),
+        Column("mean RMSE", num("rmse")),
+        Column(f"AUROC or RMSE / {c['reference']}", num("normalized")),
         Column("mean rank", num("rank")),
     ]
 
