@@ -39,7 +39,7 @@ import polars as pl
 
 from glassworks.config import FileDataset
 from glassworks.data.read import decode_utf8
-from glassworks.data.schema import Loaded, Splits, Task, natural_order
+from glassworks.data.schema import Loaded, Splits, Task, natural_order, target_stats
 from glassworks.data.split import DUP_GROUP
 from glassworks.errors import DataError
 
@@ -53,6 +53,9 @@ MIXED_SHARE = 0.9
 """A text column whose values are numbers this often (but not always) is a data error."""
 STRATA = "_stratum"
 """Helper column: the split strata of a regression target (deciles), dropped after splitting."""
+
+Locate = Callable[[int], dict[str, int]]
+"""A data row's index -> where it is in the source (``{"line": n}`` for line-based formats)."""
 
 SPLIT_NAMES = {
     "train": "train",
@@ -291,7 +294,8 @@ def read_arff_frame(path: Path) -> pl.DataFrame:
 # inference
 
 
-def _locator(info: dict[str, Any]) -> Callable[[int], dict[str, int]]:
+def _locator(info: dict[str, Any]) -> Locate:
+    """Source row number -> ``{"line": n}`` for line-based formats (else nothing)."""
     first = info.get("first_line")
     return (lambda i: {"line": first + i}) if first is not None else (lambda i: {})
 
@@ -333,7 +337,7 @@ def column_kind(series: pl.Series) -> str:
     return "text" if distinct > MAX_LEVELS and distinct > n / 2 else "categorical"
 
 
-def _mixed_check(series: pl.Series, where: str, locate: Callable[[int], dict[str, int]]) -> None:
+def _mixed_check(series: pl.Series, where: str, locate: Locate) -> None:
     """A text column of numbers but a few words is a typo or a shifted row: refuse it."""
     if series.dtype.is_numeric() or series.dtype == pl.Boolean or isinstance(series.dtype, pl.Enum):
         return
@@ -354,7 +358,7 @@ def _mixed_check(series: pl.Series, where: str, locate: Callable[[int], dict[str
         )
 
 
-def _numeric(series: pl.Series, where: str, locate: Callable[[int], dict[str, int]]) -> pl.Series:
+def _numeric(series: pl.Series, where: str, locate: Locate) -> pl.Series:
     parsed, bad = _numbers(series)
     if bad.any():
         i = int(bad.arg_max())
@@ -451,57 +455,37 @@ def _require(frame: pl.DataFrame, column: str | None, role: str, where: str) -> 
         raise DataError(where, f"no {role} column {column!r} (found: {found})", field=role)
 
 
-def build_loaded(
-    frame: pl.DataFrame, params: FileDataset, where: str, info: dict[str, Any]
-) -> Loaded:
-    """Infer task, label names and column types (overrides first), drop unusable rows, and build
-    the text or tabular frame with its split groups; everything chosen goes to ``info``."""
-    locate = _locator(info)
-    if frame.height == 0:
-        raise DataError(where, "no data rows")
-    roles = {
-        "label": params.label,
-        "text": params.text,
-        "id": params.id,
-        "group": params.group,
-        "given_split": params.given_split,
-    }
-    for role, column in roles.items():
-        _require(frame, column, role, where)
-    for column in (*params.categorical, *params.numeric, *params.drop_columns):
-        _require(frame, column, "listed", where)
-    for column in params.features or ():
-        _require(frame, column, "feature", where)
-    given_col = params.given_split or (GIVEN if GIVEN in frame.columns else None)
-
-    # rows without a label (or text) cannot be used: drop and count them
-    dropped: dict[str, int] = {}
-    label_raw = frame.get_column(params.label)
-    if not label_raw.dtype.is_numeric() and label_raw.dtype != pl.Boolean:
-        label_raw = _as_strings(label_raw)
-    keep = label_raw.is_not_null()
-    if label_raw.dtype.is_float():
-        keep &= ~label_raw.is_nan()
-    dropped["missing_label"] = int((~keep).sum())
+def _usable_rows(
+    frame: pl.DataFrame, params: FileDataset, where: str
+) -> tuple[pl.DataFrame, dict[str, int]]:
+    """The rows with a label (and a text, for text data), with their source row number in
+    ``_row``; how many were dropped, and why."""
+    label = frame.get_column(params.label)
+    if not label.dtype.is_numeric() and label.dtype != pl.Boolean:
+        label = _as_strings(label)
+    keep = label.is_not_null()
+    if label.dtype.is_float():
+        keep &= ~label.is_nan()
+    dropped = {"missing_label": int((~keep).sum())}
     if params.text is not None:
-        text_col = frame.get_column(params.text)
-        if text_col.dtype != pl.String:
-            raise DataError(
-                where, f"text column has type {text_col.dtype}, not text", field=params.text
-            )
-        has_text = _as_strings(text_col).is_not_null()
+        text = frame.get_column(params.text)
+        if text.dtype != pl.String:
+            raise DataError(where, f"text column has type {text.dtype}, not text",
+                            field=params.text)  # fmt: skip
+        has_text = _as_strings(text).is_not_null()
         dropped["missing_text"] = int((keep & ~has_text).sum())
         keep &= has_text
-    row_number = pl.Series("_row", np.arange(frame.height))
-    frame = frame.with_columns(row_number).filter(keep)
+    frame = frame.with_columns(pl.Series("_row", np.arange(frame.height))).filter(keep)
     if frame.height == 0:
         raise DataError(where, "no row has a label" + (" and a text" if params.text else ""))
-    rows = frame.get_column("_row").to_numpy()
+    return frame, dropped
 
-    def at(i: int) -> dict[str, int]:
-        return locate(int(rows[i]))
 
-    # the label
+def _label(
+    frame: pl.DataFrame, params: FileDataset, where: str, at: Locate
+) -> tuple[Task, pl.Series, list[str]]:
+    """The task (given or inferred), the ``label`` column (class index or target value) and the
+    class names (none for a regression)."""
     label = frame.get_column(params.label)
     _mixed_check(label, where, at)
     task: Task = params.task or infer_task(label)
@@ -510,52 +494,149 @@ def build_loaded(
         if y.n_unique() < 2:
             raise DataError(where, f"the target has one value ({y[0]}): nothing to learn",
                             field=params.label)  # fmt: skip
-        label_names: list[str] = []
-    else:
-        names = pl.Series(params.label, _label_strings(label.to_list()), pl.String)
-        present = natural_order(names.drop_nulls().to_list())
-        if len(present) < 2:
+        return task, y, []
+    names = pl.Series(params.label, _label_strings(label.to_list()), pl.String)
+    present = natural_order(names.drop_nulls().to_list())
+    if len(present) < 2:
+        raise DataError(
+            where,
+            f"the label has one class ({present[0]!r} in all {frame.height} rows): "
+            "nothing to learn",
+            field=params.label,
+        )
+    if task == "binary" and len(present) != 2:
+        raise DataError(where, f"task binary, but the label has {len(present)} classes",
+                        field=params.label)  # fmt: skip
+    label_names = present
+    if params.label_names is not None:
+        unknown = sorted(set(present) - set(params.label_names))
+        if unknown:
             raise DataError(
                 where,
-                f"the label has one class ({present[0]!r} in all {frame.height} rows): "
-                "nothing to learn",
+                f"label values {unknown} are not in label_names {list(params.label_names)}",
                 field=params.label,
             )
-        if task == "binary" and len(present) != 2:
-            raise DataError(where, f"task binary, but the label has {len(present)} classes",
-                            field=params.label)  # fmt: skip
-        if params.label_names is not None:
-            unknown = sorted(set(present) - set(params.label_names))
-            if unknown:
-                raise DataError(
-                    where,
-                    f"label values {unknown} are not in label_names {list(params.label_names)}",
-                    field=params.label,
-                )
-            label_names = list(params.label_names)
+        label_names = list(params.label_names)
+    index = {name: i for i, name in enumerate(label_names)}
+    return task, pl.Series("label", [index[v] for v in names.to_list()], pl.Int64), label_names
+
+
+def _ids(frame: pl.DataFrame, params: FileDataset, where: str, at: Locate) -> pl.Series:
+    """The ``id`` column: the entry's id column (non-missing, unique) or the source row number."""
+    if params.id is None:
+        return pl.Series("id", [str(r + 1) for r in frame.get_column("_row").to_list()])
+    ids = _as_strings(frame.get_column(params.id)).alias("id")
+    if ids.null_count():
+        i = int(ids.is_null().arg_max())
+        raise DataError(where, f"missing id in {_row(i)}", field=params.id, **at(i))
+    dup = ~ids.is_first_distinct()  # the first repeat, not the original
+    if dup.any():
+        i = int(dup.arg_max())
+        raise DataError(where, f"id {ids[i]!r} is not unique ({_row(i)})", field=params.id,
+                        **at(i))  # fmt: skip
+    return ids
+
+
+def _features(
+    frame: pl.DataFrame, params: FileDataset, used: set[str], where: str, at: Locate
+) -> tuple[list[pl.Series], dict[str, Any]]:
+    """Typed feature columns (numeric -> Float64, categorical -> Enum) and, per column, its
+    type, how it was decided, missing and distinct counts (free-text columns flagged, left out)."""
+    names = list(params.features) if params.features is not None else [
+        c for c in frame.columns if c not in used
+    ]  # fmt: skip
+    if not names:
+        raise DataError(where, "no feature columns left (all are label/id/group/split)")
+    series: list[pl.Series] = []
+    info: dict[str, Any] = {}
+    for name in names:
+        col = frame.get_column(name)
+        if name == "label" and params.label != "label":
+            raise DataError(where, "a feature named 'label' clashes with the label column",
+                            field=name)  # fmt: skip
+        if name in params.numeric:
+            kind, how = "numeric", "override"
+        elif name in params.categorical:
+            kind, how = "categorical", "override"
         else:
-            label_names = present
-        index = {name: i for i, name in enumerate(label_names)}
-        y = pl.Series("label", [index[v] for v in names.to_list()], pl.Int64)
+            _mixed_check(col, where, at)
+            kind, how = column_kind(col), "inferred"
+        entry: dict[str, Any] = {"type": kind, "how": how, "missing": _missing(col),
+                                 "distinct": int(col.drop_nulls().n_unique())}  # fmt: skip
+        if kind == "numeric":
+            series.append(_numeric(col, where, at))
+        elif kind == "categorical":
+            typed, entry["categories"] = _categorical(col)
+            series.append(typed)
+        else:
+            entry["flagged"] = (
+                "free text (many distinct values): left out of the features"
+                if kind == "text"
+                else f"unsupported type {col.dtype}: left out of the features"
+            )
+        info[name] = entry
+    if not series:
+        raise DataError(where, "no usable feature column (all flagged as free text)")
+    return series, info
 
-    # ids
-    if params.id is not None:
-        ids = _as_strings(frame.get_column(params.id))
-        if ids.null_count():
-            i = int(ids.is_null().arg_max())
-            raise DataError(where, f"missing id in {_row(i)}", field=params.id, **at(i))
-        dup = ~ids.is_first_distinct()  # the first repeat, not the original
-        if dup.any():
-            i = int(dup.arg_max())
-            raise DataError(where, f"id {ids[i]!r} is not unique ({_row(i)})", field=params.id,
-                            **at(i))  # fmt: skip
-    else:
-        ids = pl.Series("id", [str(r + 1) for r in rows], pl.String)
-    ids = ids.alias("id")
 
-    used = {c for c in roles.values() if c} | set(params.drop_columns) | {"_row", GIVEN}
-    column_info: dict[str, Any] = {}
-    columns: dict[str, str] = {}
+def _row_key(series: Sequence[pl.Series]) -> pl.Series:
+    """One string per row joining its values (missing kept apart from any value)."""
+    frame = pl.DataFrame(series)
+    joined = pl.concat_str(
+        [pl.col(c).cast(pl.String).fill_null("\x00") for c in frame.columns], separator="\x1f"
+    )
+    return frame.select(joined).to_series()
+
+
+def _given_splits(
+    frame: pl.DataFrame, out: pl.DataFrame, column: str, where: str, at: Locate
+) -> dict[str, pl.DataFrame]:
+    """``out`` cut by the split each row names in ``column`` (train / valid / test spellings)."""
+    raw = _as_strings(frame.get_column(column)).str.to_lowercase()
+    mapped = raw.replace_strict(SPLIT_NAMES, default=None, return_dtype=pl.String)
+    bad = mapped.is_null()
+    if bad.any():
+        i = int(bad.arg_max())
+        raise DataError(where, f"unknown split {raw[i]!r} in {_row(i)} (use train, valid or test)",
+                        field=column, **at(i))  # fmt: skip
+    given = {s: out.filter(mapped == s) for s in ("train", "valid", "test")}
+    if given["train"].height == 0:
+        raise DataError(where, "the given splits have no train rows", field=column)
+    return given
+
+
+def _drop_helpers(splits: Splits) -> tuple[Splits, dict[str, Any]]:
+    """``Loaded.finalize``: the regression strata column goes once the splits are drawn."""
+    return {k: v.drop(STRATA, strict=False) for k, v in splits.items()}, {}
+
+
+def build_loaded(
+    frame: pl.DataFrame, params: FileDataset, where: str, info: dict[str, Any]
+) -> Loaded:
+    """Infer task, label names and column types (overrides first), drop unusable rows, and build
+    the text or tabular frame with its split groups; everything chosen goes to ``info``."""
+    if frame.height == 0:
+        raise DataError(where, "no data rows")
+    roles = {"label": params.label, "text": params.text, "id": params.id, "group": params.group,
+             "given_split": params.given_split}  # fmt: skip
+    for role, column in roles.items():
+        _require(frame, column, role, where)
+    for column in (*params.categorical, *params.numeric, *params.drop_columns):
+        _require(frame, column, "listed", where)
+    for column in params.features or ():
+        _require(frame, column, "feature", where)
+    given_col = params.given_split or (GIVEN if GIVEN in frame.columns else None)
+    source_rows = frame.height
+    frame, dropped = _usable_rows(frame, params, where)
+    rows, locate = frame.get_column("_row").to_numpy(), _locator(info)
+
+    def at(i: int) -> dict[str, int]:
+        return locate(int(rows[i]))
+
+    task, y, label_names = _label(frame, params, where, at)
+    ids = _ids(frame, params, where, at)
+    features: dict[str, Any] = {}
     if params.text is not None:
         modality = "text"
         text = _as_strings(frame.get_column(params.text)).alias("text")
@@ -564,98 +645,34 @@ def build_loaded(
             "id": f"row id ({params.id!r})" if params.id else "row number in the source (1-based)",
             "text": f"the text ({params.text!r})",
         }
-        dup_key = [text]
+        dup_key = text
     else:
         modality = "tabular"
-        features = list(params.features) if params.features is not None else [
-            c for c in frame.columns if c not in used
-        ]  # fmt: skip
-        if not features:
-            raise DataError(where, "no feature columns left (all are label/id/group/split)")
-        series = []
-        for name in features:
-            col = frame.get_column(name)
-            if name == "label" and params.label != "label":
-                raise DataError(where, "a feature named 'label' clashes with the label column",
-                                field=name)  # fmt: skip
-            if name in params.numeric:
-                kind, why = "numeric", "override"
-            elif name in params.categorical:
-                kind, why = "categorical", "override"
-            else:
-                _mixed_check(col, where, at)
-                kind, why = column_kind(col), "inferred"
-            entry: dict[str, Any] = {
-                "type": kind,
-                "how": why,
-                "missing": _missing(col),
-                "distinct": int(col.drop_nulls().n_unique()),
-            }  # fmt: skip
-            if kind == "numeric":
-                series.append(_numeric(col, where, at))
-            elif kind == "categorical":
-                s, categories = _categorical(col)
-                entry["categories"] = categories
-                series.append(s)
-            else:
-                entry["flagged"] = (
-                    "free text (many distinct values): left out of the features"
-                    if kind == "text"
-                    else f"unsupported type {col.dtype}: left out of the features"
-                )
-                column_info[name] = entry
-                continue
-            column_info[name] = entry
-            columns[name] = f"{kind} feature"
-        if not series:
-            raise DataError(where, "no usable feature column (all flagged as free text)")
+        used = {c for c in roles.values() if c} | set(params.drop_columns) | {"_row", GIVEN}
+        series, features = _features(frame, params, used, where, at)
         out = pl.DataFrame([*series, y])
-        key_frame = pl.DataFrame(series)
-        joined = pl.concat_str(
-            [pl.col(c).cast(pl.String).fill_null("\x00") for c in key_frame.columns],
-            separator="\x1f",
-        )
-        dup_key = [key_frame.select(joined).to_series()]
+        columns = {s.name: f"{features[s.name]['type']} feature" for s in series}
+        dup_key = _row_key(series)
     columns["label"] = (
         f"target value ({params.label!r})"
         if task == "regression"
         else f"class index of {params.label!r} (label_names gives the order)"
     )
-
-    # split groups: exact duplicates (same text / same features) and the group column, joined
-    keys = list(dup_key)
+    # split groups: exact duplicates (same text / same features) joined with the group column
+    keys = [dup_key]
     if params.group is not None:
         keys.append(_as_strings(frame.get_column(params.group)))
-    group = _union_groups(keys)
-    n_dup = frame.height - int(pl.Series(dup_key[0]).n_unique())
-    out = out.with_columns(pl.Series(DUP_GROUP, group.astype(str)))
+    out = out.with_columns(pl.Series(DUP_GROUP, _union_groups(keys).astype(str)))
     stratify = "label"
-    if task == "regression":
+    if task == "regression":  # strata: target deciles
         edges = np.unique(np.quantile(y.to_numpy(), np.linspace(0, 1, 11)[1:-1]))
         out = out.with_columns(pl.Series(STRATA, np.searchsorted(edges, y.to_numpy())))
         stratify = STRATA
-
-    given: dict[str, pl.DataFrame] | None = None
-    if given_col is not None:
-        raw = _as_strings(frame.get_column(given_col)).str.to_lowercase()
-        mapped = raw.replace_strict(SPLIT_NAMES, default=None, return_dtype=pl.String)
-        bad = mapped.is_null()
-        if bad.any():
-            i = int(bad.arg_max())
-            raise DataError(
-                where,
-                f"unknown split {raw[i]!r} in {_row(i)} (use train, valid or test)",
-                field=given_col,
-                **at(i),
-            )
-        given = {s: out.filter(mapped == s) for s in ("train", "valid", "test")}
-        if given["train"].height == 0:
-            raise DataError(where, "the given splits have no train rows", field=given_col)
-
+    given = None if given_col is None else _given_splits(frame, out, given_col, where, at)
     info = {
         **info,
-        "source_rows": int(len(keep)),
-        "dropped": {k: v for k, v in dropped.items()},
+        "source_rows": source_rows,
+        "dropped": dropped,
         "inferred": {
             "modality": modality,
             "task": task,
@@ -664,21 +681,12 @@ def build_loaded(
             "text_column": params.text,
             "group_column": params.group,
             "given_split_column": given_col if given_col != GIVEN else "hub splits",
-            "features": column_info,
+            "features": features,
         },
-        "duplicate_rows": n_dup,
+        "duplicate_rows": frame.height - dup_key.n_unique(),
     }
     if task == "regression":
-        info["target"] = {
-            "mean": float(y.mean()),  # type: ignore[arg-type]
-            "std": float(y.std()),  # type: ignore[arg-type]
-            "min": float(y.min()),  # type: ignore[arg-type]
-            "max": float(y.max()),  # type: ignore[arg-type]
-        }
-
-    def finalize(splits: Splits) -> tuple[Splits, dict[str, Any]]:
-        return {k: v.drop(STRATA, strict=False) for k, v in splits.items()}, {}
-
+        info["target"] = target_stats(y)
     return Loaded(
         frame=out if given is None else given["train"],
         modality=modality,
@@ -690,7 +698,7 @@ def build_loaded(
         group=DUP_GROUP,
         test=None if given is None or given["test"].height == 0 else given["test"],
         valid=None if given is None or given["valid"].height == 0 else given["valid"],
-        finalize=finalize,
+        finalize=_drop_helpers,
     )
 
 

@@ -88,7 +88,7 @@ class PreparedDataset:
         counts: dict[str, dict[str, int]] = {}
         if self.task == "regression":
             target = {
-                split_name: _target_stats(frame.get_column("label"))
+                split_name: target_stats(frame.get_column("label"))
                 for split_name, frame in self.splits.items()
             }
             return {"rows": rows, "target": target, **self._row_accounting()}
@@ -110,7 +110,7 @@ class PreparedDataset:
         return out
 
 
-def _target_stats(y: pl.Series) -> dict[str, float]:
+def target_stats(y: pl.Series) -> dict[str, float]:
     """Mean, sd, min and max of a regression target (NaN for an empty split)."""
     if y.len() == 0:
         return {k: float("nan") for k in ("mean", "std", "min", "max")}
