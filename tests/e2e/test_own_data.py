@@ -17,7 +17,7 @@ from tests.e2e.conftest import BIN, make_clone, run_in
 
 pytestmark = pytest.mark.slow
 
-TEXT, TABULAR = "sst-slice", "pima"
+TEXT, TABULAR, REGRESSION = "sst-slice", "pima", "progression"
 
 
 def _files(shared: Path, out: Path) -> dict[str, Path]:
@@ -41,7 +41,16 @@ def _files(shared: Path, out: Path) -> dict[str, Path]:
     import datasets
 
     datasets.Dataset.from_polars(frame).save_to_disk(str(out / "pima_saved"))
+    # a headerless numeric CSV with a continuous target: Efron et al.'s diabetes progression,
+    # as scikit-learn ships it (10 raw features, then the target)
+    import sklearn
+
+    sk = Path(sklearn.__file__).parent / "datasets" / "data"
+    x = pl.read_csv(sk / "diabetes_data_raw.csv.gz", separator=" ", has_header=False)
+    y = pl.read_csv(sk / "diabetes_target.csv.gz", has_header=False, new_columns=["y"])
+    pl.concat([x, y], how="horizontal").write_csv(out / "progression.csv", include_header=False)
     return {
+        REGRESSION: out / "progression.csv",
         TEXT: out / "sst_slice.csv",
         TABULAR: arff,
         "pima-lines": out / "pima_lines.jsonl",
@@ -60,11 +69,11 @@ def _small(params_path: Path) -> None:
     p["train_text"]["models"]["small"]["epochs"] = 1
     p["explain_text"]["settings"].update(n_texts=5, methods=["ig", "occlusion", "random"])
     p["train_tabular"].update(
-        datasets=[TABULAR], seeds=[0], methods=["inn", "tabresnet", "decision_tree"]
+        datasets=[TABULAR, REGRESSION], seeds=[0], methods=["inn", "tabresnet", "decision_tree"]
     )
     for net in ("inn", "tabresnet"):
         p["train_tabular"]["hyperparameters"][net].update(epochs=4, warmup_epochs=1)
-    p["audit_tabular"].update(datasets=[TABULAR], n_examples=10)
+    p["audit_tabular"].update(datasets=[TABULAR, REGRESSION], n_examples=10)
     params_path.write_text(yaml.safe_dump(p, sort_keys=False))
 
 
@@ -89,6 +98,9 @@ def test_add_dataset_then_dvc_repro_to_a_champion(project: tuple[Path, dict[str,
     for name in ("pima-lines", "pima-table", "pima-tabs", "pima-saved"):
         run_in([glassworks, "add-dataset", str(files[name]), "--label", "class", "--name", name],
                clone)  # fmt: skip
+    shown = run_in([glassworks, "add-dataset", str(files[REGRESSION]), "--no-header", "--label",
+                    "column_11"], clone)  # fmt: skip
+    assert "modality tabular, task regression (inferred)" in shown
     params = yaml.safe_load((clone / "params.yaml").read_text())
     assert params["prepare"]["datasets"][TABULAR] == {
         "source": "arff",
@@ -128,8 +140,13 @@ def test_add_dataset_then_dvc_repro_to_a_champion(project: tuple[Path, dict[str,
         f"explain@embgam-{TEXT}",
         f"train_text@{TEXT}-small",
         f"explain_text@{TEXT}-small",
-        *(f"train_tabular@{TABULAR}-{m}" for m in ("inn", "tabresnet", "decision_tree")),
+        *(
+            f"train_tabular@{d}-{m}"
+            for d in (TABULAR, REGRESSION)
+            for m in ("inn", "tabresnet", "decision_tree")
+        ),
         f"audit_tabular@{TABULAR}",
+        f"audit_tabular@{REGRESSION}",
     ]
     run_in([dvc, "repro", *stages], clone)
     run_in([dvc, "repro", "-s", "compare_tabular"], clone)
@@ -147,7 +164,10 @@ def test_add_dataset_then_dvc_repro_to_a_champion(project: tuple[Path, dict[str,
     champions = {
         r["dataset"]: r for r in json.loads((clone / "reports/champions.json").read_text())
     }
-    for dataset, task in ((TEXT, "text"), (TABULAR, "tabular")):
+    reg = json.loads((metrics / "train_tabular" / "inn" / f"{REGRESSION}.json").read_text())
+    assert 0 < reg["test_rmse"]["mean"] < 77.1  # beats the target's sd (predicting the mean)
+    assert champions[REGRESSION]["metric"] == "valid_rmse"
+    for dataset, task in ((TEXT, "text"), (TABULAR, "tabular"), (REGRESSION, "tabular")):
         row = champions[dataset]
         assert row["name"] == f"glassworks-{task}-{dataset}"
         assert row["version"] == 1
