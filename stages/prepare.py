@@ -16,7 +16,7 @@ from glassworks.config import (
     DatasetParams,
     PrepareParams,
     SplitParams,
-    parse_section,
+    load_section,
     read_yaml,
     unwired,
 )
@@ -34,19 +34,21 @@ log = logging.getLogger(f"glassworks.stages.{STAGE}")
 
 
 def load_config(params_path: Path, dataset: str) -> tuple[SplitParams, DatasetParams]:
-    """All this stage reads from params.yaml: ``prepare.split``, ``prepare.datasets.<dataset>``
-    (and, for a warning only, whether the model stages list the dataset)."""
-    data = read_yaml(params_path)
-    params = parse_section(data, STAGE, PrepareParams, params_path)
-    entry = params.dataset(dataset)
-    if dataset and (missing := unwired(data, dataset, entry)):
+    """All this stage reads from params.yaml: ``prepare.split``, ``prepare.datasets.<dataset>``."""
+    params = load_section(params_path, STAGE, PrepareParams)
+    return params.split, params.dataset(dataset)
+
+
+def warn_unwired(params_path: Path, dataset: str, entry: DatasetParams, task: str) -> None:
+    """A warning (no output changes) when no model stage of the dataset's kind lists it."""
+    missing = unwired(read_yaml(params_path), dataset, entry, task)
+    if missing:
         log.warning(
             "%s is prepared but no model stage lists it: add it to %s in params.yaml "
             "(`glassworks add-dataset` does this)",
             dataset,
             " and ".join(missing),
         )
-    return params.split, entry
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -55,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args, (split, dataset) = st.args, st.config
     with st.run({"split": split.model_dump(), "dataset": dataset.model_dump()}) as run:
         prepared = prepare_dataset(args.dataset, dataset, split, args.raw_dir)
+        warn_unwired(args.params, args.dataset, dataset, prepared.task)
         out_dir = args.out_dir / args.dataset
         write_prepared(prepared, out_dir)
         metrics = prepared.metrics()

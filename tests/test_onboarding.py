@@ -116,3 +116,19 @@ def test_source_and_name_guessing(tmp_path: Path) -> None:
     (saved / "dataset_info.json").write_text("{}")
     assert guess_source(saved) == "hf"
     assert dataset_name(Path("My Tickets (2024).csv")) == "my-tickets-2024"
+
+
+def test_failed_dvc_add_leaves_nothing_behind(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not a DVC project: `dvc add` fails, the copied file goes again, params.yaml is unchanged,
+    and a second try is not blocked by a left-over copy."""
+    before = (project / "params.yaml").read_text()
+    tickets = _tickets(tmp_path)
+    args = ["add-dataset", str(tickets), "--label", "category", "--text", "body"]
+    assert cli.main([*args, "--root", str(project)]) == 1
+    assert "dvc add failed" in capsys.readouterr().out
+    assert not (project / "data/raw/csv/Support Tickets.csv").exists()
+    assert not (project / "data/raw/csv.dvc").exists()
+    assert (project / "params.yaml").read_text() == before
+    assert cli.main([*args, "--root", str(project), "--no-dvc"]) == 0

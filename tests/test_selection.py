@@ -56,7 +56,7 @@ def test_choose_record_reads_only_its_column() -> None:
     ("name", "higher"),
     [("valid_rmse", False), ("valid_mae", False), ("val/loss", False), ("valid.error", False),
      ("valid_mse", False), ("valid_auroc", True), ("valid_accuracy", True), ("valid_qwk", True),
-     ("valid_r2", True), ("valid_rmsle_like", True)],
+     ("valid_r2", True), ("valid_rmsle_like", True), ("neg_mean_squared_error", True)],
 )  # fmt: skip
 def test_higher_is_better_knows_error_metrics(name: str, higher: bool) -> None:
     assert higher_is_better(name) is higher

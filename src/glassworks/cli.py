@@ -190,6 +190,7 @@ def _add_dataset(args: argparse.Namespace) -> int:
     req = Request(
         path=args.file, label=args.label, text=args.text, task=args.task, name=args.name,
         source=args.source, id=args.id, group=args.group, given_split=args.given_split,
+        hub_split=args.hub_split,
         categorical=args.categorical, numeric=args.numeric, drop_columns=args.drop,
         header=not args.no_header, delimiter=args.delimiter,
     )  # fmt: skip
@@ -243,6 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     a.add_argument("--id", help="a column of unique row ids")
     a.add_argument("--group", help="rows sharing this column's value stay in one split")
     a.add_argument("--given-split", help="a column naming each row's split (train/valid/test)")
+    a.add_argument("--hub-split", help="hf: use this one split of the dataset (default: all)")
     a.add_argument("--categorical", nargs="+", default=(), help="columns forced categorical")
     a.add_argument("--numeric", nargs="+", default=(), help="columns forced numeric")
     a.add_argument("--drop", nargs="+", default=(), help="columns left out")

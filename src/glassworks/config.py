@@ -178,10 +178,13 @@ def modality(params: DatasetParams) -> Literal["text", "tabular"]:
     return "text" if params.source in TEXT_SOURCES else "tabular"
 
 
-def unwired(data: dict[str, Any], name: str, entry: DatasetParams) -> list[str]:
+def unwired(
+    data: dict[str, Any], name: str, entry: DatasetParams, task: str | None = None
+) -> list[str]:
     """The params sections a ``prepare.datasets`` entry is missing from, for the stages that
     apply to it (DVC's ``foreach`` cannot filter by modality, so these lists switch a dataset
-    on per stage); ``data`` is the whole params file as read."""
+    on per stage); ``data`` is the whole params file as read, ``task`` the inferred task when
+    known (a text regression has no text-classifier run)."""
 
     def listed(dotted: str) -> bool:
         node: Any = data
@@ -192,7 +195,9 @@ def unwired(data: dict[str, Any], name: str, entry: DatasetParams) -> list[str]:
     if modality(entry) == "text":
         runs = (data.get("train_text") or {}).get("runs") or {}
         missing = [] if listed("embed.datasets") else ["embed.datasets"]
-        regression = isinstance(entry, FileDataset) and entry.task == "regression"
+        regression = task == "regression" or (
+            isinstance(entry, FileDataset) and entry.task == "regression"
+        )
         if not regression and not any(
             isinstance(r, dict) and r.get("dataset") == name for r in runs.values()
         ):

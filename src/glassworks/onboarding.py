@@ -64,6 +64,7 @@ class Request:
     id: str | None = None
     group: str | None = None
     given_split: str | None = None
+    hub_split: str | None = None
     categorical: Sequence[str] = field(default_factory=tuple)
     numeric: Sequence[str] = field(default_factory=tuple)
     drop_columns: Sequence[str] = field(default_factory=tuple)
@@ -106,6 +107,7 @@ def make_entry(req: Request, source: str, rel_path: str) -> dict[str, Any]:
         "id": req.id,
         "group": req.group,
         "given_split": req.given_split,
+        "hub_split": req.hub_split,
         "delimiter": req.delimiter,
     }
     entry.update({k: v for k, v in optional.items() if v is not None})
@@ -215,11 +217,16 @@ def wiring(name: str, loaded: Loaded) -> dict[str, Any]:
     return out
 
 
-def _edit_params(
+def edited_params(
     params_path: Path, name: str, entry: dict[str, Any], extra: dict[str, Any]
-) -> None:
-    """Add the entry and its wiring to ``params.yaml``, comments kept, written atomically."""
+) -> str:
+    """``params.yaml`` with the entry and its wiring added (comments kept), checked to be a valid
+    params file before anything is written; a missing section is a :class:`ConfigError`."""
+    import io
+
     from ruamel.yaml import YAML
+
+    from glassworks.config import Params
 
     yaml = YAML()
     yaml.preserve_quotes = True
@@ -228,22 +235,58 @@ def _edit_params(
         type(None), lambda r, _: r.represent_scalar("tag:yaml.org,2002:null", "null")
     )
     doc = yaml.load(params_path.read_text(encoding="utf-8"))
+    for dotted in ("prepare.datasets", *extra):
+        section, key = dotted.split(".")
+        if not isinstance(doc.get(section), dict):
+            raise ConfigError(f"{params_path}: no {section!r} section to add {name!r} to")
+        if doc[section].get(key) is None:  # e.g. `datasets:` left empty
+            doc[section][key] = [] if isinstance(extra.get(dotted), list) else {}
     doc["prepare"]["datasets"][name] = entry
     for dotted, value in extra.items():
         section, key = dotted.split(".")
-        node = doc[section].get(key)
+        node = doc[section][key]
         if isinstance(value, dict):
-            if node is None:
-                doc[section][key] = node = {}
             node.update(value)
         else:
-            if node is None:
-                doc[section][key] = node = []
             node.extend(v for v in value if v not in node)
-    tmp = params_path.with_name(f".{params_path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        yaml.dump(doc, fh)
-    os.replace(tmp, params_path)
+    out = io.StringIO()
+    yaml.dump(doc, out)
+    try:
+        Params.model_validate(_yaml_load(out.getvalue()))
+    except Exception as exc:  # pydantic's ValidationError: the entry does not fit the schema
+        raise ConfigError(f"{params_path}: the new entry would not validate: {exc}") from None
+    return out.getvalue()
+
+
+def _yaml_load(text: str) -> Any:
+    """Plain YAML parse (what the stages read)."""
+    import yaml
+
+    return yaml.safe_load(text)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _dvc_add(root: Path, target: str) -> None:
+    """``dvc add target``; on failure its pointer file is put back as it was."""
+    pointer = root / f"{target}.dvc"
+    before = pointer.read_bytes() if pointer.is_file() else None
+    out = subprocess.run(
+        [sys.executable, "-m", "dvc", "add", "-q", target],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode != 0:
+        if before is not None:
+            pointer.write_bytes(before)
+        else:
+            pointer.unlink(missing_ok=True)
+        raise DataError(target, f"dvc add failed: {out.stderr.strip() or out.stdout.strip()}")
 
 
 def _copy_in(path: Path, dest: Path) -> bool:
@@ -289,19 +332,17 @@ def add_dataset(req: Request, root: Path, console: Console, *, dvc: bool = True)
     loaded = inspect(entry, path)
     describe(loaded, console)
     extra = wiring(name, loaded)
+    new_params = edited_params(params_path, name, entry, extra)  # checked before any write
     dest = root / "data" / "raw" / source / rel
-    _copy_in(path, dest)
-    if dvc:
-        target = f"data/raw/{source}"
-        out = subprocess.run(
-            [sys.executable, "-m", "dvc", "add", "-q", target],
-            cwd=root,
-            capture_output=True,
-            text=True,
-        )
-        if out.returncode != 0:
-            raise DataError(target, f"dvc add failed: {out.stderr.strip() or out.stdout.strip()}")
-    _edit_params(params_path, name, entry, extra)
+    copied = _copy_in(path, dest)
+    try:
+        if dvc:
+            _dvc_add(root, f"data/raw/{source}")
+        _write_atomic(params_path, new_params)
+    except BaseException:  # nothing half-done: the copy goes again
+        if copied:
+            shutil.rmtree(dest) if dest.is_dir() else dest.unlink(missing_ok=True)
+        raise
     console.print(
         f"added [bold]{name}[/]: data/raw/{source}/{rel}"
         + (f" (tracked by data/raw/{source}.dvc)" if dvc else "")

@@ -37,8 +37,10 @@ LOWER_IS_BETTER = ("rmse", "mse", "mae", "loss", "error")
 
 def higher_is_better(metric: str) -> bool:
     """False for an error metric (a name part in :data:`LOWER_IS_BETTER`: ``valid_rmse``,
-    ``val/loss``), else True (accuracy, AUROC, F1, QWK)."""
+    ``val/loss``), else True (accuracy, AUROC, F1, QWK, scikit-learn's ``neg_*`` errors)."""
     parts = re.split(r"[_/.\-]", metric.lower())
+    if parts[0] == "neg":  # scikit-learn's negated errors (neg_mean_squared_error): higher wins
+        return True
     return not any(p in LOWER_IS_BETTER for p in parts)
 
 

@@ -265,3 +265,58 @@ def test_headerless_csv_gets_numbered_columns(tmp_path: Path) -> None:
 def test_path_must_stay_under_raw() -> None:
     with pytest.raises(ValueError, match="must lie under data/raw/csv/"):
         FileDataset(source="csv", path="../../etc/passwd", label="x")
+
+
+def test_review_cases_hf_classlabel_tsv_quotes_chunks_and_labels(tmp_path: Path) -> None:
+    """A ClassLabel's names and -1 (no label); a stray quote in a TSV; a column whose type changes
+    after the first chunk; labels with stray spaces; ARFF nominal labels that look numeric."""
+    import datasets
+
+    feats = datasets.Features(
+        {"t": datasets.Value("string"), "y": datasets.ClassLabel(names=["neg", "pos"])}
+    )
+    dd = datasets.DatasetDict({
+        "train": datasets.Dataset.from_dict(
+            {"t": [f"a{i}" for i in range(20)], "y": [i % 2 for i in range(20)]}, features=feats),
+        "test": datasets.Dataset.from_dict({"t": ["b0", "b1"], "y": [-1, -1]}, features=feats),
+    })  # fmt: skip
+    dd.save_to_disk(str(tmp_path / "hf" / "glue"))
+    loaded = files.load(FileDataset(source="hf", path="glue", label="y", text="t"), tmp_path)
+    assert loaded.task == "binary"
+    assert loaded.label_names == ["neg", "pos"]
+    assert loaded.info["dropped"]["missing_label"] == 2  # GLUE-style unlabelled test rows
+    assert loaded.test is None
+
+    lines = ["t\tlabel", '"unclosed quote here\t0'] + [f"text {i}\t{i % 2}" for i in range(30)]
+    _write(tmp_path, "tsv", "q.tsv", "\n".join(lines) + "\n")
+    tsv = files.load(FileDataset(source="tsv", path="q.tsv", label="label", text="t"), tmp_path)
+    assert tsv.frame.height == 31
+    assert tsv.frame.get_column("text")[0] == '"unclosed quote here'
+
+    rows = ["a,label"] + [f"{i},{i % 2}" for i in range(10_050)] + ["1.5,1"]
+    _write(tmp_path, "csv", "chunks.csv", "\n".join(rows) + "\n")
+    big = files.load(FileDataset(source="csv", path="chunks.csv", label="label"), tmp_path)
+    assert big.frame.height == 10_051
+    assert big.frame.get_column("a").dtype == pl.Float64
+
+    _write(tmp_path, "csv", "sp.csv", "x,y\n" + "".join(f"{i},{' yes' if i % 3 else 'no'}\n"
+                                                        for i in range(30)))  # fmt: skip
+    spaced = files.load(FileDataset(source="csv", path="sp.csv", label="y"), tmp_path)
+    assert spaced.task == "binary"
+    assert spaced.label_names == ["no", "yes"]
+
+    attrs = "@relation r\n@attribute x numeric\n@attribute c {1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25}\n@data\n"  # noqa: E501
+    _write(tmp_path, "arff", "n.arff", attrs + "".join(f"{i},{i % 25 + 1}\n" for i in range(100)))
+    nominal = files.load(FileDataset(source="arff", path="n.arff", label="c"), tmp_path)
+    assert nominal.task == "multiclass"
+    assert len(nominal.label_names) == 25
+
+
+def test_given_splits_emptied_by_groups_is_an_error(tmp_path: Path) -> None:
+    lines = ["t,label,part,user"]
+    lines += [f"x{i},{i % 2},{('train', 'valid', 'test')[i % 3]},u{i % 4}" for i in range(60)]
+    _write(tmp_path, "csv", "g.csv", "\n".join(lines) + "\n")
+    params = FileDataset(source="csv", path="g.csv", label="label", text="t", group="user",
+                         given_split="part")  # fmt: skip
+    with pytest.raises(DataError, match=r"the given valid and test split\(s\) hold only repeats"):
+        prepare_dataset("g", params, SPLIT, tmp_path)

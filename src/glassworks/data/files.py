@@ -29,8 +29,10 @@ import io
 import json
 import logging
 import math
+import re
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +56,24 @@ MIXED_SHARE = 0.9
 STRATA = "_stratum"
 """Helper column: the split strata of a regression target (deciles), dropped after splitting."""
 
-Locate = Callable[[int], dict[str, int]]
-"""A data row's index -> where it is in the source (``{"line": n}`` for line-based formats)."""
+
+@dataclass(frozen=True)
+class Rows:
+    """Where the frame's rows came from, for error messages: row ``i`` is data row
+    ``source[i] + 1`` of the file (rows without a label are gone by then), on line
+    ``first_line + source[i]`` for line-based formats (one row per line assumed)."""
+
+    source: np.ndarray
+    first_line: int | None = None
+
+    def name(self, i: int) -> str:
+        return f"data row {int(self.source[i]) + 1}"
+
+    def line(self, i: int) -> dict[str, int]:
+        if self.first_line is None:
+            return {}
+        return {"line": self.first_line + int(self.source[i])}
+
 
 SPLIT_NAMES = {
     "train": "train",
@@ -88,11 +106,29 @@ def _check_text_file(path: Path) -> str:
     return decode_utf8(raw, path)
 
 
-def _from_hf(ds: Any) -> pl.DataFrame:
-    """A ``datasets.Dataset`` as a polars frame (through Arrow, no copy of the values)."""
+def _from_hf(ds: Any, label: str | None = None) -> pl.DataFrame:
+    """A ``datasets.Dataset`` as a polars frame (through Arrow, no copy of the values); a
+    ``ClassLabel`` label column becomes its class names, ``-1`` (no label) missing."""
+    import datasets
+
     frame = pl.from_arrow(ds.data.table)
     assert isinstance(frame, pl.DataFrame)
+    feature = ds.features.get(label) if label else None
+    if isinstance(feature, datasets.ClassLabel) and label in frame.columns:
+        names = dict(enumerate(feature.names))
+        frame = frame.with_columns(
+            pl.col(label).replace_strict(names, default=None, return_dtype=pl.String)
+        )
     return frame
+
+
+def _class_names(ds: Any, label: str) -> list[str] | None:
+    """The declared class order of a ``ClassLabel`` label column (else None)."""
+    import datasets
+
+    part = next(iter(ds.values())) if isinstance(ds, datasets.DatasetDict) else ds
+    feature = part.features.get(label)
+    return list(feature.names) if isinstance(feature, datasets.ClassLabel) else None
 
 
 def _load_files(builder: str, path: Path, **kwargs: Any) -> pl.DataFrame:
@@ -122,7 +158,7 @@ def _reason(exc: BaseException) -> str:
 
 
 def _first_bad_json_line(text: str) -> tuple[int, str] | None:
-    for i, line in enumerate(text.splitlines(), start=1):
+    for i, line in enumerate(text.split("\n"), start=1):  # not splitlines: U+2028 is JSON
         if not line.strip():
             continue
         try:
@@ -170,7 +206,8 @@ def read_table(params: FileDataset, raw_dir: Path) -> tuple[pl.DataFrame, str, d
         sep = "\t" if src == "tsv" else (params.delimiter or ",")
         first_line = 2 if params.header else 1
         try:
-            first = next(csv.reader(io.StringIO(text), delimiter=sep))
+            quoting = csv.QUOTE_NONE if src == "tsv" else csv.QUOTE_MINIMAL
+            first = next(csv.reader(io.StringIO(text), delimiter=sep, quoting=quoting))
         except (StopIteration, csv.Error) as exc:
             raise DataError(path, f"no header line: {exc}", line=1) from None
         names = first if params.header else [f"column_{i + 1}" for i in range(len(first))]
@@ -178,7 +215,17 @@ def read_table(params: FileDataset, raw_dir: Path) -> tuple[pl.DataFrame, str, d
             dupes = sorted({n for n in names if names.count(n) > 1})
             if dupes:
                 raise DataError(path, f"the header repeats column names {dupes}", line=1)
-        kwargs: dict[str, Any] = {"sep": sep, "keep_default_na": True}
+        import datasets
+
+        # every column read as text (typed by inference below): datasets fixes a column's type
+        # from its first chunk of rows, so a value of another type further down would fail
+        kwargs: dict[str, Any] = {
+            "sep": sep,
+            "keep_default_na": True,
+            "features": datasets.Features({n: datasets.Value("string") for n in names}),
+        }
+        if src == "tsv":  # tab-separated text is not quoted: a stray '"' must not join lines
+            kwargs["quoting"] = csv.QUOTE_NONE
         if not params.header:
             kwargs.update(header=None, names=names)
         frame = _load_files("csv", path, **kwargs)
@@ -224,19 +271,21 @@ def _read_hf(params: FileDataset, raw_dir: Path) -> tuple[pl.DataFrame, str, dic
             ) from None
         info = {"files": [f"https://huggingface.co/datasets/{params.hub}"], "format": "hf"}
     info["first_line"] = None
+    if (names := _class_names(ds, params.label)) is not None:
+        info["class_names"] = names
     if isinstance(ds, datasets.DatasetDict):
         if params.hub_split is not None:
             if params.hub_split not in ds:
                 raise DataError(
                     where, f"no split {params.hub_split!r} (found: {', '.join(ds)})", field="hub"
                 )
-            return _from_hf(ds[params.hub_split]), where, info
+            return _from_hf(ds[params.hub_split], params.label), where, info
         frames = []
         for name, part in ds.items():
-            frames.append(_from_hf(part).with_columns(pl.lit(name).alias(GIVEN)))
+            frames.append(_from_hf(part, params.label).with_columns(pl.lit(name).alias(GIVEN)))
         info["given_splits"] = list(ds)
         return pl.concat(frames, how="vertical_relaxed"), where, info
-    return _from_hf(ds), where, info
+    return _from_hf(ds, params.label), where, info
 
 
 def save_hub(hub: str, config: str | None, dest: Path) -> None:
@@ -294,16 +343,6 @@ def read_arff_frame(path: Path) -> pl.DataFrame:
 # inference
 
 
-def _locator(info: dict[str, Any]) -> Locate:
-    """Source row number -> ``{"line": n}`` for line-based formats (else nothing)."""
-    first = info.get("first_line")
-    return (lambda i: {"line": first + i}) if first is not None else (lambda i: {})
-
-
-def _row(i: int) -> str:
-    return f"data row {i + 1}"
-
-
 def _as_strings(series: pl.Series) -> pl.Series:
     """Text values stripped, empty strings as null."""
     out = series.cast(pl.String).str.strip_chars()
@@ -320,7 +359,8 @@ def _numbers(series: pl.Series) -> tuple[pl.Series, pl.Series]:
 
 
 def column_kind(series: pl.Series) -> str:
-    """``numeric``, ``categorical``, ``text`` (free text: many distinct values) or ``bool``."""
+    """``numeric``, ``categorical`` (booleans and ARFF nominals too), ``text`` (free text: many
+    distinct values; dates) or ``unsupported`` (nested values)."""
     if series.dtype == pl.Boolean or isinstance(series.dtype, pl.Enum):
         return "categorical"  # booleans, ARFF nominals
     if series.dtype.is_numeric():
@@ -337,7 +377,7 @@ def column_kind(series: pl.Series) -> str:
     return "text" if distinct > MAX_LEVELS and distinct > n / 2 else "categorical"
 
 
-def _mixed_check(series: pl.Series, where: str, locate: Locate) -> None:
+def _mixed_check(series: pl.Series, where: str, rows: Rows) -> None:
     """A text column of numbers but a few words is a typo or a shifted row: refuse it."""
     if series.dtype.is_numeric() or series.dtype == pl.Boolean or isinstance(series.dtype, pl.Enum):
         return
@@ -351,25 +391,28 @@ def _mixed_check(series: pl.Series, where: str, locate: Locate) -> None:
         i = int(bad.arg_max())
         raise DataError(
             where,
-            f"mixed types: {text[i]!r} in {_row(i)} of a column of numbers "
-            f"({n_bad} such value(s)); fix the value, or list the column under 'categorical'",
+            f"mixed types: {text[i]!r} in {rows.name(i)} of a column of numbers "
+            f"({n_bad} such value(s)); fix the value (a feature meant as text: list it under "
+            "'categorical')",
             field=series.name,
-            **locate(i),
+            **rows.line(i),
         )
 
 
-def _numeric(series: pl.Series, where: str, locate: Locate) -> pl.Series:
+def _numeric(series: pl.Series, where: str, rows: Rows) -> pl.Series:
     parsed, bad = _numbers(series)
     if bad.any():
         i = int(bad.arg_max())
         raise DataError(
-            where, f"not a number: {_as_strings(series)[i]!r} in {_row(i)}", field=series.name,
-            **locate(i),
+            where, f"not a number: {_as_strings(series)[i]!r} in {rows.name(i)}", field=series.name,
+            **rows.line(i),
         )  # fmt: skip
     inf = parsed.is_infinite()
     if inf.any():
         i = int(inf.arg_max())
-        raise DataError(where, f"infinite value in {_row(i)}", field=series.name, **locate(i))
+        raise DataError(
+            where, f"infinite value in {rows.name(i)}", field=series.name, **rows.line(i)
+        )
     return parsed.fill_nan(None).alias(series.name)
 
 
@@ -382,6 +425,9 @@ def _categorical(series: pl.Series) -> tuple[pl.Series, list[str]]:
         text = _as_strings(series)
     categories = natural_order(text.drop_nulls().to_list())
     return text.cast(pl.Enum(categories)).alias(series.name), categories
+
+
+_WHOLE = re.compile(r"^([+-]?\d+)\.0+$")
 
 
 def _missing(col: pl.Series) -> int:
@@ -403,20 +449,24 @@ def _label_strings(values: Sequence[Any]) -> list[str | None]:
         elif isinstance(v, bool):
             out.append(str(v).lower())
         else:
-            out.append(str(v).strip() or None)
+            text = str(v).strip()
+            out.append(_WHOLE.sub(r"\1", text) or None)  # "1.0" -> "1", as a number would be
     return out
 
 
 def infer_task(label: pl.Series) -> Task:
-    """Binary / multiclass from class-like labels, regression from other numbers."""
+    """Binary / multiclass from class-like labels (text, booleans, ARFF nominals, whole numbers
+    with at most :data:`MAX_CLASSES` values), regression from other numbers."""
     values = label.drop_nulls()
-    if values.dtype.is_numeric():
+    if values.dtype == pl.Boolean or isinstance(values.dtype, pl.Enum):
+        numbers = None
+    elif values.dtype.is_numeric():
         numbers = values.cast(pl.Float64)
-        integral = bool((numbers == numbers.round(0)).all())
-        if not integral or numbers.n_unique() > MAX_CLASSES:
-            return "regression"
-    elif values.dtype not in (pl.Boolean,) and not _numbers(values)[1].any() and values.len():
-        numbers = _numbers(values)[0]
+    else:
+        values = _as_strings(values).drop_nulls()
+        parsed, words = _numbers(values)
+        numbers = None if words.any() or not values.len() else parsed
+    if numbers is not None:
         integral = bool((numbers == numbers.round(0)).all())
         if not integral or numbers.n_unique() > MAX_CLASSES:
             return "regression"
@@ -482,15 +532,20 @@ def _usable_rows(
 
 
 def _label(
-    frame: pl.DataFrame, params: FileDataset, where: str, at: Locate
+    frame: pl.DataFrame,
+    params: FileDataset,
+    where: str,
+    rows: Rows,
+    declared: Sequence[str] | None = None,
 ) -> tuple[Task, pl.Series, list[str]]:
     """The task (given or inferred), the ``label`` column (class index or target value) and the
-    class names (none for a regression)."""
+    class names (none for a regression), in ``label_names`` order, else the ``declared`` order
+    (a Hugging Face ``ClassLabel``), else natural order."""
     label = frame.get_column(params.label)
-    _mixed_check(label, where, at)
+    _mixed_check(label, where, rows)
     task: Task = params.task or infer_task(label)
     if task == "regression":
-        y = _numeric(label, where, at).alias("label")
+        y = _numeric(label, where, rows).alias("label")
         if y.n_unique() < 2:
             raise DataError(where, f"the target has one value ({y[0]}): nothing to learn",
                             field=params.label)  # fmt: skip
@@ -508,37 +563,38 @@ def _label(
         raise DataError(where, f"task binary, but the label has {len(present)} classes",
                         field=params.label)  # fmt: skip
     label_names = present
-    if params.label_names is not None:
-        unknown = sorted(set(present) - set(params.label_names))
+    order = params.label_names if params.label_names is not None else declared
+    if order is not None:
+        unknown = sorted(set(present) - set(order))
         if unknown:
             raise DataError(
                 where,
-                f"label values {unknown} are not in label_names {list(params.label_names)}",
+                f"label values {unknown} are not in label_names {list(order)}",
                 field=params.label,
             )
-        label_names = list(params.label_names)
+        label_names = list(order)
     index = {name: i for i, name in enumerate(label_names)}
     return task, pl.Series("label", [index[v] for v in names.to_list()], pl.Int64), label_names
 
 
-def _ids(frame: pl.DataFrame, params: FileDataset, where: str, at: Locate) -> pl.Series:
+def _ids(frame: pl.DataFrame, params: FileDataset, where: str, rows: Rows) -> pl.Series:
     """The ``id`` column: the entry's id column (non-missing, unique) or the source row number."""
     if params.id is None:
         return pl.Series("id", [str(r + 1) for r in frame.get_column("_row").to_list()])
     ids = _as_strings(frame.get_column(params.id)).alias("id")
     if ids.null_count():
         i = int(ids.is_null().arg_max())
-        raise DataError(where, f"missing id in {_row(i)}", field=params.id, **at(i))
+        raise DataError(where, f"missing id in {rows.name(i)}", field=params.id, **rows.line(i))
     dup = ~ids.is_first_distinct()  # the first repeat, not the original
     if dup.any():
         i = int(dup.arg_max())
-        raise DataError(where, f"id {ids[i]!r} is not unique ({_row(i)})", field=params.id,
-                        **at(i))  # fmt: skip
+        raise DataError(where, f"id {ids[i]!r} is not unique ({rows.name(i)})", field=params.id,
+                        **rows.line(i))  # fmt: skip
     return ids
 
 
 def _features(
-    frame: pl.DataFrame, params: FileDataset, used: set[str], where: str, at: Locate
+    frame: pl.DataFrame, params: FileDataset, used: set[str], where: str, rows: Rows
 ) -> tuple[list[pl.Series], dict[str, Any]]:
     """Typed feature columns (numeric -> Float64, categorical -> Enum) and, per column, its
     type, how it was decided, missing and distinct counts (free-text columns flagged, left out)."""
@@ -559,12 +615,12 @@ def _features(
         elif name in params.categorical:
             kind, how = "categorical", "override"
         else:
-            _mixed_check(col, where, at)
+            _mixed_check(col, where, rows)
             kind, how = column_kind(col), "inferred"
         entry: dict[str, Any] = {"type": kind, "how": how, "missing": _missing(col),
                                  "distinct": int(col.drop_nulls().n_unique())}  # fmt: skip
         if kind == "numeric":
-            series.append(_numeric(col, where, at))
+            series.append(_numeric(col, where, rows))
         elif kind == "categorical":
             typed, entry["categories"] = _categorical(col)
             series.append(typed)
@@ -590,7 +646,7 @@ def _row_key(series: Sequence[pl.Series]) -> pl.Series:
 
 
 def _given_splits(
-    frame: pl.DataFrame, out: pl.DataFrame, column: str, where: str, at: Locate
+    frame: pl.DataFrame, out: pl.DataFrame, column: str, where: str, rows: Rows
 ) -> dict[str, pl.DataFrame]:
     """``out`` cut by the split each row names in ``column`` (train / valid / test spellings)."""
     raw = _as_strings(frame.get_column(column)).str.to_lowercase()
@@ -598,8 +654,8 @@ def _given_splits(
     bad = mapped.is_null()
     if bad.any():
         i = int(bad.arg_max())
-        raise DataError(where, f"unknown split {raw[i]!r} in {_row(i)} (use train, valid or test)",
-                        field=column, **at(i))  # fmt: skip
+        raise DataError(where, f"unknown split {raw[i]!r} in {rows.name(i)} (train/valid/test)",
+                        field=column, **rows.line(i))  # fmt: skip
     given = {s: out.filter(mapped == s) for s in ("train", "valid", "test")}
     if given["train"].height == 0:
         raise DataError(where, "the given splits have no train rows", field=column)
@@ -622,6 +678,9 @@ def build_loaded(
              "given_split": params.given_split}  # fmt: skip
     for role, column in roles.items():
         _require(frame, column, role, where)
+        if column is not None and frame.schema[column].is_nested():
+            kind = frame.schema[column]
+            raise DataError(where, f"the {role} column holds nested values ({kind})", field=column)
     for column in (*params.categorical, *params.numeric, *params.drop_columns):
         _require(frame, column, "listed", where)
     for column in params.features or ():
@@ -629,13 +688,9 @@ def build_loaded(
     given_col = params.given_split or (GIVEN if GIVEN in frame.columns else None)
     source_rows = frame.height
     frame, dropped = _usable_rows(frame, params, where)
-    rows, locate = frame.get_column("_row").to_numpy(), _locator(info)
-
-    def at(i: int) -> dict[str, int]:
-        return locate(int(rows[i]))
-
-    task, y, label_names = _label(frame, params, where, at)
-    ids = _ids(frame, params, where, at)
+    rows = Rows(frame.get_column("_row").to_numpy(), info.get("first_line"))
+    task, y, label_names = _label(frame, params, where, rows, info.get("class_names"))
+    ids = _ids(frame, params, where, rows)
     features: dict[str, Any] = {}
     if params.text is not None:
         modality = "text"
@@ -649,7 +704,7 @@ def build_loaded(
     else:
         modality = "tabular"
         used = {c for c in roles.values() if c} | set(params.drop_columns) | {"_row", GIVEN}
-        series, features = _features(frame, params, used, where, at)
+        series, features = _features(frame, params, used, where, rows)
         out = pl.DataFrame([*series, y])
         columns = {s.name: f"{features[s.name]['type']} feature" for s in series}
         dup_key = _row_key(series)
@@ -668,7 +723,7 @@ def build_loaded(
         edges = np.unique(np.quantile(y.to_numpy(), np.linspace(0, 1, 11)[1:-1]))
         out = out.with_columns(pl.Series(STRATA, np.searchsorted(edges, y.to_numpy())))
         stratify = STRATA
-    given = None if given_col is None else _given_splits(frame, out, given_col, where, at)
+    given = None if given_col is None else _given_splits(frame, out, given_col, where, rows)
     info = {
         **info,
         "source_rows": source_rows,

@@ -90,6 +90,14 @@ def prepare_dataset(
             # (same text / features, or same group) are dropped and counted
             splits, removed = drop_straddling(splits, DUP_GROUP)
             info["dropped"] = {**info.get("dropped", {}), **removed}
+            emptied = [k for k, v in splits.items() if v.height == 0]
+            if emptied:
+                raise DataError(
+                    name,
+                    f"the given {' and '.join(emptied)} split(s) hold only repeats of earlier "
+                    "splits' rows (same text or features, or the same group): nothing is left "
+                    "to evaluate on; check the group column or the given splits",
+                )
         splits, extra = drop_duplicate_groups(splits)
         info.update(extra)
         if "duplicate_rows" not in info:  # a built-in tabular source (files.py counts its own)

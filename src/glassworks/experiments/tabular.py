@@ -20,6 +20,7 @@ from glassworks.data.split import subsample
 from glassworks.errors import DataError
 from glassworks.io import write_json, write_pickle
 from glassworks.models.tabular import TASKS, TabularEncoder, drop_run_facts, make_tabular_model
+from glassworks.train.evaluate import regression_metrics
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -267,17 +268,6 @@ def _predict(model: Any, x: np.ndarray) -> np.ndarray:
     return np.asarray(model.predict(x), dtype=np.float64).reshape(len(x))
 
 
-def regression_scores(y_true: np.ndarray, pred: np.ndarray) -> dict[str, float]:
-    """RMSE, MAE (the target's units) and R² of predictions ``pred``."""
-    from sklearn.metrics import mean_absolute_error, r2_score, root_mean_squared_error
-
-    return {
-        "rmse": float(root_mean_squared_error(y_true, pred)),
-        "mae": float(mean_absolute_error(y_true, pred)),
-        "r2": float(r2_score(y_true, pred)),
-    }
-
-
 def _fit_score_regression(
     method: str, params: dict[str, Any], seed: int, data: EncodedSplits
 ) -> tuple[Any, dict[str, Any], dict[str, float]]:
@@ -290,8 +280,8 @@ def _fit_score_regression(
     start = time.perf_counter()
     pred = _predict(model, data.x["test"])
     inference_time = time.perf_counter() - start
-    test = regression_scores(data.y["test"], pred)
-    valid = regression_scores(data.y["valid"], _predict(model, data.x["valid"]))
+    test = regression_metrics(data.y["test"], pred)
+    valid = regression_metrics(data.y["valid"], _predict(model, data.x["valid"]))
     info = {
         "method": method,
         "seed": seed,
