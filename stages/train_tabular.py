@@ -24,6 +24,7 @@ import pandas as pd
 
 from glassworks.config import TabularRun, TrainTabularParams, load_section
 from glassworks.data import PreparedDataset, read_prepared
+from glassworks.device import torch_threads
 from glassworks.errors import ConfigError
 from glassworks.experiments.tabular import (
     EncodedSplits,
@@ -119,9 +120,11 @@ def _train_seed(
     tags = {"glassworks.method": args.method, "glassworks.seed": str(seed)}
     with st.run(logged, tags=tags, run_name=f"{args.method}@{args.dataset}#{seed}") as run:
         n_classes = len(prepared.label_names)
-        model, info, seconds = fit_score_and_time(
-            args.method, params.hyperparameters, seed, data, n_classes
-        )
+        threads = params.threads if args.method in ("inn", "tabresnet") else None
+        with torch_threads(threads):  # bit-identical nets, however many stages run at once
+            model, info, seconds = fit_score_and_time(
+                args.method, params.hyperparameters, seed, data, n_classes
+            )
         info = {"dataset": args.dataset, **info}
         bundle = {
             "encoder": data.encoder,

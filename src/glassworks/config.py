@@ -510,6 +510,8 @@ class TabularRun(Frozen):
     max_train: int | None
     method: str
     hyperparameters: dict[str, Any]
+    threads: int | None = 1
+    """torch threads while INN / TabResNet train (the others ignore it)."""
 
 
 class TrainTabularParams(Frozen):
@@ -518,6 +520,9 @@ class TrainTabularParams(Frozen):
     seeds: tuple[int, ...] = Field((0, 1, 2), min_length=1)
     device: str = "auto"
     encoding: TabularEncoding = TabularEncoding()
+    threads: int | None = Field(1, ge=1)
+    """torch threads per INN / TabResNet model (see ``TrainTextParams.threads``): fixed, so a
+    model is bit-identical however many stages run side by side."""
     max_train: int | None = Field(None, ge=10)
     """Subsample the train split to this many rows (CPU profile); ``null`` = all rows."""
     datasets: tuple[str, ...] = ()
@@ -547,6 +552,7 @@ class TrainTabularParams(Frozen):
             max_train=self.max_train,
             method=method,
             hyperparameters=self.method_params(method),
+            threads=self.threads,
         )
 
     def method_params(self, method: str) -> dict[str, Any]:
