@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fnmatch
 import functools
 import hashlib
 import itertools
@@ -138,10 +139,26 @@ class Stage(Generic[C]):
     """What kind of thing ``item`` is: ``dataset``, ``run``, ``model``, ``variant``, with the
     matrix's other flags appended (``dataset-method``, ``variant-arm``)."""
 
+    doc: str | None = None
+    """The stage module's docstring: its first paragraph describes the MLflow experiment."""
+
     @functools.cached_property
     def tags(self) -> dict[str, str]:
         """:func:`provenance` of this stage run (git commit, every dep's DVC hash)."""
         return provenance(self.args.root, self.address)
+
+    @functools.cached_property
+    def inputs(self) -> list[tracking.DatasetInput]:
+        """:func:`dataset_inputs` of this stage run (its prepared splits, for MLflow)."""
+        return dataset_inputs(self.args.root, self.address)
+
+    @property
+    def description(self) -> str | None:
+        """What the stage does (its docstring's first paragraph) and where its outputs are."""
+        if not self.doc:
+            return None
+        first = " ".join(self.doc.strip().split("\n\n", 1)[0].split())
+        return f"{first} DVC address of a run: tag `dvc.stage`; its outputs: `dvc.yaml`."
 
     def run(
         self,
@@ -160,6 +177,8 @@ class Stage(Generic[C]):
             params=params,
             tags={**self.tags, **(tags or {})},
             run_name=run_name,
+            description=self.description,
+            inputs=self.inputs,
         )
 
 
@@ -190,10 +209,11 @@ def start(
             p.add_argument(flag, **spec)
     args = p.parse_args(argv)
     if item is None:
-        return Stage(stage, args, load_config(args.params, ""), stage, "all", "all")
+        return Stage(stage, args, load_config(args.params, ""), stage, "all", "all", doc)
     key = "-".join(str(getattr(args, f)) for f in (item, *matrix))
     kind = "-".join((item, *matrix))
-    return Stage(stage, args, load_config(args.params, key), stage_address(stage, key), key, kind)
+    address = stage_address(stage, key)
+    return Stage(stage, args, load_config(args.params, key), address, key, kind, doc)
 
 
 def log_files(
@@ -292,14 +312,14 @@ def resolve_stage(root: Path, address: str) -> dict[str, Any]:
     return _interpolate(spec, params)
 
 
-def _git(root: Path, *args: str) -> str:
+def _git(root: Path, *args: str, strip: bool = True) -> str:
     try:
         out = subprocess.run(
             ["git", *args], cwd=root, capture_output=True, text=True, check=True, timeout=20
         )
     except (OSError, subprocess.SubprocessError):
         return ""
-    return out.stdout.strip()
+    return out.stdout.strip() if strip else out.stdout
 
 
 def provenance(root: Path, address: str) -> dict[str, str]:
@@ -308,18 +328,17 @@ def provenance(root: Path, address: str) -> dict[str, str]:
     commit = _git(root, "rev-parse", "HEAD")
     if commit:
         tags["git.commit"] = commit
-        # pipeline outputs git tracks (dvc.lock, metrics/) change during `dvc repro`: not "dirty"
-        changed = _git(
-            root,
-            "status",
-            "--porcelain",
-            "--untracked-files=no",
-            "--",
-            ".",
-            ":(exclude)dvc.lock",
-            ":(exclude)metrics",
-        )
-        tags["git.dirty"] = str(bool(changed))
+        # pipeline outputs git tracks (dvc.lock, metrics, plots, reports) change during
+        # `dvc repro`: "dirty" means code or params differ from the commit; outputs are counted
+        status = _git(root, "status", "--porcelain", "--untracked-files=no", "-z", strip=False)
+        changed = [entry[3:] for entry in status.split("\0") if len(entry) > 3]
+        patterns = output_patterns(root)
+        outputs = [p for p in changed if is_output(p, patterns)]
+        code = [p for p in changed if p not in outputs]
+        tags["git.dirty"] = str(bool(code))
+        tags["git.changed_outputs"] = str(len(outputs))
+        if code:
+            tags["git.changed_code"] = ", ".join(code[:20]) + (" ..." if len(code) > 20 else "")
     try:
         spec = resolve_stage(root, address)
     except (FileNotFoundError, KeyError, TypeError, ValueError) as exc:
@@ -328,6 +347,65 @@ def provenance(root: Path, address: str) -> dict[str, str]:
     for dep in spec.get("deps", []):
         tags[f"dvc.dep.{dep}"] = dvc_md5(root / dep)
     return tags
+
+
+def output_patterns(root: Path) -> list[str]:
+    """Every path ``dvc.yaml`` declares as a stage output (outs, metrics, plots; ``${...}`` as
+    ``*``) plus ``dvc.lock``: what ``dvc repro`` may rewrite."""
+    try:
+        spec = yaml.safe_load((root / "dvc.yaml").read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        return ["dvc.lock"]
+    found = ["dvc.lock"]
+    for body in (spec.get("stages") or {}).values():
+        body = body.get("do", body) if isinstance(body, dict) else {}
+        for key in ("outs", "metrics", "plots"):
+            for entry in body.get(key) or []:
+                path = next(iter(entry)) if isinstance(entry, dict) else entry
+                found.append(re.sub(r"\$\{[^}]+\}", "*", str(path)))
+    for entry in spec.get("plots") or []:  # top-level plots name files under y
+        if isinstance(entry, dict):
+            for plot in entry.values():
+                ys = plot.get("y") if isinstance(plot, dict) else None
+                found.extend(ys if isinstance(ys, dict) else [])
+    return found
+
+
+def is_output(path: str, patterns: Sequence[str]) -> bool:
+    """Whether a repository path is (under) one of the output ``patterns``."""
+    return any(fnmatch.fnmatch(path, p) or fnmatch.fnmatch(path, f"{p}/*") for p in patterns)
+
+
+def dataset_inputs(root: Path, address: str) -> list[tracking.DatasetInput]:
+    """The prepared splits a stage run reads (its ``data/prepared/<dataset>`` deps): name
+    ``<dataset>/<split>``, the split file's DVC hash, its path and ``schema.json``'s columns."""
+    try:
+        deps = resolve_stage(root, address).get("deps", [])
+    except (FileNotFoundError, KeyError, TypeError, ValueError):
+        return []
+    out = []
+    for dep in deps:
+        folder = Path(root) / str(dep)
+        if not str(dep).startswith("data/prepared/") or not (folder / "schema.json").is_file():
+            continue
+        try:
+            schema = json.loads((folder / "schema.json").read_text())
+            columns = {k: str(v.get("dtype", "")) for k, v in schema["columns"].items()}
+        except (OSError, ValueError, KeyError, AttributeError):
+            continue
+        for split in ("train", "valid", "test"):
+            file = folder / f"{split}.parquet"
+            if file.is_file():
+                out.append(
+                    tracking.DatasetInput(
+                        name=f"{folder.name}/{split}",
+                        digest=dvc_md5(file),
+                        source=f"{dep}/{split}.parquet",
+                        columns=columns,
+                        context=split,
+                    )  # fmt: skip
+                )
+    return out
 
 
 def stage_address(stage: str, dataset: str) -> str:

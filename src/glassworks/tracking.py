@@ -13,7 +13,7 @@ import importlib
 import logging
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -96,6 +96,48 @@ def _unavailable(uri: str, exc: BaseException) -> TrackingError:
         f"MLflow store {redact(uri)} is unavailable ({type(exc).__name__}: {first}); "
         "set MLFLOW_TRACKING_URI to a reachable, writable store"
     )
+
+
+EXPERIMENT_KIND = "custom_model_development"
+"""``mlflow.experimentKind``: the MLflow UI opens such an experiment on its training runs, not
+on the GenAI traces overview."""
+
+_MLFLOW_TYPES = {"Float64": "double", "Float32": "float", "Int64": "long", "Int32": "integer",
+                 "Boolean": "boolean"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DatasetInput:
+    """A DVC-versioned file a run read, for the run's MLflow *Datasets* panel."""
+
+    name: str
+    digest: str
+    """The file's DVC (md5) hash."""
+    source: str
+    """Its path in the repository."""
+    columns: Mapping[str, str]
+    """Column name -> polars dtype (``Float64``, ``String``, ``Enum([...])``, ...)."""
+    context: str
+    """What the run used it for (``train``, ``valid``, ``test``)."""
+
+    def to_mlflow(self) -> Any:
+        """An MLflow ``MetaDataset`` (no data loaded: name, digest, source and schema only)."""
+        import warnings
+
+        from mlflow.data.dataset_source_registry import resolve_dataset_source
+        from mlflow.data.meta_dataset import MetaDataset
+        from mlflow.types import ColSpec, Schema
+
+        schema = Schema(
+            [ColSpec(_MLFLOW_TYPES.get(t, "string"), n) for n, t in self.columns.items()]
+        )
+        with warnings.catch_warnings():  # "can be interpreted in multiple ways": a local file
+            warnings.simplefilter("ignore", UserWarning)
+            source = resolve_dataset_source(self.source)
+        return MetaDataset(
+            source, name=self.name, digest=self.digest[:36],
+            schema=schema,
+        )  # fmt: skip
 
 
 @dataclass
@@ -186,17 +228,28 @@ def _client(uri: str) -> MlflowClient:
     return client
 
 
-def _experiment_id(client: MlflowClient, name: str, uri: str) -> str:
+def _experiment_id(
+    client: MlflowClient, name: str, uri: str, description: str | None = None
+) -> str:
+    """The experiment ``name`` (created if new), tagged as model development (so the MLflow UI
+    opens it on its runs) with ``description`` as its note, when it has none yet."""
+    tags = {"mlflow.experimentKind": EXPERIMENT_KIND}
+    if description:
+        tags["mlflow.note.content"] = description
     exp = client.get_experiment_by_name(name)
-    if exp is not None:
-        return exp.experiment_id
-    try:
-        return client.create_experiment(name, artifact_location=_artifact_location(uri, name))
-    except mlflow.exceptions.MlflowException:  # created meanwhile by another process
-        exp = client.get_experiment_by_name(name)
-        if exp is None:
-            raise
-        return exp.experiment_id
+    if exp is None:
+        try:
+            return client.create_experiment(
+                name, artifact_location=_artifact_location(uri, name), tags=tags
+            )
+        except mlflow.exceptions.MlflowException:  # created meanwhile by another process
+            exp = client.get_experiment_by_name(name)
+            if exp is None:
+                raise
+    for key, value in tags.items():  # experiments made before these tags existed
+        if key not in exp.tags:
+            client.set_experiment_tag(exp.experiment_id, key, value)
+    return exp.experiment_id
 
 
 @contextlib.contextmanager
@@ -210,6 +263,8 @@ def stage_run(
     root: str | Path = ".",
     run_name: str | None = None,
     best_effort: bool = False,
+    description: str | None = None,
+    inputs: Sequence[DatasetInput] = (),
 ) -> Iterator[StageRun]:
     """Open one MLflow run for ``stage`` on ``item`` (what this run of the stage is for: a dataset,
     a text model run, a model to explain, ...; tagged ``glassworks.item`` and
@@ -219,6 +274,8 @@ def stage_run(
     stores get at most 2 retries and a 20 s timeout unless ``MLFLOW_HTTP_REQUEST_*`` say
     otherwise), before the stage does any work. With ``best_effort`` it is a warning instead and
     the body runs with a detached :class:`StageRun` (the same when the store fails mid-run).
+    ``description`` becomes the experiment's note (when it has none); ``inputs`` fill the run's
+    *Datasets* panel.
     """
     uri = tracking_uri(root)
     if uri.startswith(("http://", "https://")):
@@ -234,13 +291,15 @@ def stage_run(
     handle = StageRun(run_id=None, experiment_id=None, uri=uri, best_effort=best_effort)
 
     def start() -> None:
-        experiment_id = _experiment_id(_client(uri), stage, uri)
+        experiment_id = _experiment_id(_client(uri), stage, uri, description)
         active = mlflow.start_run(
             experiment_id=experiment_id, run_name=run_name or f"{stage}@{item}", tags=all_tags
         )
         try:
             if params:
                 mlflow.log_params({k: str(v) for k, v in flatten(params).items()})
+            for entry in inputs:
+                mlflow.log_input(entry.to_mlflow(), context=entry.context)
         except Exception:
             with contextlib.suppress(Exception):
                 mlflow.end_run("FAILED")

@@ -122,3 +122,77 @@ def test_log_files_logs_sorted_files_with_the_suffixes(tmp_path: Path) -> None:
     run = _Run()
     log_files(run, tmp_path, "all")  # type: ignore[arg-type]
     assert [n for n, _ in run.logged] == ["a.csv", "b.png", "c.png", "d.html"]
+
+
+def test_experiment_kind_description_and_datasets_panel(tmp_path: Path) -> None:
+    """The experiment opens on its runs in the MLflow UI (kind tag) and carries the stage's
+    description; the run's Datasets panel lists the prepared splits it read, digest = DVC hash."""
+    import json
+    import subprocess
+
+    from mlflow.tracking import MlflowClient
+
+    from glassworks.config import FileDataset, SplitParams
+    from glassworks.data import prepare_dataset, write_prepared
+
+    raw = tmp_path / "raw"
+    (raw / "csv").mkdir(parents=True)
+    (raw / "csv" / "t.csv").write_text("t,y\n" + "".join(f"text {i},{i % 2}\n" for i in range(40)))
+    ds = prepare_dataset("toy", FileDataset(source="csv", path="t.csv", label="y", text="t"),
+                         SplitParams(), raw)  # fmt: skip
+    write_prepared(ds, tmp_path / "data/prepared/toy")
+    (tmp_path / "dvc.yaml").write_text(
+        "stages:\n  embed:\n    foreach: [toy]\n    do:\n      cmd: x\n"
+        "      deps: ['data/prepared/${item}']\n      outs: ['data/embeddings/${item}']\n"
+    )
+    (tmp_path / "params.yaml").write_text("tracking:\n  best_effort: false\n")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    argv = ["--dataset", "toy", "--params", str(tmp_path / "params.yaml"), "--root", str(tmp_path)]
+    doc = "Stage ``embed``: embed each n-gram once.\n\n    python -m stages.embed --dataset x\n"
+    st: Stage[dict[str, Any]] = start("embed", doc, argv, _Loader())
+    with st.run({}):
+        pass
+    client = MlflowClient(tracking.tracking_uri(tmp_path))
+    exp = client.get_experiment_by_name("embed")
+    assert exp.tags["mlflow.experimentKind"] == "custom_model_development"
+    assert exp.tags["mlflow.note.content"].startswith("Stage ``embed``: embed each n-gram once.")
+    (run,) = tracking.find_runs("embed", "toy", root=tmp_path)
+    inputs = {d.dataset.name: d for d in run.inputs.dataset_inputs}
+    assert set(inputs) == {"toy/train", "toy/valid", "toy/test"}
+    train = inputs["toy/train"]
+    assert train.dataset.digest == common.dvc_md5(tmp_path / "data/prepared/toy/train.parquet")
+    assert json.loads(train.dataset.source)["uri"] == "data/prepared/toy/train.parquet"
+    assert {c["name"] for c in json.loads(train.dataset.schema)["mlflow_colspec"]} == {
+        "id", "text", "label"
+    }  # fmt: skip
+    assert {t.key: t.value for t in train.tags}["mlflow.data.context"] == "train"
+
+
+def test_git_dirty_means_code_or_params_not_outputs(tmp_path: Path) -> None:
+    """Pipeline outputs git tracks (dvc.lock, metrics, plots) rewritten by `dvc repro` are
+    counted apart; only code or params make a run dirty."""
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path,
+                       check=True, capture_output=True)  # fmt: skip
+
+    (tmp_path / "dvc.yaml").write_text(
+        "stages:\n  s:\n    foreach: [a]\n    do:\n      cmd: x\n"
+        "      metrics: ['metrics/s/${item}.json']\n      plots: ['plots/s/${item}/p.csv']\n"
+    )
+    for rel in ("dvc.lock", "metrics/s/a.json", "plots/s/a/p.csv", "params.yaml", "src.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("0\n")
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "x")
+    for rel in ("dvc.lock", "metrics/s/a.json", "plots/s/a/p.csv"):
+        (tmp_path / rel).write_text("1\n")
+    tags = common.provenance(tmp_path, "s@a")
+    assert tags["git.dirty"] == "False"
+    assert tags["git.changed_outputs"] == "3"
+    (tmp_path / "params.yaml").write_text("1\n")
+    tags = common.provenance(tmp_path, "s@a")
+    assert tags["git.dirty"] == "True"
+    assert tags["git.changed_code"] == "params.yaml"
