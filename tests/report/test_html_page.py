@@ -130,3 +130,37 @@ def test_the_page_isolates_tokens_and_fetches_nothing() -> None:
     for external in ("http:", "https:", "src=", "url(", "@import", "<script", "<link"):
         assert external not in lowered
     assert [s[2] for s in spans(page)] == ["a\u202eb", "c"]  # the text itself is kept
+
+
+def test_word_pieces_are_merged_into_words_scores_summed() -> None:
+    """WordPiece ``##`` pieces join their word; with word ids (BPE), pieces of one word join;
+    special tokens stay hidden and the shown scores keep the total."""
+    tokens = ["[CLS]", "what", "a", "thrill", "##s", "!", "[SEP]"]
+    scores = [0.5, 0.1, 0.0, 0.3, 0.2, -0.1, 0.4]
+    item = Highlighted(tokens, scores, "x")
+    assert item.shown() == [("what", 0.1), ("a", 0.0), ("thrills", 0.5), ("!", -0.1)]
+    assert item.n_hidden == 2
+    page = highlight_page("t", [item])
+    assert ">thrills</span>" in page
+    assert "##" not in page
+    # BPE pieces without markers: the tokenizer's word ids decide
+    bpe = Highlighted(["[CLS]", "un", "believ", "able", "film"], [0.0, 1.0, 2.0, 3.0, 4.0], "y",
+                      words=[None, 0, 0, 0, 1])  # fmt: skip
+    assert bpe.shown() == [("unbelievable", 6.0), ("film", 4.0)]
+    assert math.isclose(sum(s for _, s in bpe.shown()), sum(bpe.scores[1:]))
+
+
+def test_word_ids_from_a_real_fast_tokenizer(tiny_bert: object) -> None:
+    """MiniLM's tokenizer: ``encode_texts`` carries word ids that merge pieces into words."""
+    import transformers
+
+    from glassworks.explain.text import encode_texts
+
+    tok = transformers.AutoTokenizer.from_pretrained(tiny_bert)
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(tiny_bert)
+    enc = encode_texts(model, tok, ["unbelievably thrilling"], max_length=16)
+    words = enc.word_ids[0]
+    assert enc.tokens[0][:3] == ["[CLS]", "un", "##bel"]  # pieces to merge
+    assert len(words) == len(enc.tokens[0])
+    item = Highlighted(enc.tokens[0], [1.0] * len(words), "z", words=words)
+    assert [w for w, _ in item.shown()] == ["unbelievably", "thrilling"]

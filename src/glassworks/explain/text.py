@@ -34,6 +34,8 @@ class TextExplanation:
     interactions: list[torch.Tensor] | None = None
     n_tokens: list[int] = field(default_factory=list)
     """Tokens per text before truncation to ``max_length``."""
+    word_ids: list[list[int | None]] = field(default_factory=list)
+    """Each token's word index (fast tokenizers; empty otherwise): pages merge word pieces."""
 
 
 class _EmbeddingForward:
@@ -87,6 +89,8 @@ class EncodedTexts:
     special_ids: tuple[int, ...] = ()
     full_lengths: tuple[int, ...] = ()
     """Tokens per text before truncation."""
+    word_ids: tuple[list[int | None], ...] = ()
+    """Each token's word index (fast tokenizers; empty otherwise)."""
 
     @property
     def lengths(self) -> list[int]:
@@ -120,6 +124,7 @@ class EncodedTexts:
             tokens=[self.tokens[i] for i in rows],
             n_truncated=0,
             full_lengths=tuple(self.full_lengths[i] for i in rows) if self.full_lengths else (),
+            word_ids=tuple(self.word_ids[i] for i in rows) if self.word_ids else (),
         )
 
 
@@ -149,6 +154,7 @@ def encode_texts(
         tokenizer.convert_ids_to_tokens(ids[:n].tolist())
         for ids, n in zip(input_ids, lengths, strict=True)
     ]
+    words = tuple(enc.word_ids(i)[:n] for i, n in enumerate(lengths)) if enc.is_fast else ()
     return EncodedTexts(
         _EmbeddingForward(model),
         input_ids,
@@ -160,6 +166,7 @@ def encode_texts(
         n_truncated,
         tuple(sorted(set(tokenizer.all_special_ids))),
         tuple(len(ids) for ids in full),
+        words,
     )
 
 
@@ -298,4 +305,5 @@ def explain_texts(
         if inter is None
         else [inter[i, :n, :n].cpu() for i, n in enumerate(lengths)],
         n_tokens=list(enc.full_lengths),
+        word_ids=list(enc.word_ids),
     )

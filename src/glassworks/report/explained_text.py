@@ -70,6 +70,8 @@ class ExplainedText:
     """Appended to the heading (e.g. a faithfulness score)."""
     hidden: list[bool] | None = None
     """Tokens left out of the pages (default: by name, see :func:`hidden_tokens`)."""
+    words: list[int | None] | None = None
+    """Each token's word index: the pages show words, word pieces merged (scores summed)."""
 
     @property
     def truncated(self) -> bool:
@@ -104,6 +106,7 @@ class ExplainedText:
             prediction=(self.label, self.probability),
             completeness=complete,
             hidden=self.hidden,
+            words=self.words,
         )
 
 
@@ -141,6 +144,7 @@ def predict_and_explain(
             n_tokens=exp.n_tokens[i] if exp.n_tokens else None,
             max_length=model.max_length,
             hidden=hidden_tokens(model.tokenizer_, exp.tokens[i]),
+            words=list(exp.word_ids[i]) if exp.word_ids else None,
         )
         for i, (text, k) in enumerate(zip(texts, predicted, strict=True))
     ]

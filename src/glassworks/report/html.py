@@ -78,14 +78,47 @@ class Highlighted:
     completeness: Completeness | None = None
     hidden: Sequence[bool] | None = None
     """Tokens not shown; by default those named in :data:`SPECIAL_TOKENS`."""
+    words: Sequence[int | None] | None = None
+    """Each token's word index (a fast tokenizer's ``word_ids``): the pieces of one word are shown
+    as that word; None: WordPiece's ``##`` continuation pieces join the token before."""
+
+    def _hidden(self) -> list[bool]:
+        hidden = [t in SPECIAL_TOKENS for t in self.tokens] if self.hidden is None else self.hidden
+        if len(hidden) != len(self.tokens):
+            raise ValueError(f"hidden has {len(hidden)} flags for {len(self.tokens)} tokens")
+        return list(hidden)
+
+    @property
+    def n_hidden(self) -> int:
+        """How many tokens the page leaves out (special tokens)."""
+        return sum(self._hidden())
 
     def shown(self) -> list[tuple[str, float]]:
-        """The (token, score) pairs the page shows: special tokens left out."""
-        pairs = list(zip(self.tokens, self.scores, strict=True))
-        hidden = [t in SPECIAL_TOKENS for t in self.tokens] if self.hidden is None else self.hidden
-        if len(hidden) != len(pairs):
-            raise ValueError(f"hidden has {len(hidden)} flags for {len(pairs)} tokens")
-        return [p for p, h in zip(pairs, hidden, strict=True) if not h]
+        """The (word, score) pairs the page shows: special tokens left out, word pieces merged
+        into their word (``thrill ##s`` -> ``thrills``) with their scores summed, so the shown
+        scores still add up to the attribution total."""
+        if self.words is not None and len(self.words) != len(self.tokens):
+            raise ValueError(f"words has {len(self.words)} ids for {len(self.tokens)} tokens")
+        out: list[tuple[str, float]] = []
+        last_word: int | None = None
+        pairs = zip(self.tokens, self.scores, self._hidden(), strict=True)
+        for i, (token, score, hidden) in enumerate(pairs):
+            if hidden:
+                last_word = None
+                continue
+            word = self.words[i] if self.words is not None else None
+            piece = token.startswith("##") and len(token) > 2
+            joins = out and (
+                (word is not None and word == last_word) or (self.words is None and piece)
+            )
+            text = token[2:] if piece else token
+            if joins:
+                prev, total = out[-1]
+                out[-1] = (prev + text, total + float(score))
+            else:
+                out.append((text, float(score)))
+            last_word = word
+        return out
 
 
 @dataclass(frozen=True)
@@ -164,7 +197,7 @@ def highlight_page(
     """An HTML page: green = pushes towards the explained output, red = away from it; with a
     numeric colour legend, each item's prediction and completeness when given."""
     scale = ColourScale.of(items)
-    n_hidden = sum(len(it.tokens) - len(it.shown()) for it in items)
+    n_hidden = sum(it.n_hidden for it in items)
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
         f"</title><style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"

@@ -53,6 +53,7 @@ def explained_texts(
                     name=f"text {i}",
                     extra=f"deletion AUC {comp.faithfulness[m][i].deletion_auc:.3f}",
                     hidden=hidden,
+                    words=list(comp.enc.word_ids[i]) if comp.enc.word_ids else None,
                 )
             )
     return items
