@@ -4,6 +4,7 @@ glassworks summary                          what the pipeline produced, and how 
 glassworks summary --timings                each stage's wall time, from its MLflow runs
 glassworks explain-text --model M "a text"   predict and highlight each token's contribution
 glassworks add-dataset FILE --label COLUMN  bring your own CSV/TSV/JSONL/Parquet/ARFF/HF dataset
+glassworks compare-explanations A B         explanation drift between two model versions
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -181,6 +183,110 @@ def verify_cache(root: Path, console: Console) -> int:
     return 1 if bad else 0
 
 
+def _prepared_test(tags: dict[str, str], root: Path) -> Path | None:
+    """The test split of the prepared dataset a model's run read (its ``dvc.dep.`` tags)."""
+    for key in sorted(tags):
+        dep = key.removeprefix("dvc.dep.")
+        if key.startswith("dvc.dep.data/prepared/") and dep.count("/") == 2:
+            return root / dep / "test.parquet"
+    return None
+
+
+def _explain_for_drift(model: Any, frame: Any) -> tuple[Any, list[str], str, list[str]]:
+    """Attributions (rows x features), feature names, method and row labels of ``frame``'s
+    rows: a tabular bundle's own explainer (INN exact, else Kernel SHAP), or IG over words."""
+    import numpy as np
+
+    if isinstance(model, dict):
+        from glassworks.explain.audit import explain_rows
+
+        x = model["encoder"].transform(frame)
+        attr, _, method = explain_rows(model["model"], x)
+        rows = [f"row {i}" for i in range(frame.height)]
+        return np.asarray(attr), list(model["encoder"].feature_names_), method, rows
+    from glassworks.report.explained_text import predict_and_explain
+
+    texts = frame.get_column("text").to_list()
+    explained = predict_and_explain(model, texts)
+    return [e.highlighted().shown() for e in explained], [], "integrated gradients", texts
+
+
+def compare_explanations(
+    uri_a: str,
+    uri_b: str,
+    data: Path | None,
+    n_rows: int,
+    top_k: int,
+    card: Path,
+    root: Path,
+    log_run: bool,
+    console: Console,
+) -> int:
+    """Explain the same test rows with both models and print and write their drift (see
+    :mod:`glassworks.explain.drift`); log the card to MLflow unless ``log_run`` is False."""
+    import numpy as np
+
+    from glassworks import tracking
+    from glassworks.explain.drift import explanation_drift, word_matrix
+    from glassworks.io import atomic_path, read_parquet
+    from glassworks.report.drift import drift_card
+
+    try:
+        models = [tracking.load_model_bundle(u, root) for u in (uri_a, uri_b)]
+        tags = tracking.model_run_tags(uri_a, root)
+    except FileNotFoundError as exc:
+        console.print(f"[red]error:[/] {exc}", highlight=False)
+        return 1
+    if isinstance(models[0], dict) != isinstance(models[1], dict):
+        console.print("[red]error:[/] one model is tabular, the other a text model")
+        return 1
+    path = data or _prepared_test(tags, root)
+    if path is None or not path.is_file():
+        console.print(f"[red]error:[/] no test rows for {uri_a} (give --data PATH.parquet)")
+        return 1
+    frame = read_parquet(path).head(n_rows)
+    (attr_a, feats_a, method, rows), (attr_b, feats_b, _, _) = (
+        _explain_for_drift(m, frame) for m in models
+    )
+    if isinstance(models[0], dict):  # align the two encoders' columns (missing: 0)
+        features = sorted(set(feats_a) | set(feats_b))
+
+        def aligned(attr: np.ndarray, feats: list[str]) -> np.ndarray:
+            out = np.zeros((attr.shape[0], len(features)))
+            out[:, [features.index(f) for f in feats]] = attr
+            return out
+
+        attr_a, attr_b = aligned(attr_a, feats_a), aligned(attr_b, feats_b)
+    else:
+        attr_a, attr_b, features = word_matrix(attr_a, attr_b)
+    drift = explanation_drift(attr_a, attr_b, features, top_k=top_k)
+    table = Table(title=f"explanation drift over {drift.n_rows} rows of {path}")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for key, value in (
+        ("Spearman of global importance", f"{drift.spearman:.3f}"),
+        (f"top-{drift.top_k} Jaccard", f"{drift.jaccard:.3f}"),
+        ("features shifted (KS, Holm)", str(drift.n_shifted)),
+        ("top A", ", ".join(drift.top_a)),
+        ("top B", ", ".join(drift.top_b)),
+    ):
+        table.add_row(key, value)
+    console.print(table)
+    page = drift_card(f"Explanation drift: {uri_a} vs {uri_b}", uri_a, uri_b, drift, method, rows)
+    with atomic_path(card) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    console.print(f"card: {card}")
+    if log_run:
+        run_id = tracking.log_comparison(
+            card, drift.summary(),
+            {"glassworks.compared": f"{uri_a} vs {uri_b}", "glassworks.a": uri_a,
+             "glassworks.b": uri_b},
+            root,
+        )  # fmt: skip
+        console.print(f"MLflow run {run_id} (experiment compare_explanations)")
+    return 0
+
+
 def _add_dataset(args: argparse.Namespace) -> int:
     """``glassworks add-dataset``: errors are one red line, nothing half-written."""
     from glassworks.errors import GlassworksError
@@ -252,7 +358,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     a.add_argument("--delimiter", help="csv: the field separator (default ',')")
     a.add_argument("--root", type=Path, default=Path("."), help="the project (params.yaml)")
     a.add_argument("--no-dvc", action="store_true", help="copy and edit params, skip `dvc add`")
+    c = sub.add_parser(
+        "compare-explanations",
+        help="explanation drift between two model versions on the same test rows",
+    )
+    c.add_argument("model_a", help="models:/NAME/VERSION, models:/NAME@ALIAS or runs:/ID/model")
+    c.add_argument("model_b", help="the other model (same URI forms)")
+    c.add_argument("--data", type=Path, help="rows to explain (default: A's prepared test split)")
+    c.add_argument("--rows", type=int, default=100, help="how many rows (default 100)")
+    c.add_argument("--top-k", type=int, default=5, help="top features compared (default 5)")
+    c.add_argument("--card", type=Path, default=Path("explanation_drift.html"))
+    c.add_argument("--root", type=Path, default=Path("."))
+    c.add_argument("--no-log", action="store_true", help="do not log the card to MLflow")
     args = p.parse_args(argv)
+    if args.command == "compare-explanations":
+        return compare_explanations(
+            args.model_a, args.model_b, args.data, args.rows, args.top_k, args.card, args.root,
+            not args.no_log, Console(width=None if sys.stdout.isatty() else 120),
+        )  # fmt: skip
     if args.command == "add-dataset":
         return _add_dataset(args)
     if args.command == "verify-cache":

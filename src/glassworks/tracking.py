@@ -569,3 +569,51 @@ def stage_run_records(root: str | Path = ".") -> list[dict[str, Any]]:
     except Exception as exc:  # noqa: BLE001 - any store failure: one clear error
         raise _unavailable(uri, exc) from None
     return out
+
+
+def model_run_tags(uri: str, root: str | Path = ".") -> dict[str, str]:
+    """The tags of the run that logged the model at ``uri`` (``models:/NAME/VERSION``,
+    ``models:/NAME@ALIAS`` or ``runs:/<id>/...``): its stage, item and input hashes. Raises
+    ``FileNotFoundError`` naming the URI when it resolves to nothing."""
+    from mlflow.exceptions import MlflowException
+
+    client = MlflowClient(tracking_uri(root))
+    try:
+        if uri.startswith("runs:/"):
+            run_id = uri[len("runs:/") :].split("/", 1)[0]
+        elif uri.startswith("models:/"):
+            ref = uri[len("models:/") :]
+            if "@" in ref:
+                name, alias = ref.split("@", 1)
+                run_id = client.get_model_version_by_alias(name, alias).run_id
+            else:
+                name, _, version = ref.partition("/")
+                run_id = client.get_model_version(name, version).run_id
+        else:
+            raise FileNotFoundError(f"{uri}: not a runs:/ or models:/ URI")
+        return dict(client.get_run(run_id).data.tags)
+    except MlflowException as exc:
+        raise FileNotFoundError(f"{uri}: {str(exc).splitlines()[0]}") from None
+
+
+def log_comparison(
+    card: str | Path, summary: Mapping[str, Any], tags: Mapping[str, str], root: str | Path = "."
+) -> str:
+    """Log an explanation comparison (its card and figures) as a run of the experiment
+    ``compare_explanations``; returns the run id."""
+    uri = tracking_uri(root)
+    mlflow.set_tracking_uri(uri)
+    client = _client(uri)
+    experiment_id = _experiment_id(
+        client, "compare_explanations", uri,
+        "Explanation drift between two model versions (glassworks compare-explanations): "
+        "each run's card is explanation_drift.html.",
+    )  # fmt: skip
+    with mlflow.start_run(
+        experiment_id=experiment_id, run_name=tags.get("glassworks.compared", None), tags=dict(tags)
+    ) as run:
+        numbers = {k: float(v) for k, v in summary.items() if isinstance(v, int | float)}
+        mlflow.log_metrics(numbers)
+        mlflow.log_dict(dict(summary), "explanation_drift.json")
+        mlflow.log_artifact(str(card))
+        return run.info.run_id
