@@ -14,18 +14,20 @@ only, per dataset and task: ``train_text`` by mean validation ``report.text_metr
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from glassworks.config import ReportParams, load_section, read_yaml, subsection
 from glassworks.errors import DataError
 from glassworks.io import atomic_dir
-from glassworks.report.champions import register_champions, write_summary
+from glassworks.report.champions import drift_gate, register_champions, write_summary
 from glassworks.report.overview import champions
-from stages.common import exit_with, run_main, start
+from stages.common import exit_with, log_files, run_main, start
 
 STAGE = "report"
-OPTIONS = {"--metrics-dir": "metrics", "--out-dir": "reports"}
+OPTIONS = {"--metrics-dir": "metrics", "--out-dir": "reports", "--prepared-dir": "data/prepared"}
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
 FIGURES = (Path("data/reports"), Path("data/explanations"))
 
@@ -48,18 +50,28 @@ def main(argv: Sequence[str] | None = None) -> None:
     args, (params, text_runs) = st.args, st.config
     if not args.metrics_dir.is_dir():
         raise DataError(args.metrics_dir, "no metrics yet: run the pipeline first (dvc repro)")
-    with st.run(params.model_dump(by_alias=True)) as run:
+    with st.run(params.model_dump(by_alias=True)) as run, tempfile.TemporaryDirectory() as cards:
         champs = champions(args.metrics_dir, text_runs, params.text_metric)
+        gate = (
+            drift_gate(run, params.gate, args.prepared_dir, Path(cards), args.root)
+            if params.gate.enabled
+            else None
+        )
         rows = register_champions(
-            champs, run, params.alias, params.register_champions, root=args.root
+            champs, run, params.alias, params.register_champions, root=args.root, gate=gate
         )
         out = args.out_dir
         figures = [args.root / f for f in FIGURES if (args.root / f).is_dir()]
         with atomic_dir(out) as tmp:
             write_summary(tmp, rows, args.metrics_dir, figures, out, params.alias)
+            if any(Path(cards).iterdir()):
+                shutil.copytree(cards, tmp / "drift")
         run.log_artifact(out / "summary.md", "report")
         run.log_artifact(out / "champions.json", "report")
-        run.log_metrics({"n_champions": len(rows)})
+        if (out / "drift").is_dir():
+            log_files(run, out / "drift", "report/drift", (".html",))
+        refused = sum(1 for r in rows if r.get("gate") and not r["gate"]["passed"])
+        run.log_metrics({"n_champions": len(rows), "n_refused_by_gate": refused})
     log.info("%d champions; %s", len(rows), out / "summary.md")
 
 

@@ -17,6 +17,7 @@ from glassworks.data.schema import PreparedDataset
 from glassworks.experiments.tabular import input_example
 from glassworks.io import write_pickle
 from glassworks.models.tabular import TabularEncoder, make_tabular_model
+from glassworks.report.overview import Champion
 
 NAME = "glassworks-tabular-toy"
 
@@ -31,6 +32,12 @@ def _frame(seed: int, n: int, shortcut: bool) -> pl.DataFrame:
 
 
 def _register(root: Path, train: pl.DataFrame, seed: int) -> int:
+    run_id = _log(root, train, seed)
+    return tracking.register_champion(run_id, NAME, alias="champion", root=root)
+
+
+def _log(root: Path, train: pl.DataFrame, seed: int) -> str:
+    """A ``train_tabular`` run (item ``toy-<seed>``) logging a logistic regression bundle."""
     enc = TabularEncoder()
     x = enc.fit_transform(train)
     model = make_tabular_model("logistic_regression", seed, {"C": 1.0}).fit(x, train["label"])
@@ -40,7 +47,8 @@ def _register(root: Path, train: pl.DataFrame, seed: int) -> int:
     tags = {"dvc.dep.data/prepared/toy": "x"}
     with tracking.stage_run("train_tabular", f"toy-{seed}", root=root, tags=tags) as run:
         run.log_tabular_model(path, bundle, input_example(train))
-    return tracking.register_champion(run.run_id, NAME, alias="champion", root=root)
+    assert run.run_id is not None
+    return run.run_id
 
 
 @pytest.fixture
@@ -97,3 +105,48 @@ def test_summary_is_json() -> None:
 
     d = explanation_drift(np.eye(3), np.eye(3), ["x", "y", "z"])
     assert json.loads(json.dumps(d.summary()))["jaccard_top_k"] == 1.0
+
+
+def _champion(seed: int) -> Champion:
+    return Champion(
+        NAME, "tabular", "toy", "train_tabular", f"toy-{seed}", None, "valid_auroc", 0.9
+    )
+
+
+@pytest.mark.parametrize(
+    ("seed", "shortcut", "force", "promoted", "reason"),
+    [(4, True, False, False, "refused"), (5, False, False, True, "passed"),
+     (6, True, True, True, "forced")],
+)  # fmt: skip
+def test_promotion_gate(
+    registry: Path, tmp_path: Path, seed: int, shortcut: bool, force: bool, promoted: bool,
+    reason: str,
+) -> None:  # fmt: skip
+    """The report's gate: a retrain that learnt the planted shortcut is registered but not
+    promoted (reason on the version, card written); an honest retrain is promoted; force
+    promotes and says so."""
+    from glassworks.config import DriftGateParams
+    from glassworks.report.champions import drift_gate, register_champions
+
+    root = registry
+    client = MlflowClient(tracking.tracking_uri(root))
+    client.set_registered_model_alias(NAME, "champion", "1")  # the honest model is in production
+    run_id = _log(root, _frame(seed, 400, shortcut=shortcut), seed)
+    params = DriftGateParams(threshold=0.3, top_k=2, rows=80, force=force)
+    with tracking.stage_run("report", "all", root=root) as handle:
+        gate = drift_gate(handle, params, root / "data/prepared", tmp_path / "cards", root)
+        (row,) = register_champions([_champion(seed)], handle, "champion", True, root, gate=gate)
+    champion = client.get_model_version_by_alias(NAME, "champion")
+    assert (champion.run_id == run_id) is promoted
+    assert row["gate"]["reason"].startswith(reason)
+    assert (tmp_path / "cards" / f"{NAME}.html").is_file()
+    version = client.get_model_version(NAME, str(row["version"]))
+    assert version.tags["glassworks.gate"] == row["gate"]["reason"]
+    if not promoted:
+        assert row["champion_version"] == 1  # production stays on the honest version
+        # a second report does not register the refused candidate again
+        with tracking.stage_run("report", "all", root=root) as handle:
+            gate = drift_gate(handle, params, root / "data/prepared", tmp_path / "cards", root)
+            (again,) = register_champions([_champion(seed)], handle, "champion", True, root,
+                                          gate=gate)  # fmt: skip
+        assert again["version"] == row["version"]

@@ -14,7 +14,6 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -192,25 +191,6 @@ def _prepared_test(tags: dict[str, str], root: Path) -> Path | None:
     return None
 
 
-def _explain_for_drift(model: Any, frame: Any) -> tuple[Any, list[str], str, list[str]]:
-    """Attributions (rows x features), feature names, method and row labels of ``frame``'s
-    rows: a tabular bundle's own explainer (INN exact, else Kernel SHAP), or IG over words."""
-    import numpy as np
-
-    if isinstance(model, dict):
-        from glassworks.explain.audit import explain_rows
-
-        x = model["encoder"].transform(frame)
-        attr, _, method = explain_rows(model["model"], x)
-        rows = [f"row {i}" for i in range(frame.height)]
-        return np.asarray(attr), list(model["encoder"].feature_names_), method, rows
-    from glassworks.report.explained_text import predict_and_explain
-
-    texts = frame.get_column("text").to_list()
-    explained = predict_and_explain(model, texts)
-    return [e.highlighted().shown() for e in explained], [], "integrated gradients", texts
-
-
 def compare_explanations(
     uri_a: str,
     uri_b: str,
@@ -224,12 +204,9 @@ def compare_explanations(
 ) -> int:
     """Explain the same test rows with both models and print and write their drift (see
     :mod:`glassworks.explain.drift`); log the card to MLflow unless ``log_run`` is False."""
-    import numpy as np
-
     from glassworks import tracking
-    from glassworks.explain.drift import explanation_drift, word_matrix
     from glassworks.io import atomic_path, read_parquet
-    from glassworks.report.drift import drift_card
+    from glassworks.report.drift import compare_models, drift_card
 
     try:
         models = [tracking.load_model_bundle(u, root) for u in (uri_a, uri_b)]
@@ -237,29 +214,17 @@ def compare_explanations(
     except FileNotFoundError as exc:
         console.print(f"[red]error:[/] {exc}", highlight=False)
         return 1
-    if isinstance(models[0], dict) != isinstance(models[1], dict):
-        console.print("[red]error:[/] one model is tabular, the other a text model")
-        return 1
     path = data or _prepared_test(tags, root)
     if path is None or not path.is_file():
         console.print(f"[red]error:[/] no test rows for {uri_a} (give --data PATH.parquet)")
         return 1
     frame = read_parquet(path).head(n_rows)
-    (attr_a, feats_a, method, rows), (attr_b, feats_b, _, _) = (
-        _explain_for_drift(m, frame) for m in models
-    )
-    if isinstance(models[0], dict):  # align the two encoders' columns (missing: 0)
-        features = sorted(set(feats_a) | set(feats_b))
+    try:
+        drift, method, rows = compare_models(models[0], models[1], frame, top_k)
+    except ValueError as exc:
+        console.print(f"[red]error:[/] {exc}", highlight=False)
+        return 1
 
-        def aligned(attr: np.ndarray, feats: list[str]) -> np.ndarray:
-            out = np.zeros((attr.shape[0], len(features)))
-            out[:, [features.index(f) for f in feats]] = attr
-            return out
-
-        attr_a, attr_b = aligned(attr_a, feats_a), aligned(attr_b, feats_b)
-    else:
-        attr_a, attr_b, features = word_matrix(attr_a, attr_b)
-    drift = explanation_drift(attr_a, attr_b, features, top_k=top_k)
     table = Table(title=f"explanation drift over {drift.n_rows} rows of {path}")
     table.add_column("figure")
     table.add_column("value", justify="right")

@@ -687,6 +687,20 @@ class TrainCdepParams(Frozen):
         return out
 
 
+class DriftGateParams(Frozen):
+    """``report.gate``: a new champion whose explanations drifted from the current one's is
+    registered but not promoted (see ``glassworks.explain.drift``)."""
+
+    enabled: bool = True
+    threshold: float = Field(0.5, ge=0.0, le=1.0)
+    """Largest drift score (1 − Jaccard of the top-k features) that still promotes."""
+    top_k: int = Field(5, ge=1)
+    rows: int = Field(100, ge=2)
+    """Test rows both models explain."""
+    force: bool = False
+    """Promote even above the threshold (the drift is still measured and recorded)."""
+
+
 class ReportParams(Frozen):
     """``report`` stage: the overview page and the champion models in the MLflow registry."""
 
@@ -694,6 +708,7 @@ class ReportParams(Frozen):
     register_champions: bool = Field(True, alias="register")
     """``register`` in params.yaml (a field of that name would shadow ``BaseModel.register``)."""
     text_metric: Literal["accuracy", "macro_f1"] = "accuracy"
+    gate: DriftGateParams = DriftGateParams()
 
 
 class CdepMatrix(Frozen):

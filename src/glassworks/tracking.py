@@ -205,10 +205,28 @@ class StageRun:
         return self._call("find_runs", find_runs, stage, item, root) or []
 
     def register_champion(
-        self, run_id: str, name: str, alias: str, root: str | Path = "."
+        self,
+        run_id: str,
+        name: str,
+        alias: str,
+        root: str | Path = ".",
+        *,
+        move_alias: bool = True,
+        tags: Mapping[str, str] | None = None,
     ) -> int | None:
         """:func:`register_champion` (None once the run is detached)."""
-        return self._call("register_champion", register_champion, run_id, name, alias, root=root)
+        return self._call(
+            "register_champion", register_champion, run_id, name, alias, root=root,
+            move_alias=move_alias, tags=tags,
+        )  # fmt: skip
+
+    def champion_of(self, name: str, alias: str, root: str | Path = ".") -> tuple[int, str] | None:
+        """:func:`champion_of` (None once the run is detached)."""
+        return self._call("champion_of", champion_of, name, alias, root)
+
+    def load_model(self, uri: str, root: str | Path = ".") -> Any:
+        """:func:`load_model_bundle` (None once the run is detached)."""
+        return self._call("load_model", load_model_bundle, uri, root)
 
 
 def _client(uri: str) -> MlflowClient:
@@ -501,25 +519,49 @@ def load_model_bundle(uri: str, root: str | Path = ".") -> Any:
     return inner.bundle if isinstance(inner, tabular) else inner.model
 
 
-def register_champion(
-    run_id: str, name: str, alias: str = "champion", artifact: str = "model", root: str | Path = "."
-) -> int:
-    """Register ``runs:/<run_id>/<artifact>`` as a version of model ``name`` and point ``alias``
-    at it; a no-op when the alias already points at a version of that run. Returns the version."""
+def champion_of(
+    name: str, alias: str = "champion", root: str | Path = "."
+) -> tuple[int, str] | None:
+    """``(version, run_id)`` the alias points at, or None (no such model or alias)."""
     from mlflow.exceptions import MlflowException
 
+    try:
+        current = MlflowClient(tracking_uri(root)).get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None
+    return int(current.version), str(current.run_id)
+
+
+def register_champion(
+    run_id: str,
+    name: str,
+    alias: str = "champion",
+    artifact: str = "model",
+    root: str | Path = ".",
+    *,
+    move_alias: bool = True,
+    tags: Mapping[str, str] | None = None,
+) -> int:
+    """Register ``runs:/<run_id>/<artifact>`` as a version of model ``name`` (tagged ``tags``)
+    and, with ``move_alias``, point ``alias`` at it; a no-op when the alias already points at a
+    version of that run. Returns the version."""
     uri = tracking_uri(root)
     mlflow.set_tracking_uri(uri)
     client = MlflowClient(uri)
-    try:
-        current = client.get_model_version_by_alias(name, alias)
-    except MlflowException:
-        current = None
-    if current is not None and current.run_id == run_id:
-        return int(current.version)
-    version = mlflow.register_model(f"runs:/{run_id}/{artifact}", name)
-    client.set_registered_model_alias(name, alias, version.version)
-    client.set_model_version_tag(name, version.version, "glassworks.alias", alias)
+    current = champion_of(name, alias, root)
+    if current is not None and current[1] == run_id:
+        return current[0]
+    same_run = (
+        client.search_model_versions(f"name='{name}' and run_id='{run_id}'")
+        if current is not None
+        else []
+    )  # a candidate refused before is not registered twice
+    version = same_run[0] if same_run else mlflow.register_model(f"runs:/{run_id}/{artifact}", name)
+    for key, value in (tags or {}).items():
+        client.set_model_version_tag(name, version.version, key, value)
+    if move_alias:
+        client.set_registered_model_alias(name, alias, version.version)
+        client.set_model_version_tag(name, version.version, "glassworks.alias", alias)
     return int(version.version)
 
 

@@ -43,9 +43,17 @@ class FakeRegistry:
     def find_runs(self, stage: str, dataset: str | None = None, root: Any = ".") -> list[Any]:
         return list(self.runs.get((stage, dataset or ""), []))
 
-    def register_champion(self, run_id: str, name: str, alias: str, root: Any = ".") -> int:
+    def register_champion(
+        self, run_id: str, name: str, alias: str, root: Any = ".", **kwargs: Any
+    ) -> int:
         self.registered.append((run_id, name, alias))
         return len(self.registered)
+
+    def champion_of(self, name: str, alias: str, root: Any = ".") -> None:
+        return None
+
+    def load_model(self, uri: str, root: Any = ".") -> Any:
+        raise AssertionError("no gate in these tests")
 
 
 def test_registers_the_newest_run_of_the_champion_seed(caplog: pytest.LogCaptureFixture) -> None:

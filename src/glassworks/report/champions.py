@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from glassworks.config import DriftGateParams
 from glassworks.errors import DataError
+from glassworks.io import read_parquet
 from glassworks.report.cdep import comparison_markdown
+from glassworks.report.drift import compare_models, drift_card
 from glassworks.report.overview import (
     Champion,
     champions_table,
@@ -37,18 +41,92 @@ class Registry(Protocol):
         ...
 
     def register_champion(
-        self, run_id: str, name: str, alias: str, root: str | Path = "."
+        self,
+        run_id: str,
+        name: str,
+        alias: str,
+        root: str | Path = ".",
+        *,
+        move_alias: bool = True,
+        tags: Mapping[str, str] | None = None,
     ) -> int | None:
-        """Register the run's model as a version of ``name`` with ``alias``: the version."""
+        """Register the run's model as a version of ``name`` (with ``alias`` unless
+        ``move_alias`` is False): the version."""
+        ...
+
+    def champion_of(self, name: str, alias: str, root: str | Path = ".") -> tuple[int, str] | None:
+        """``(version, run_id)`` that ``alias`` points at, or None."""
+        ...
+
+    def load_model(self, uri: str, root: str | Path = ".") -> Any:
+        """The model (tabular bundle or text model) behind ``uri``."""
         ...
 
 
+@dataclass(frozen=True)
+class GateDecision:
+    """Whether a new champion's explanations are close enough to the current one's."""
+
+    passed: bool
+    reason: str
+    drift: float
+    card: str = ""
+    """Where its comparison card was written."""
+
+
+Gate = Callable[[Champion, str, str], GateDecision]
+"""``gate(champion, current model URI, candidate model URI)``."""
+
+
+def drift_gate(
+    registry: Registry,
+    params: DriftGateParams,
+    prepared_dir: Path,
+    card_dir: Path,
+    root: Path,
+) -> Gate:
+    """The explanation-drift promotion gate: both models explain the first ``params.rows`` test
+    rows of the champion's dataset; a drift score (1 − top-k Jaccard) above ``params.threshold``
+    refuses the promotion unless ``params.force``; the card goes to ``card_dir/<name>.html``."""
+
+    def gate(champ: Champion, current: str, candidate: str) -> GateDecision:
+        frame = read_parquet(prepared_dir / champ.dataset / "test.parquet").head(params.rows)
+        models = [registry.load_model(u, root) for u in (current, candidate)]
+        drift, method, rows = compare_models(models[0], models[1], frame, params.top_k)
+        card = card_dir / f"{champ.name}.html"
+        card.parent.mkdir(parents=True, exist_ok=True)
+        card.write_text(
+            drift_card(f"{champ.name}: current champion vs candidate", current, candidate,
+                       drift, method, rows), encoding="utf-8",
+        )  # fmt: skip
+        over = drift.score > params.threshold
+        figures = (
+            f"drift {drift.score:.2f} (top-{drift.top_k} Jaccard {drift.jaccard:.2f}, "
+            f"Spearman {drift.spearman:.2f}) vs threshold {params.threshold:.2f}"
+        )
+        if over and not params.force:
+            return GateDecision(False, f"refused: {figures}", drift.score, str(card))
+        why = "forced: " if over else "passed: "
+        return GateDecision(True, why + figures, drift.score, str(card))
+
+    return gate
+
+
 def register_champions(
-    champs: Sequence[Champion], registry: Registry, alias: str, register: bool, root: Path
+    champs: Sequence[Champion],
+    registry: Registry,
+    alias: str,
+    register: bool,
+    root: Path,
+    gate: Gate | None = None,
 ) -> list[dict[str, Any]]:
     """One ``champions.json`` row per champion; with ``register``, the newest run of its stage
     item (named ``run_name`` if set) registered under ``alias``, with its ``run_id`` and
-    ``version``. A champion without a run is warned about (unless the registry is detached)."""
+    ``version``. A champion without a run is warned about (unless the registry is detached).
+
+    With a ``gate``, a champion that replaces another (``alias`` points at a different run) is
+    promoted only if the gate passes; refused, it is still registered (for review) with the
+    reason as its ``glassworks.gate`` tag, and ``alias`` stays on the current version."""
     rows = []
     for champ in champs:
         row = champ.as_dict()
@@ -58,10 +136,21 @@ def register_champions(
             if champ.run_name is None or r.info.run_name == champ.run_name
         ]
         if register and found:
-            row["run_id"] = found[0].info.run_id
+            run_id = found[0].info.run_id
+            row["run_id"] = run_id
+            current = registry.champion_of(champ.name, alias, root) if gate else None
+            decision = None
+            if gate is not None and current is not None and current[1] != run_id:
+                decision = gate(champ, f"runs:/{current[1]}/model", f"runs:/{run_id}/model")
+                row["gate"] = asdict(decision)
+                if not decision.passed:
+                    log.warning("%s: not promoted, %s", champ.name, decision.reason)
+                    row["champion_version"] = current[0]
+            tags = {"glassworks.gate": decision.reason} if decision else None
             row["version"] = registry.register_champion(
-                found[0].info.run_id, champ.name, alias, root=root
-            )
+                run_id, champ.name, alias, root=root,
+                move_alias=decision is None or decision.passed, tags=tags,
+            )  # fmt: skip
         elif register and not registry.detached:
             log.warning(
                 "%s: no MLflow run of %s@%s to register", champ.name, champ.stage, champ.stage_item

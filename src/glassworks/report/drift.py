@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from typing import Any
 
-from glassworks.explain.drift import Drift
+import numpy as np
+import polars as pl
+
+from glassworks.explain.drift import Drift, explanation_drift, word_matrix
 
 _STYLE = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:1.5em auto;padding:0 1em;
 color:#222}table{border-collapse:collapse;margin:.5em 0}td,th{padding:3px 10px;
@@ -15,6 +19,47 @@ border-bottom:1px solid #ddd;text-align:left}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
 .a{fill:#1f77b4}.b{fill:#ff7f0e}.sw{display:inline-block;width:.9em;height:.9em;margin:0 .3em}
 .note{color:#555;font-size:.9em}"""
+
+
+def _explain(model: Any, frame: pl.DataFrame) -> tuple[Any, list[str], str, list[str]]:
+    """Attributions, feature names, method and row labels of ``frame``'s rows: a tabular
+    bundle's own explainer (INN exact, else Kernel SHAP), or IG merged into words (text)."""
+    if isinstance(model, dict):
+        from glassworks.explain.audit import explain_rows
+
+        attr, _, method = explain_rows(model["model"], model["encoder"].transform(frame))
+        rows = [f"row {i}" for i in range(frame.height)]
+        return np.asarray(attr), list(model["encoder"].feature_names_), method, rows
+    from glassworks.report.explained_text import predict_and_explain
+
+    texts = frame.get_column("text").to_list()
+    words = [e.highlighted().shown() for e in predict_and_explain(model, texts)]
+    return words, [], "integrated gradients (words)", texts
+
+
+def compare_models(
+    model_a: Any, model_b: Any, frame: pl.DataFrame, top_k: int = 5
+) -> tuple[Drift, str, list[str]]:
+    """Explain ``frame``'s rows with both models (two tabular bundles, or two text models) and
+    compare: the :class:`Drift`, the attribution method and each row's label (text: the text).
+    Tabular models' encoded columns are aligned by name (a column one lacks counts 0)."""
+    if isinstance(model_a, dict) != isinstance(model_b, dict):
+        raise ValueError("one model is tabular, the other a text model")
+    (attr_a, feats_a, method, rows), (attr_b, feats_b, _, _) = (
+        _explain(m, frame) for m in (model_a, model_b)
+    )
+    if isinstance(model_a, dict):
+        features = sorted(set(feats_a) | set(feats_b))
+
+        def aligned(attr: np.ndarray, feats: list[str]) -> np.ndarray:
+            out = np.zeros((attr.shape[0], len(features)))
+            out[:, [features.index(f) for f in feats]] = attr
+            return out
+
+        attr_a, attr_b = aligned(attr_a, feats_a), aligned(attr_b, feats_b)
+    else:
+        attr_a, attr_b, features = word_matrix(attr_a, attr_b)
+    return explanation_drift(attr_a, attr_b, features, top_k=top_k), method, rows
 
 
 def _bars(drift: Drift, label_a: str, label_b: str, width: int = 900) -> str:
