@@ -22,6 +22,7 @@ from pathlib import Path
 from glassworks.config import ReportParams, load_section, read_yaml, subsection
 from glassworks.errors import DataError
 from glassworks.io import atomic_dir
+from glassworks.report.card import write_cards
 from glassworks.report.champions import drift_gate, register_champions, write_summary
 from glassworks.report.overview import champions
 from stages.common import exit_with, log_files, run_main, start
@@ -66,10 +67,15 @@ def main(argv: Sequence[str] | None = None) -> None:
             write_summary(tmp, rows, args.metrics_dir, figures, out, params.alias)
             if any(Path(cards).iterdir()):
                 shutil.copytree(cards, tmp / "drift")
+            model_cards = write_cards(rows, args.root, tmp / "cards")
         run.log_artifact(out / "summary.md", "report")
         run.log_artifact(out / "champions.json", "report")
         if (out / "drift").is_dir():
             log_files(run, out / "drift", "report/drift", (".html",))
+        for row in rows:  # each card beside its model, in the run that trained it
+            if row.get("run_id") and row["name"] in model_cards:
+                run.log_to_run(row["run_id"], out / "cards" / f"{row['name']}.html", "card")
+                run.log_artifact(out / "cards" / f"{row['name']}.html", "report/cards")
         refused = sum(1 for r in rows if r.get("gate") and not r["gate"]["passed"])
         run.log_metrics({"n_champions": len(rows), "n_refused_by_gate": refused})
     log.info("%d champions; %s", len(rows), out / "summary.md")

@@ -228,6 +228,10 @@ class StageRun:
         """:func:`load_model_bundle` (None once the run is detached)."""
         return self._call("load_model", load_model_bundle, uri, root)
 
+    def log_to_run(self, run_id: str, path: str | Path, folder: str) -> None:
+        """:func:`log_to_run` (no-op once the run is detached)."""
+        self._call("log_to_run", log_to_run, run_id, path, folder, self.uri)
+
 
 def _client(uri: str) -> MlflowClient:
     """A client of ``uri``. A local sqlite store is created (schema migrations) under an exclusive
@@ -659,3 +663,10 @@ def log_comparison(
         mlflow.log_dict(dict(summary), "explanation_drift.json")
         mlflow.log_artifact(str(card))
         return run.info.run_id
+
+
+def log_to_run(run_id: str, path: str | Path, folder: str, uri: str | None = None) -> None:
+    """Log ``path`` under ``folder`` in another (finished) run, e.g. a card beside the model of
+    the run that trained it."""
+    client = MlflowClient(uri or tracking_uri("."))
+    client.log_artifact(run_id, str(path), folder)

@@ -71,6 +71,10 @@ def test_report_registers_the_champion(workspace: Path) -> None:
     )
     assert _report(ws) == 0  # idempotent: the alias already points at that run
     assert len(client.search_model_versions("name='glassworks-text-sst2'")) == 1
+    # the champion's card: in reports/cards/ and beside the model in the run that trained it
+    assert (ws / "reports" / "cards" / "glassworks-text-sst2.html").is_file()
+    logged = [a.path for a in client.list_artifacts(ids["sst2-b"], "card")]
+    assert logged == ["card/glassworks-text-sst2.html"]
 
 
 def test_report_without_its_store(

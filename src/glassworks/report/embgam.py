@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -42,6 +43,13 @@ def explained_outputs(model: EmbGAMClassifier) -> list[int]:
     return [1] if len(model.classes_) == 2 else list(range(len(model.classes_)))
 
 
+def _picked_rows(test: pl.DataFrame, n_explain: int, seed: int) -> list[dict[str, Any]]:
+    """``n_explain`` seeded test rows, in their order (the same rows for both kinds of model)."""
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(test.height, size=min(n_explain, test.height), replace=False)
+    return [test.row(i, named=True) for i in sorted(pick.tolist())]
+
+
 def explained_texts(
     model: EmbGAMClassifier,
     label_names: Sequence[str],
@@ -52,11 +60,8 @@ def explained_texts(
     """``n_explain`` seeded test texts (``id, text, label``; in their order) with word scores for
     the predicted class's output (the one logit of a binary model) and their top n-grams."""
     binary = len(model.classes_) == 2
-    rng = np.random.default_rng(seed)
-    pick = rng.choice(test.height, size=min(n_explain, test.height), replace=False)
     items = []
-    for i in sorted(pick.tolist()):
-        row = test.row(i, named=True)
+    for row in _picked_rows(test, n_explain, seed):
         proba = model.predict_proba([row["text"]])[0]
         k = int(np.argmax(proba))
         output = 0 if binary else k
@@ -78,11 +83,8 @@ def explained_regression_texts(
     """``n_explain`` seeded test texts (``id, text, label``; in their order; the same rows as
     :func:`explained_texts` picks) with word scores for the predicted value and their top n-grams:
     word scores plus the intercept equal the prediction."""
-    rng = np.random.default_rng(seed)
-    pick = rng.choice(test.height, size=min(n_explain, test.height), replace=False)
     items = []
-    for i in sorted(pick.tolist()):
-        row = test.row(i, named=True)
+    for row in _picked_rows(test, n_explain, seed):
         predicted = float(model.predict([row["text"]])[0])
         tokens, scores = model.token_scores(row["text"])
         details = model.contributions(row["text"])
