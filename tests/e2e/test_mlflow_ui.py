@@ -105,3 +105,71 @@ def _frame_with(tab, text: str, timeout: float = 30):  # noqa: ANN001, ANN202
                 continue
         tab.wait_for_timeout(250)
     raise AssertionError(f"no frame shows {text!r}; frames: {[f.url for f in tab.frames]}")
+
+
+@pytest.mark.slow
+def test_model_card_in_the_mlflow_ui(tmp_path: Path) -> None:
+    """A champion's card logged with its model renders inside the MLflow UI: the Integrated
+    Hessians heatmap (an embedded image), the highlights with their legend, and no request
+    leaves the page (docs/img/card-in-mlflow-ui.png is this test's screenshot)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("no chromium (make test installs Debian's chromium when run as root)")
+    playwright = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
+    import numpy as np
+
+    from glassworks.report.card import CardInputs, model_card
+    from glassworks.report.plots import matrix_interaction_plot
+
+    heatmap = tmp_path / "interactions_0.png"
+    labels = ["a", "charming", "and", "funny", "film"]
+    rng = np.random.default_rng(0)
+    m = rng.normal(size=(5, 5))
+    matrix_interaction_plot((m + m.T) / 2, labels, heatmap, "token x token Integrated Hessians")
+    row = {"name": "glassworks-text-tiny", "version": 1, "dataset": "tiny",
+           "stage": "train_text", "stage_item": "tiny", "metric": "valid_accuracy",
+           "value": 0.9}  # fmt: skip
+    inputs = CardInputs(figures=[heatmap], highlights=_explanation_page(tmp_path),
+                        tables=[("Faithfulness", ["explainer", "deletion AUC"],
+                                 [["ig", "0.080"]])])  # fmt: skip
+    card = tmp_path / "glassworks-text-tiny.html"
+    card.write_text(model_card(row, inputs), encoding="utf-8")
+    with tracking.stage_run("train_text", "tiny") as run:
+        run.log_artifact(card, "card")
+    port = free_port()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "mlflow"), "ui", "--backend-store-uri",
+         os.environ["MLFLOW_TRACKING_URI"], "--host", "127.0.0.1", "--port", str(port)],
+        stdout=(tmp_path / "ui.log").open("w"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    shot = tmp_path / "card-in-mlflow-ui.png"
+    try:
+        _wait_healthy(base, server, tmp_path / "ui.log")
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
+            )
+            tab = browser.new_page(viewport={"width": 1280, "height": 900})
+            requests: list[str] = []
+            tab.on("request", lambda r: requests.append(r.url))
+            tab.goto(f"{base}/#/experiments/{run.experiment_id}/runs/{run.run_id}/artifacts")
+            tab.get_by_text("card", exact=True).first.click()
+            tab.get_by_text("glassworks-text-tiny.html", exact=True).first.click()
+            frame = _frame_with(tab, "Faithfulness")
+            widths = frame.eval_on_selector_all("img", "els => els.map(e => e.naturalWidth)")
+            highlights = _frame_with(tab, "charming")
+            legend = highlights.content()
+            tab.wait_for_timeout(500)
+            tab.screenshot(path=str(shot), full_page=True)
+            browser.close()
+        assert widths  # the heatmap ...
+        assert all(w > 100 for w in widths)  # ... decoded and drawn
+        assert "lifeless" in legend
+        assert "raises the explained output" in legend  # the colour legend
+        outside = [u for u in requests if not u.startswith((base, "data:", "about:", "blob:"))]
+        assert outside == []
+        assert shot.stat().st_size > 10_000
+        print(f"screenshot: {shot}")  # noqa: T201 - the closing note cites it
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

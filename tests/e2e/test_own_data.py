@@ -6,6 +6,7 @@ so the test fits CI (the shapes of the outputs, not their accuracy, are under te
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import polars as pl
@@ -171,7 +172,9 @@ def test_add_dataset_then_dvc_repro_to_a_champion(project: tuple[Path, dict[str,
         row = champions[dataset]
         assert row["name"] == f"glassworks-{task}-{dataset}"
         assert row["version"] == 1
-        version = MlflowClient().get_model_version_by_alias(row["name"], "champion")
+        # the store the stages used (not mlflow's process-wide URI, which other tests may set)
+        client = MlflowClient(os.environ["MLFLOW_TRACKING_URI"])
+        version = client.get_model_version_by_alias(row["name"], "champion")
         assert version.run_id == row["run_id"]
     status = run_in([dvc, "status", *stages], clone, stdout_only=True)
     assert "changed" not in status

@@ -114,8 +114,8 @@ def model_card(champion: Mapping[str, Any], inputs: CardInputs) -> str:
         ),  # fmt: skip
         (
             "model run",
-            f"{champion.get('stage', '')}@{champion.get('stage_item', '')} "
-            f"({champion.get('run_name') or ''})",
+            f"{champion.get('stage', '')}@{champion.get('stage_item', '')}"
+            + (f" ({champion['run_name']})" if champion.get("run_name") else ""),
         ),  # fmt: skip
     ]
     if test:
