@@ -4,11 +4,13 @@ both; without them the test is skipped with the reason)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -47,15 +49,7 @@ def test_explanation_artifact_in_the_mlflow_ui(tmp_path: Path) -> None:
     with tracking.stage_run("explain_text", "tiny") as run:
         run.log_artifact(page_file, "explanations")
         run.log_metrics({"ig_completeness": 1e-6})
-    port = free_port()
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "mlflow"), "ui", "--backend-store-uri",
-         os.environ["MLFLOW_TRACKING_URI"], "--host", "127.0.0.1", "--port", str(port)],
-        stdout=(tmp_path / "ui.log").open("w"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(base, server, tmp_path / "ui.log")
+    with _mlflow_ui(tmp_path) as base:
         shot = tmp_path / "mlflow-ui-explanation.png"
         with playwright.sync_playwright() as p:
             browser = p.chromium.launch(
@@ -75,6 +69,21 @@ def test_explanation_artifact_in_the_mlflow_ui(tmp_path: Path) -> None:
         assert html.count("background:rgba(") >= 8
         assert shot.stat().st_size > 10_000
         print(f"screenshot: {shot}")  # noqa: T201 - the closing note cites it
+
+
+@contextlib.contextmanager
+def _mlflow_ui(tmp_path: Path) -> Iterator[str]:
+    """``mlflow ui`` on this test's store and a free port: its base URL, stopped after."""
+    port = free_port()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "mlflow"), "ui", "--backend-store-uri",
+         os.environ["MLFLOW_TRACKING_URI"], "--host", "127.0.0.1", "--port", str(port)],
+        stdout=(tmp_path / "ui.log").open("w"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, server, tmp_path / "ui.log")
+        yield base
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -135,33 +144,21 @@ def test_model_card_in_the_mlflow_ui(tmp_path: Path) -> None:
     card.write_text(model_card(row, inputs), encoding="utf-8")
     with tracking.stage_run("train_text", "tiny") as run:
         run.log_artifact(card, "card")
-    port = free_port()
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "mlflow"), "ui", "--backend-store-uri",
-         os.environ["MLFLOW_TRACKING_URI"], "--host", "127.0.0.1", "--port", str(port)],
-        stdout=(tmp_path / "ui.log").open("w"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
     shot = tmp_path / "card-in-mlflow-ui.png"
-    try:
-        _wait_healthy(base, server, tmp_path / "ui.log")
-        with playwright.sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
-            )
-            tab = browser.new_page(viewport={"width": 1280, "height": 900})
-            requests: list[str] = []
-            tab.on("request", lambda r: requests.append(r.url))
-            tab.goto(f"{base}/#/experiments/{run.experiment_id}/runs/{run.run_id}/artifacts")
-            tab.get_by_text("card", exact=True).first.click()
-            tab.get_by_text("glassworks-text-tiny.html", exact=True).first.click()
-            frame = _frame_with(tab, "Faithfulness")
-            widths = frame.eval_on_selector_all("img", "els => els.map(e => e.naturalWidth)")
-            highlights = _frame_with(tab, "charming")
-            legend = highlights.content()
-            tab.wait_for_timeout(500)
-            tab.screenshot(path=str(shot), full_page=True)
-            browser.close()
+    with _mlflow_ui(tmp_path) as base, playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        tab = browser.new_page(viewport={"width": 1280, "height": 900})
+        requests: list[str] = []
+        tab.on("request", lambda r: requests.append(r.url))
+        tab.goto(f"{base}/#/experiments/{run.experiment_id}/runs/{run.run_id}/artifacts")
+        tab.get_by_text("card", exact=True).first.click()
+        tab.get_by_text("glassworks-text-tiny.html", exact=True).first.click()
+        frame = _frame_with(tab, "Faithfulness")
+        widths = frame.eval_on_selector_all("img", "els => els.map(e => e.naturalWidth)")
+        legend = _frame_with(tab, "charming").content()
+        tab.wait_for_timeout(500)
+        tab.screenshot(path=str(shot), full_page=True)
+        browser.close()
         assert widths  # the heatmap ...
         assert all(w > 100 for w in widths)  # ... decoded and drawn
         assert "lifeless" in legend
@@ -170,6 +167,3 @@ def test_model_card_in_the_mlflow_ui(tmp_path: Path) -> None:
         assert outside == []
         assert shot.stat().st_size > 10_000
         print(f"screenshot: {shot}")  # noqa: T201 - the closing note cites it
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
