@@ -26,8 +26,10 @@ import json
 import logging
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -41,7 +43,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from glassworks import tracking
 from glassworks.config import load_tracking, plain_name
-from glassworks.errors import GlassworksError
+from glassworks.errors import GlassworksError, Terminated
 
 log = logging.getLogger("glassworks.stages")
 C = TypeVar("C")
@@ -105,14 +107,30 @@ def stage_run(
     )
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated(signum)
+
+
 def run_main(main: Callable[[Sequence[str] | None], None], argv: Sequence[str] | None) -> int:
-    """Run a stage body: bad input ends in one clear error line and exit status 1."""
+    """Run a stage body: bad input ends in one clear error line and exit status 1; Ctrl-C and
+    SIGTERM unwind the stage (temp outputs removed, its MLflow run KILLED) and end in one line,
+    ``interrupted: <stage> (no half-written output; ...)``, with exit status 130 and 143."""
     setup_logging()
+    name = os.environ.get("DVC_STAGE") or main.__module__.rpartition(".")[2]
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         main(argv)
     except GlassworksError as exc:
         log.error("%s", exc)
         return 1
+    except (KeyboardInterrupt, Terminated) as exc:
+        log.error("interrupted: %s (no half-written output; dvc repro reruns it)", name)
+        return 143 if isinstance(exc, Terminated) else 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0
 
 

@@ -37,3 +37,9 @@ class ConfigError(GlassworksError, ValueError):
 
 class TrackingError(GlassworksError, RuntimeError):
     """The MLflow store cannot be reached or written; the message names the (redacted) URI."""
+
+
+class Terminated(BaseException):  # noqa: N818 - named after the signal, like KeyboardInterrupt
+    """SIGTERM arrived (a service manager or an operator stopping the process): raised by the
+    edges' signal handler so a stage unwinds like on Ctrl-C (temp files removed, MLflow run
+    marked KILLED) and exits with status 143."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from glassworks.errors import TrackingError
+from glassworks.errors import Terminated, TrackingError
 from glassworks.io import BUNDLE_KEYS, read_pickle
 
 log = logging.getLogger(__name__)
@@ -339,10 +339,12 @@ def stage_run(
         log.info("MLflow run %s (%s@%s) in %s", handle.run_id, stage, item, redact(uri))
     try:
         yield handle
-    except BaseException:
+    except BaseException as exc:
         if handle.run_id is not None:
-            with contextlib.suppress(Exception):  # the body's error is the one to report
-                mlflow.end_run("FAILED")
+            # Ctrl-C or SIGTERM: KILLED (stopped from outside), any other error: FAILED
+            status = "KILLED" if isinstance(exc, KeyboardInterrupt | Terminated) else "FAILED"
+            with contextlib.suppress(BaseException):  # the body's error is the one to report
+                mlflow.end_run(status)
         raise
     if handle.run_id is not None:
         handle._call("the end of the run", mlflow.end_run, "FINISHED")

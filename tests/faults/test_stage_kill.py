@@ -216,3 +216,42 @@ def test_embed_stage_killed_at_four_points(fashion: Path) -> None:
     ref_keys, ref_vecs, _, _ = read_index(ws / "reference" / ds)
     assert keys == ref_keys
     np.testing.assert_allclose(vecs, ref_vecs, atol=1e-5)  # same as an uninterrupted run
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupt_reads_as_an_interrupt(tmp_path: Path, sig: signal.Signals, code: int) -> None:
+    """Ctrl-C (SIGINT) or SIGTERM while ``prepare`` writes its output: one line, no traceback,
+    exit status 130 / 143, no temp folder left, the MLflow run KILLED."""
+    from mlflow.tracking import MlflowClient
+
+    from glassworks import tracking
+
+    raw = tmp_path / "raw" / "csv"
+    raw.mkdir(parents=True)
+    (raw / "t.csv").write_text("t,y\n" + "".join(f"text {i},{i % 2}\n" for i in range(60)))
+    params = {"prepare": {"datasets": {"toy": {"source": "csv", "path": "t.csv", "label": "y",
+                                               "text": "t"}}}}  # fmt: skip
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    out = tmp_path / "prepared"
+    proc = _start([
+        sys.executable, "-c", HELD_RUNNER, "prepare", "glassworks.data.prepare", "30",
+        "--dataset", "toy", "--params", str(tmp_path / "params.yaml"), "--root", str(REPO),
+        "--raw-dir", str(tmp_path / "raw"), "--out-dir", str(out),
+        "--metrics-dir", str(tmp_path / "m"),
+    ])  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not _tmp_files(out) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert proc.poll() is None, "the stage ended before the signal"
+    start = time.monotonic()
+    os.kill(proc.pid, sig)
+    assert proc.wait(timeout=30) == code
+    assert time.monotonic() - start < 10
+    text = proc.stdout.read() if proc.stdout else ""
+    assert "interrupted: prepare (no half-written output" in text
+    assert "Traceback" not in text
+    assert not (out / "toy").exists()
+    assert not _tmp_files(out)
+    (run,) = tracking.find_runs("prepare", "toy")
+    status = MlflowClient(tracking.tracking_uri(REPO)).get_run(run.info.run_id).info.status
+    assert status == "KILLED"
