@@ -248,9 +248,18 @@ def log_files(
 
 
 def file_md5(path: Path) -> str:
-    """MD5 of a file's bytes (DVC 3's ``md5`` hash)."""
+    """MD5 of a file's bytes (DVC 3's ``md5`` hash); a file unchanged since it was last hashed
+    in this process (same size and mtime) is not read again (provenance tags and the MLflow
+    dataset inputs hash the same prepared splits)."""
+    stat = path.stat()
+    return _md5_of(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4096)
+def _md5_of(path: str, size: int, mtime_ns: int) -> str:
+    del size, mtime_ns  # the cache key: a rewritten file is hashed again
     h = hashlib.md5()
-    with path.open("rb") as handle:
+    with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
