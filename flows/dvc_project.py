@@ -12,11 +12,14 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
+
+from flows.processes import GRACE_S, run_tree
 
 GPU_PREFIXES = ("embed", "train_")
 """Stages that embed or train: tagged ``gpu`` (one at a time on a GPU work pool)."""
@@ -31,6 +34,19 @@ class StageFailed(RuntimeError):
 
 class TransientStageError(StageFailed):
     """DVC could not take its lock (a concurrent ``dvc repro``): retried with back-off."""
+
+
+class StageStopped(StageFailed):
+    """The stage was stopped from outside (its timeout, a cancelled flow run, SIGTERM, Ctrl-C):
+    its process tree is gone, DVC's record unchanged, so a rerun redoes it."""
+
+    def __init__(self, address: str, reason: str, seconds: float) -> None:
+        super().__init__(f"stage {address} stopped after {seconds:.1f} s: {reason}")
+        self.address, self.reason, self.seconds = address, reason, seconds
+
+    @property
+    def timed_out(self) -> bool:
+        return self.reason.startswith("timed out")
 
 
 @dataclass(frozen=True)
@@ -202,16 +218,33 @@ def release_stale_locks(root: Path) -> list[str]:
     return sorted(dropped)
 
 
-def reproduce(root: Path, address: str, threads: int | None = None) -> str:
+def reproduce(
+    root: Path,
+    address: str,
+    threads: int | None = None,
+    *,
+    timeout: float | None = None,
+    cancelled: Callable[[], str | None] | None = None,
+    grace: float = GRACE_S,
+) -> str:
     """``dvc repro --single-item <address>`` (its BLAS/OpenMP pools sized to ``threads``); its
     output, or :class:`StageFailed` with the stage's error lines (:class:`TransientStageError`
-    when DVC could not take its lock)."""
+    when DVC could not take its lock). Past ``timeout`` seconds, when ``cancelled()`` names a
+    reason or when :func:`flows.processes.stop_all` is called, the stage's process tree is
+    stopped (``grace`` seconds, then SIGKILL) and :class:`StageStopped` raised."""
     release_stale_locks(root)
-    proc = dvc(root, "repro", "--single-item", address, check=False, threads=threads)
-    if proc.returncode == 0:
-        return proc.stdout
-    text = proc.stdout + proc.stderr
+    done = run_tree(
+        [str(Path(sys.executable).parent / "dvc"), "repro", "--single-item", address],
+        cwd=root, env=_env(threads), timeout=timeout, cancelled=cancelled, grace=grace,
+    )  # fmt: skip
+    if done.stopped is not None:
+        release_stale_locks(root)
+        raise StageStopped(address, done.stopped, done.seconds)
+    if done.returncode == 0:
+        return done.stdout
+    text = done.stdout + done.stderr
     kind = TransientStageError if any(t in text for t in TRANSIENT) else StageFailed
+    proc = subprocess.CompletedProcess([], done.returncode, done.stdout, done.stderr)
     raise kind(f"stage {address} failed:\n{_error_lines(proc)}")
 
 

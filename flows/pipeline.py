@@ -15,6 +15,7 @@ a stage's own failure is not retried and its task fails with the stage's error m
 from __future__ import annotations
 
 import argparse
+import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,13 +24,16 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.client.schemas.objects import State, TaskRun
-from prefect.futures import PrefectFuture, as_completed
+from prefect.exceptions import CancelledRun, TerminationSignal
+from prefect.futures import PrefectFuture, as_completed, wait
+from prefect.states import Cancelled, Failed
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import Task
 
 from flows.dvc_project import (
     StageFailed,
     StageGraph,
+    StageStopped,
     TransientStageError,
     is_gpu_stage,
     params_dirty,
@@ -38,7 +42,9 @@ from flows.dvc_project import (
     stage_graph,
     stale_stages,
 )
-from flows.runs import runs_markdown
+from flows.processes import GRACE_S, stop_all
+from flows.runs import close_stopped_runs, runs_markdown
+from glassworks.config import load_pipeline
 
 
 class DirtyParams(RuntimeError):
@@ -78,10 +84,28 @@ def critical_path(graph: StageGraph, todo: set[str]) -> dict[str, float]:
 
 
 def _submit(
-    project: Path, address: str, mlflow_ui: str, threads: int | None
+    project: Path,
+    address: str,
+    mlflow_ui: str,
+    threads: int | None,
+    timeout: float | None = None,
+    grace: float = GRACE_S,
 ) -> PrefectFuture[dict[str, Any]]:
     tags = ["gpu" if is_gpu_stage(address) else "cpu", address.split("@", 1)[0]]
-    return run_stage.with_options(tags=tags).submit(str(project), address, mlflow_ui, threads)
+    return run_stage.with_options(tags=tags).submit(
+        str(project), address, mlflow_ui, threads, timeout, grace
+    )
+
+
+def _stop_reason(exc: BaseException) -> tuple[str, int]:
+    """Why the flow process is being stopped, and the signal its stages get."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "Ctrl-C", signal.SIGINT
+    if isinstance(exc, TerminationSignal):
+        from prefect._internal.control_listener import get_intent
+
+        return ("flow run cancelled" if get_intent() == "cancel" else "SIGTERM"), signal.SIGTERM
+    return f"flow stopped ({type(exc).__name__})", signal.SIGTERM
 
 
 def _schedule(
@@ -89,41 +113,63 @@ def _schedule(
     order: list[str],
     jobs: int,
     submit: Callable[[str], PrefectFuture[dict[str, Any]]],
-) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+    grace: float = GRACE_S,
+) -> tuple[list[dict[str, Any]], list[tuple[str, str]], bool]:
     """Run ``order``'s stages, at most ``jobs`` at once, each submitted once its upstream stages
     completed (a task waiting for its upstream would hold a worker while ready stages queue),
-    the longest remaining chain first; a stage below a failed one is not run. Returns the
-    completed stages' results and ``(stage, why)`` for the others."""
+    the longest remaining chain first; a stage below a failed one is not run, and once a stage
+    reports the flow run cancelled nothing new starts. Returns the completed stages' results,
+    ``(stage, why)`` for the others and whether the run was cancelled.
+
+    SIGTERM (a runner cancelling the flow run, a service manager), Ctrl-C or any other exception
+    here stops the running stages' process trees (``grace`` seconds each, side by side) before
+    it propagates: no stage outlives the flow."""
     todo = set(order)
     rank = critical_path(graph, todo)
     waiting, done, dead = set(order), set(), set()
     running: dict[PrefectFuture[dict[str, Any]], str] = {}
     results: list[dict[str, Any]] = []
     failed: list[tuple[str, str]] = []
-    while waiting or running:
-        for a in sorted(waiting):
-            if graph.upstream[a] & dead:
+    cancelled = False
+    try:
+        while waiting or running:
+            if cancelled:
+                failed += [(a, "not run: the flow run was cancelled") for a in sorted(waiting)]
+                waiting.clear()
+            for a in sorted(waiting):
+                if graph.upstream[a] & dead:
+                    waiting.discard(a)
+                    dead.add(a)
+                    failed.append((a, "not run: an upstream stage did not complete"))
+            ready = sorted(
+                (a for a in waiting if graph.upstream[a] & todo <= done),
+                key=lambda a: (-rank[a], a),
+            )
+            for a in ready[: max(0, jobs - len(running))]:
                 waiting.discard(a)
-                dead.add(a)
-                failed.append((a, "not run: an upstream stage did not complete"))
-        ready = sorted(
-            (a for a in waiting if graph.upstream[a] & todo <= done), key=lambda a: (-rank[a], a)
-        )
-        for a in ready[: max(0, jobs - len(running))]:
-            waiting.discard(a)
-            running[submit(a)] = a
-        if not running:
-            continue  # only stages below failed ones are left: the loop above drops them
-        future = next(as_completed(list(running)))
-        address = running.pop(future)
-        try:  # the future's state is reported asynchronously: its result is what counts
-            results.append(future.result())
-        except Exception as exc:  # noqa: BLE001 - any failure of a stage fails its chain only
-            dead.add(address)
-            failed.append((address, str(exc) or type(exc).__name__))
-        else:
-            done.add(address)
-    return results, failed
+                running[submit(a)] = a
+            if not running:
+                continue  # only stages below failed ones are left: the loop above drops them
+            future = next(as_completed(list(running)))
+            address = running.pop(future)
+            try:  # the future's state is reported asynchronously: its result is what counts
+                results.append(future.result())
+            except CancelledRun as exc:
+                cancelled = True
+                dead.add(address)
+                failed.append((address, str(exc) or "cancelled"))
+            except Exception as exc:  # noqa: BLE001 - any failure of a stage fails its chain only
+                dead.add(address)
+                failed.append((address, str(exc) or type(exc).__name__))
+            else:
+                done.add(address)
+    except BaseException as exc:
+        reason, sig = _stop_reason(exc)
+        n = stop_all(reason, sig, grace)
+        if n:
+            wait(list(running), timeout=5)  # let the stopped tasks report their final state
+        raise
+    return results, failed, cancelled
 
 
 @task(
@@ -133,13 +179,29 @@ def _schedule(
     task_run_name="{address}",
 )
 def run_stage(
-    root: str, address: str, mlflow_ui: str = "http://127.0.0.1:5000", threads: int | None = None
-) -> dict[str, Any]:
+    root: str,
+    address: str,
+    mlflow_ui: str = "http://127.0.0.1:5000",
+    threads: int | None = None,
+    timeout: float | None = None,
+    grace: float = GRACE_S,
+) -> Any:
     """``dvc repro --single-item address`` (BLAS/OpenMP pools sized to ``threads``); a markdown
-    artifact links the MLflow runs it made."""
+    artifact links the MLflow runs it made. Past ``timeout`` seconds, or when its flow run is
+    cancelled, the stage's process tree is stopped within ``grace`` seconds, its MLflow run
+    closed with the reason, and the task ends TimedOut (failed) or Cancelled."""
     logger = get_run_logger()
     start = time.time()
-    output = reproduce(Path(root), address, threads)
+    try:
+        output = reproduce(
+            Path(root), address, threads, timeout=timeout, cancelled=_cancel_watch(), grace=grace
+        )
+    except StageStopped as exc:
+        closed = close_stopped_runs(Path(root), address, since=start, reason=exc.reason)
+        logger.warning("%s (%d MLflow run(s) closed; a rerun redoes it)", exc, closed)
+        if exc.timed_out:
+            return Failed(name="TimedOut", message=str(exc), data=exc)
+        return Cancelled(message=str(exc))
     seconds = time.time() - start
     skipped = "didn't change, skipping" in output
     logger.info("%s: %s in %.1f s", address, "up to date" if skipped else "reproduced", seconds)
@@ -150,6 +212,38 @@ def run_stage(
             description=f"MLflow runs of {address}",
         )
     return {"stage": address, "seconds": seconds, "skipped": skipped}
+
+
+def _cancel_watch(every: float = 2.0) -> Callable[[], str | None] | None:
+    """A check, for :func:`flows.processes.run_tree`, that reads the state of this task's flow
+    run from the API at most every ``every`` seconds: "flow run cancelled" once it is Cancelling
+    (the UI's or ``prefect flow-run cancel``'s request, also where no runner signals the flow
+    process: ``make run``, Dask workers). None outside a flow run."""
+    from prefect.client.orchestration import get_client
+    from prefect.runtime import flow_run
+
+    run_id = flow_run.id
+    if not run_id:
+        return None
+    last = time.monotonic()
+
+    def cancelled() -> str | None:
+        nonlocal last
+        if time.monotonic() - last < every:
+            return None
+        last = time.monotonic()
+        try:
+            with get_client(sync_client=True) as client:
+                state = client.read_flow_run(run_id).state
+        except Exception:  # noqa: BLE001 - an unreachable API is not a cancellation
+            return None
+        return (
+            "flow run cancelled"
+            if state and (state.is_cancelling() or state.is_cancelled())
+            else None
+        )
+
+    return cancelled
 
 
 def _artifact_key(address: str) -> str:
@@ -202,9 +296,13 @@ def pipeline(
         todo &= graph.needs(set(within))
     order = graph.order(todo)
     logger.info("%d stages, %d stale, %d to run", len(graph.upstream), len(stale), len(order))
-    results, failed = _schedule(graph, order, jobs, lambda address: _submit(
-        project, address, mlflow_ui, threads
-    ))  # fmt: skip
+    limits = load_pipeline(project / "params.yaml")
+    results, failed, cancelled = _schedule(graph, order, jobs, lambda address: _submit(
+        project, address, mlflow_ui, threads, limits.timeout_for(address), limits.stop_grace_s
+    ), limits.stop_grace_s)  # fmt: skip
+    if cancelled:
+        lines = "\n".join(f"- {a}: {m}" for a, m in failed)
+        return Cancelled(message=f"flow run cancelled; {len(results)} stages completed:\n{lines}")
     if failed:
         lines = "\n".join(f"- {a}: {m}" for a, m in failed)
         raise StageFailed(f"{len(failed)} of {len(order)} stages did not complete:\n{lines}")

@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 
 from flows.dvc_project import StageFailed, plan, share_cores
+from flows.processes import sigterm_raises
+from glassworks.errors import Terminated
 
 log = logging.getLogger("flows.run")
 
@@ -57,6 +59,21 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     start = time.perf_counter()
+    try:
+        with sigterm_raises():
+            return _run(args, start, p)
+    except (KeyboardInterrupt, Terminated) as exc:  # before the flow started: nothing runs yet
+        log.error(INTERRUPTED, time.perf_counter() - start)
+        return 130 if isinstance(exc, KeyboardInterrupt) else 143
+
+
+INTERRUPTED = (
+    "interrupted: pipeline after %.0f s (running stages stopped, nothing half-written; "
+    "make run resumes)"
+)
+
+
+def _run(args: argparse.Namespace, start: float, p: argparse.ArgumentParser) -> int:
     graph, stale = plan(args.root)
     unknown = sorted(set(args.targets) - set(graph.upstream))
     if unknown:
@@ -72,6 +89,14 @@ def main(argv: list[str] | None = None) -> int:
     where = f"Dask {args.dask}" if args.dask else f"{workers} at once, {threads} thread(s) each"
     log.info("%d of %d stages to run (%s)", len(todo), len(graph.upstream), where)
 
+    from flows.server import temporary_server
+
+    with temporary_server():  # before Prefect is imported: its threads read the URL then
+        return _run_flow(args, start, workers, threads)
+
+
+def _run_flow(args: argparse.Namespace, start: float, workers: int, threads: int) -> int:
+    from prefect.exceptions import CancelledRun, TerminationSignal
     from prefect.task_runners import ThreadPoolTaskRunner
 
     from flows.pipeline import pipeline
@@ -84,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         runner = dask_runner(args.dask, n_workers=workers)
     else:
         runner = ThreadPoolTaskRunner(max_workers=workers)
+
     try:
         flow = pipeline.with_options(task_runner=runner)
         flow(
@@ -96,8 +122,30 @@ def main(argv: list[str] | None = None) -> int:
     except StageFailed as exc:
         log.error("%s", exc)
         return 1
+    except CancelledRun as exc:
+        log.error("cancelled: %s", exc)
+        return 1
+    except (KeyboardInterrupt, TerminationSignal, Terminated) as exc:
+        code = 130 if isinstance(exc, KeyboardInterrupt) else 143
+        log.error(INTERRUPTED, time.perf_counter() - start)
+        return code
+    finally:
+        _drain_prefect()
     log.info("pipeline reproduced in %.0f s", time.perf_counter() - start)
     return 0
+
+
+def _drain_prefect(timeout: float = 5.0) -> None:
+    """Send Prefect's queued logs and events while the temporary server still answers (at
+    interpreter exit it would be gone, and the workers would retry against it)."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        try:
+            worker.drain_all(timeout=timeout)
+        except Exception as exc:  # noqa: BLE001 - best effort: the run's outcome stands
+            log.debug("could not drain %s: %s", worker.__name__, exc)
 
 
 if __name__ == "__main__":

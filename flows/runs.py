@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from glassworks import tracking
+
+log = logging.getLogger(__name__)
 
 MAX_METRICS = 12
 
@@ -32,3 +35,14 @@ def runs_markdown(root: Path, address: str, since: float, ui: str) -> str:
             lines.append(f"| … {len(metrics) - MAX_METRICS} more in MLflow | |")
         lines.append("")
     return "\n".join(lines)
+
+
+def close_stopped_runs(root: Path, address: str, since: float, reason: str) -> int:
+    """Close the MLflow runs a stopped stage left (tag ``glassworks.stop_reason``, KILLED);
+    a store that cannot be reached is a warning, never a second error over the stop."""
+    stage, _, item = address.partition("@")
+    try:
+        return tracking.close_stopped_runs(stage, item or None, since, reason, root=root)
+    except Exception as exc:  # noqa: BLE001 - the stop itself must still be reported
+        log.warning("could not record the stop of %s in MLflow: %s", address, exc)
+        return 0

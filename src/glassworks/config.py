@@ -11,7 +11,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    ValidationError,
+    model_validator,
+)
 
 from glassworks.errors import ConfigError
 
@@ -733,6 +741,26 @@ class TrackingParams(Frozen):
     without (or with the rest of) its MLflow run and still writes its DVC outputs."""
 
 
+class PipelineParams(Frozen):
+    """``pipeline``: how ``make run`` and the scheduled flows run the stages. No stage declares it
+    to DVC: it changes no output, only when a running stage is stopped."""
+
+    timeout_s: dict[str, PositiveFloat | None] = {}
+    """Seconds a stage may run before it is stopped and fails, by stage address
+    (``train_text@sst2-small``), stage name (``train_text``) or ``default``, first match wins;
+    null or absent: no limit."""
+    stop_grace_s: PositiveFloat = 10.0
+    """Seconds a stopped stage (timeout, cancelled flow run, SIGTERM, Ctrl-C) gets to unwind
+    before its process tree is killed."""
+
+    def timeout_for(self, address: str) -> float | None:
+        """The timeout of the stage at ``address`` (None: no limit)."""
+        for key in (address, address.split("@", 1)[0], "default"):
+            if key in self.timeout_s:
+                return self.timeout_s[key]
+        return None
+
+
 class Params(Frozen):
     """The whole ``params.yaml``."""
 
@@ -751,6 +779,7 @@ class Params(Frozen):
     compare_cdep: CompareCdepParams
     report: ReportParams
     tracking: TrackingParams = TrackingParams()
+    pipeline: PipelineParams = PipelineParams()
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -822,6 +851,15 @@ def load_tracking(path: str | Path) -> TrackingParams:
     """The ``tracking`` section of a params file (defaults when it has none)."""
     data = read_yaml(path)
     return parse_section({"tracking": {}, **data}, "tracking", TrackingParams, path)
+
+
+def load_pipeline(path: str | Path) -> PipelineParams:
+    """The ``pipeline`` section of a params file (defaults when it has none or there is no
+    file: a project of its own may run the flows without one)."""
+    if not Path(path).is_file():
+        return PipelineParams()
+    data = read_yaml(path)
+    return parse_section({"pipeline": {}, **data}, "pipeline", PipelineParams, path)
 
 
 def load_params(path: str | Path) -> Params:

@@ -498,6 +498,29 @@ def find_runs(stage: str, item: str | None = None, root: str | Path = ".") -> li
     )
 
 
+STOP_REASON_TAG = "glassworks.stop_reason"
+"""Why a run's stage was stopped from outside (timeout, cancelled flow run, SIGTERM, Ctrl-C)."""
+
+
+def close_stopped_runs(
+    stage: str, item: str | None, since: float, reason: str, root: str | Path = "."
+) -> int:
+    """Record ``reason`` on the runs of a stage (and item) started at or after ``since`` (epoch
+    seconds) that did not finish: each gets the tag ``glassworks.stop_reason``, and one still
+    RUNNING (its process was killed before it could end the run) is ended KILLED. Returns how
+    many runs were closed."""
+    client = MlflowClient(tracking_uri(root))
+    closed = 0
+    for run in find_runs(stage, item, root):
+        if run.info.start_time < since * 1000 - 1000 or run.info.status == "FINISHED":
+            continue
+        client.set_tag(run.info.run_id, STOP_REASON_TAG, reason)
+        if run.info.status in ("RUNNING", "SCHEDULED"):
+            client.set_terminated(run.info.run_id, "KILLED")
+        closed += 1
+    return closed
+
+
 def load_text_model(uri: str, root: str | Path = ".") -> Any:
     """The text model (e.g. a ``TextClassifier``) behind a logged text model (``runs:/<id>/model``,
     ``models:/<name>@champion``) in the project's store (``MLFLOW_TRACKING_URI`` or ``root``'s).
