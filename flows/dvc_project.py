@@ -89,7 +89,7 @@ THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 """What BLAS/OpenMP (and so numpy, scikit-learn, torch) read for their thread pools."""
 
 
-def _env(threads: int | None = None) -> dict[str, str]:
+def stage_env(threads: int | None = None) -> dict[str, str]:
     """The environment stages run in: this interpreter's ``bin`` first on PATH (so the stage
     commands' ``python`` is the project's), no colour codes in captured output, and with
     ``threads`` each BLAS/OpenMP pool of the stage sized to it (stages run side by side share the
@@ -118,7 +118,7 @@ def dvc(
     proc = subprocess.run(
         [str(Path(sys.executable).parent / "dvc"), *args],
         cwd=root,
-        env=_env(threads),
+        env=stage_env(threads),
         capture_output=True,
         text=True,
         check=False,
@@ -235,7 +235,7 @@ def reproduce(
     release_stale_locks(root)
     done = run_tree(
         [str(Path(sys.executable).parent / "dvc"), "repro", "--single-item", address],
-        cwd=root, env=_env(threads), timeout=timeout, cancelled=cancelled, grace=grace,
+        cwd=root, env=stage_env(threads), timeout=timeout, cancelled=cancelled, grace=grace,
     )  # fmt: skip
     if done.stopped is not None:
         release_stale_locks(root)

@@ -5,13 +5,17 @@ params stay as they are, and the result is an experiment ref (``dvc exp show``).
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
+from prefect.states import Cancelled
 
-from flows.dvc_project import dvc
+from flows.dvc_project import StageFailed, dvc, stage_env
+from flows.pipeline import cancel_watch
+from flows.processes import run_tree
 
 FULL_PROFILE: tuple[str, ...] = (
     "embed.datasets.sst2.ngram_order=3",
@@ -35,12 +39,19 @@ FULL_PROFILE: tuple[str, ...] = (
 
 
 @task(task_run_name="dvc exp run {name}")
-def run_experiment(root: str, name: str, overrides: list[str]) -> dict[str, Any]:
-    """``dvc exp run --temp --name <name> -S ...``; returns the experiment's metrics."""
-    args = ["exp", "run", "--temp", "--name", name]
+def run_experiment(root: str, name: str, overrides: list[str]) -> Any:
+    """``dvc exp run --temp --name <name> -S ...``; returns the experiment's metrics. Cancelling
+    the flow run (or SIGTERM / Ctrl-C to it) stops the experiment's process tree and ends the
+    task Cancelled."""
+    args = [str(Path(sys.executable).parent / "dvc"), "exp", "run", "--temp", "--name", name]
     for o in overrides:
         args += ["-S", o]
-    dvc(Path(root), *args)
+    done = run_tree(args, cwd=root, env=stage_env(), cancelled=cancel_watch())
+    if done.stopped is not None:
+        return Cancelled(message=f"dvc exp run {name} stopped after {done.seconds:.0f} s: "
+                         f"{done.stopped}")  # fmt: skip
+    if done.returncode != 0:
+        raise StageFailed(f"dvc exp run {name} failed:\n{(done.stdout + done.stderr)[-3000:]}")
     shown = json.loads(dvc(Path(root), "exp", "show", "--json").stdout or "[]")
     return {"name": name, "n_experiments": len(shown)}
 

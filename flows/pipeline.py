@@ -194,7 +194,7 @@ def run_stage(
     start = time.time()
     try:
         output = reproduce(
-            Path(root), address, threads, timeout=timeout, cancelled=_cancel_watch(), grace=grace
+            Path(root), address, threads, timeout=timeout, cancelled=cancel_watch(), grace=grace
         )
     except StageStopped as exc:
         closed = close_stopped_runs(Path(root), address, since=start, reason=exc.reason)
@@ -214,7 +214,7 @@ def run_stage(
     return {"stage": address, "seconds": seconds, "skipped": skipped}
 
 
-def _cancel_watch(every: float = 2.0) -> Callable[[], str | None] | None:
+def cancel_watch(every: float = 2.0) -> Callable[[], str | None] | None:
     """A check, for :func:`flows.processes.run_tree`, that reads the state of this task's flow
     run from the API at most every ``every`` seconds: "flow run cancelled" once it is Cancelling
     (the UI's or ``prefect flow-run cancel``'s request, also where no runner signals the flow

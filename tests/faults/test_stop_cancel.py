@@ -316,3 +316,36 @@ def test_one_ctrl_c_stops_make_serve(served: Served) -> None:
     assert "Traceback" not in log.split("Ctrl-C: stopped")[-1]
     _assert_consistent_and_stale(served.project)
     _assert_run_closed("SIGTERM")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_make_run_stops_on_ctrl_c_and_sigterm(project: Path, tmp_path: Path, sig: int, code: int):
+    """``make run`` (``python -m flows.run``, its own temporary Prefect server): Ctrl-C to the
+    whole process group as a terminal sends it, or SIGTERM to the process alone."""
+    _add_slow_stage(project, delay=60)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("PREFECT_API_URL", None)
+    out = tmp_path / "run.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flows.run", "--root", str(project)], cwd=REPO, env=env,
+        stdout=out.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        _wait_for(_stage_pids, 180, f"the slow stage running\n{out.read_text()[-3000:]}")
+        _wait_for(_open_runs, 60, "the stage's MLflow run open")
+        family = [proc.pid, *(p.pid for p in psutil.Process(proc.pid).children(recursive=True))]
+        start = time.monotonic()
+        if sig == signal.SIGINT:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
+        assert proc.wait(timeout=GRACE + 5) == code
+        _gone_within(family, 2)
+        print(f"{signal.Signals(sig).name} -> make run gone: {time.monotonic() - start:.1f} s")  # noqa: T201
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert "interrupted: pipeline after" in out.read_text().splitlines()[-1]
+    _assert_consistent_and_stale(project)
+    assert _slow_runs()[0].info.status == "KILLED"
