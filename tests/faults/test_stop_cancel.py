@@ -302,18 +302,26 @@ def test_sigterm_stops_the_serving_process_and_its_runs(served: Served) -> None:
 
 
 @pytest.mark.slow
-def test_one_ctrl_c_stops_make_serve(served: Served) -> None:
+@pytest.mark.parametrize(
+    ("sig", "code", "what"), [(signal.SIGINT, 130, "Ctrl-C"), (signal.SIGTERM, 143, "SIGTERM")]
+)
+def test_one_ctrl_c_stops_make_serve(served: Served, sig: int, code: int, what: str) -> None:
+    """Ctrl-C to the process group (what a terminal sends), or SIGTERM to ``make serve``'s own
+    process (the local server's helper): both children and the flow run's stage stop."""
     served.start_nightly()
     family = served.tree()
     start = time.monotonic()
-    os.killpg(served.proc.pid, signal.SIGINT)  # what a terminal sends on Ctrl-C
-    assert served.proc.wait(timeout=GRACE) == 130
+    if sig == signal.SIGINT:
+        os.killpg(served.proc.pid, sig)
+    else:
+        served.proc.send_signal(sig)
+    assert served.proc.wait(timeout=GRACE) == code
     took = _gone_within(family, 2)
-    print(f"Ctrl-C -> make serve gone: {time.monotonic() - start:.1f} s")  # noqa: T201
+    print(f"{what} -> make serve gone: {time.monotonic() - start:.1f} s")  # noqa: T201
     assert took < 2
     log = served.log()
-    assert re.search(r"stopped: deployments and Prefect server \(Ctrl-C, [\d.]+ s\)", log), log
-    assert "Traceback" not in log.split("Ctrl-C: stopped")[-1]
+    assert re.search(rf"stopped: deployments and Prefect server \({what}, [\d.]+ s\)", log), log
+    assert "Traceback" not in log.split(": stopped 1 flow run process(es)")[-1]
     _assert_consistent_and_stale(served.project)
     _assert_run_closed("SIGTERM")
 
