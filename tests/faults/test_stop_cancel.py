@@ -357,3 +357,55 @@ def test_make_run_stops_on_ctrl_c_and_sigterm(project: Path, tmp_path: Path, sig
     assert "interrupted: pipeline after" in out.read_text().splitlines()[-1]
     _assert_consistent_and_stale(project)
     assert _slow_runs()[0].info.status == "KILLED"
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_cancel_reaches_a_flow_run_no_runner_watches(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flow run started in-process (``make run``, or tasks on Dask workers) has no runner to
+    signal it: the stage task reads its flow run's state and stops the stage itself."""
+    import contextvars
+    import threading
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.sorting import FlowRunSort
+    from prefect.states import Cancelling
+
+    from flows.pipeline import pipeline
+
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    _add_slow_stage(project, delay=60)
+    cancelled_at: list[float] = []
+
+    def cancel_when_the_stage_runs() -> None:
+        _wait_for(_open_runs, 180, "the stage's MLflow run open")
+        running = FlowRunFilter(
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING]))
+        )
+        with get_client(sync_client=True) as client:
+            run = client.read_flow_runs(
+                flow_run_filter=running, sort=FlowRunSort.START_TIME_DESC, limit=1
+            )[0]
+            cancelled_at.append(time.monotonic())
+            client.set_flow_run_state(run.id, Cancelling())
+
+    helper = threading.Thread(target=contextvars.copy_context().run,
+                              args=(cancel_when_the_stage_runs,))  # fmt: skip
+    helper.start()
+    state = pipeline(root=str(project), return_state=True)
+    helper.join(timeout=60)
+    took = time.monotonic() - cancelled_at[0]
+    print(f"cancel (no runner) -> flow run {state.name}: {took:.1f} s")  # noqa: T201
+    assert state.is_cancelled(), state
+    assert took < GRACE
+    assert not _stage_pids()
+    _assert_consistent_and_stale(project)
+    _assert_run_closed("flow run cancelled")
