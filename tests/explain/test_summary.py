@@ -28,6 +28,19 @@ def test_explain_tabular_certificates() -> None:
     assert res.stats["ih_total_relative"]["max"] < 1e-4
     assert res.stats["ih_rows_vs_ig_relative"]["max"] < 1e-4
     np.testing.assert_allclose(res.ih.sum(2), res.ig, atol=1e-6)
+    pairs = res.stats["pair_deletion"]
+    assert pairs["n_examples"] == 6
+    assert set(pairs["methods"]) == {"ih_pairs", "ig_units", "random_pairs"}
+
+
+def test_pair_deletion_of_a_one_output_model_reads_class_one() -> None:
+    """A binary model with one output (its log-odds, as TabResNet and INN): IG explains the
+    log-odds, so removing the top IG feature must lower p(class 1), a positive drop."""
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Linear(5, 1)).double().eval()
+    rng = np.random.default_rng(0)
+    res = explain_tabular(module, rng.normal(size=(8, 5)), rng.normal(size=(40, 5)), list("abcde"))
+    assert res.stats["pair_deletion"]["methods"]["ig_units"]["k=1"]["mean"] > 0
 
 
 def test_engine_reproduces_embgam_decomposition(tmp_path) -> None:  # noqa: ANN001

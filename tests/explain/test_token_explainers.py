@@ -81,6 +81,17 @@ def test_compare_ranks_path_methods_above_random(setup) -> None:  # noqa: ANN001
     assert s["ig"]["completeness_abs_max"] < 1e-5
     assert s["ih"]["n_texts"] == 2
     assert s["ih"]["rows_vs_ig_abs_max"] < 1e-4  # IH rows add up to IG
+    pd = s["ih"]["pair_deletion"]  # IH pairs vs IG tokens vs random pairs, on the IH texts
+    assert pd["n_examples"] == 2
+    assert pd["removed"]["k=1"] == 2.0  # one pair: two tokens
+    for j, i in enumerate(comp.interaction_rows):  # the pairs come from that text's own matrix
+        ih = comp.interactions[j].double()
+        sym = (ih + ih.T) / 2
+        cand = comp.enc.candidates[i, : ih.shape[0]].cpu()
+        allowed = cand[:, None] & cand[None, :] & ~torch.eye(len(cand), dtype=torch.bool)
+        best = torch.where(allowed, sym, -torch.inf).argmax()
+        a, b = divmod(int(best), ih.shape[0])
+        assert comp.pair_deletion[j].pairs[0] == (min(a, b), max(a, b))
     assert set(comp.scores) == {"ig", "occlusion", "random"}
     assert not any("seconds_per_text" in row for row in s.values())  # timings: not results
     assert set(comp.seconds_per_text()) == {"ig", "occlusion", "random", "ih"}

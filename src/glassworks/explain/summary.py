@@ -17,6 +17,12 @@ import torch
 from glassworks.data.split import subsample
 from glassworks.explain.hessians import expected_hessians, integrated_hessians
 from glassworks.explain.metrics import Faithfulness, faithfulness, summarize
+from glassworks.explain.pair_deletion import (
+    PairDeletion,
+    pair_deletion,
+    summarize_pair_deletion,
+    tabular_pair_deletion,
+)
 from glassworks.explain.paths import expected_gradients, integrated_gradients
 from glassworks.explain.perturbation import perturbation_tokens
 from glassworks.explain.text import (
@@ -117,8 +123,17 @@ def explain_tabular(
         ih_scale = gap
     else:
         raise ValueError(f"interactions: {interactions!r} is not 'integrated' or 'expected'")
+    # the IH (or EH) pairs vs IG units, removed = set to the mean row; a one-output model's
+    # attributions explain its log-odds, so its drops are read on p(class 1)
+    with torch.no_grad():
+        one_output = module(xt[:1]).shape[1] == 1
+    scored = torch.ones_like(target) if one_output else target
+    removal = tabular_pair_deletion(
+        module, xt, base[0], ih.interactions, ig.attributions, scored, seed=seed
+    )
     stats = {
         "examples": len(x),
+        "pair_deletion": summarize_pair_deletion(removal, seed),
         "ig_completeness_relative": _rel(ig.delta, gap),
         # EG's reference is f(x) - mean over its own drawn baselines, not the mean baseline
         "eg_completeness_relative": _rel(
@@ -243,6 +258,9 @@ class TextComparison:
     """``f(x) - f(x')`` of the target logit per text (what IG must add up to)."""
     interaction_rows: list[int] = field(default_factory=list)
     interactions: list[torch.Tensor] = field(default_factory=list)
+    pair_deletion: list[PairDeletion] = field(default_factory=list)
+    """Per text with interactions: the IH-ranked pairs deleted vs as many IG-ranked tokens vs
+    random pairs (:mod:`glassworks.explain.pair_deletion`)."""
 
     def summary(self) -> dict[str, Any]:
         """Per explainer: faithfulness means and completeness (path methods); IH's agreement with
@@ -273,6 +291,8 @@ class TextComparison:
                 ),
                 "total_rel_max": max(totals),
             }
+            if self.pair_deletion:
+                out["ih"]["pair_deletion"] = summarize_pair_deletion(self.pair_deletion)
         return out
 
     def seconds_per_text(self) -> dict[str, float]:
@@ -354,4 +374,35 @@ def compare_text_explainers(
         comparison.interactions = [
             ih[j, : enc.lengths[i], : enc.lengths[i]].cpu() for j, i in enumerate(rows)
         ]
+        comparison.pair_deletion = [
+            _text_pair_deletion(enc, i, comparison.interactions[j], scores["ig"][i], target, seed)
+            for j, i in enumerate(rows)
+        ]
     return comparison
+
+
+def _text_pair_deletion(
+    enc: EncodedTexts,
+    row: int,
+    interactions: torch.Tensor,
+    ig: torch.Tensor,
+    target: torch.Tensor,
+    seed: int,
+) -> PairDeletion:
+    """Pair deletion on text ``row``: its ``(n, n)`` token interactions padded to the batch's
+    length (padding is never a candidate), tokens replaced by the explainers' baseline."""
+    length = enc.embeds.shape[1]
+    full = torch.zeros(length, length, dtype=torch.float64)
+    n = interactions.shape[0]
+    full[:n, :n] = interactions.double()
+    return pair_deletion(
+        enc.forward,
+        enc.embeds[row],
+        enc.baseline[row],
+        enc.attention_mask[row],
+        full.to(enc.embeds.device),
+        ig,
+        enc.candidates[row],
+        int(target[row]),
+        seed=seed,
+    )

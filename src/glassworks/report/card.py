@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from glassworks.report.interactions import HEADER, pair_deletion_of, pair_deletion_rows
+
 _STYLE = """body{font-family:system-ui,sans-serif;max-width:1240px;margin:1.5em auto;padding:0 1em;
 color:#222}table{border-collapse:collapse;margin:.5em 0;font-size:.9em}td,th{padding:3px 8px;
 border-bottom:1px solid #ddd;text-align:left}img{max-width:100%;margin:.3em 0;
@@ -76,6 +78,16 @@ def card_inputs(champion: Mapping[str, Any], root: Path) -> CardInputs:
             ]
             header = ["explainer", "deletion AUC ↓", "insertion AUC ↑"]
             inputs.tables.insert(0, ("Faithfulness (mean over texts)", header, rows))
+            pairs = pair_deletion_of(data)
+            if pairs:
+                inputs.tables.append(
+                    (
+                        "Faithfulness of interactions: pair deletion (probability drop, mean "
+                        "[95% interval])",
+                        HEADER,
+                        pair_deletion_rows(run, pairs),
+                    )
+                )
             ig = data.get("ig", {})
             if "completeness_rel_max" in ig:
                 inputs.facts.append(

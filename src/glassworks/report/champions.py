@@ -16,6 +16,7 @@ from glassworks.errors import DataError
 from glassworks.io import read_parquet
 from glassworks.report.cdep import comparison_markdown
 from glassworks.report.drift import compare_models, drift_card
+from glassworks.report.interactions import interactions_section
 from glassworks.report.overview import (
     Champion,
     champions_table,
@@ -199,6 +200,7 @@ def summary_markdown(
         text_table(metrics_dir),
         "",
         *cdep_section(metrics_dir / "compare_cdep.json"),
+        *interactions_section(metrics_dir),
         "## Metrics",
         "",
         metrics_tables(metrics_dir),
