@@ -59,6 +59,10 @@ def explained_texts(
     return items
 
 
+MAX_INTERACTION_FIGURES = 3
+"""Texts whose token x token heatmap and top pairs are drawn (each card embeds them)."""
+
+
 def write_pages(
     comp: TextComparison,
     label_names: Sequence[str],
@@ -66,14 +70,16 @@ def write_pages(
     title: str,
     tokenizer: Any = None,
 ) -> None:
-    """HTML highlights (one block per text and explainer) and interaction plots."""
+    """HTML highlights (one block per text and explainer) and interaction plots (for the first
+    :data:`MAX_INTERACTION_FIGURES` texts with interactions; pair deletion uses them all)."""
     note = (
         "Token scores for the predicted class at the embedding layer. IG, LIME and occlusion "
         "start from the same baseline; EG averages over random-token baselines."
     )
     page = explanation_page(title, explained_texts(comp, label_names, tokenizer), note)
     (out / "highlights.html").write_text(page, encoding="utf-8")
-    for j, (i, ih) in enumerate(zip(comp.interaction_rows, comp.interactions, strict=True)):
+    pairs = list(zip(comp.interaction_rows, comp.interactions, strict=True))
+    for j, (i, ih) in enumerate(pairs[:MAX_INTERACTION_FIGURES]):
         labels = comp.enc.tokens[i]
         matrix_interaction_plot(
             ih.numpy(), labels, out / f"interactions_{j}.png", f"{title}: text {i}"
