@@ -85,3 +85,21 @@ def test_a_10k_character_token_wraps_inside_the_page(browser: Any) -> None:
     assert tab.locator(".legend").is_visible()  # the colour scale is on the page
     assert requests == []
     tab.close()
+
+
+def test_the_explainer_toggle_shows_one_explainer_at_a_time(browser: Any) -> None:
+    items = [
+        Highlighted(["igword"], [0.5], "text 0 · IG", group="IG"),
+        Highlighted(["limeword"], [0.4], "text 0 · LIME", group="LIME"),
+    ]
+    tab, requests = _render(browser, highlight_page("toggle", items))
+    assert tab.get_by_text("igword").is_visible()
+    assert not tab.get_by_text("limeword").is_visible()  # IG by default
+    tab.get_by_text("LIME", exact=True).click()
+    assert tab.get_by_text("limeword").is_visible()
+    assert not tab.get_by_text("igword").is_visible()
+    tab.get_by_text("all", exact=True).click()
+    assert tab.get_by_text("igword").is_visible()
+    assert tab.get_by_text("limeword").is_visible()
+    assert all(r.startswith(("about:", "data:")) for r in requests)
+    tab.close()

@@ -164,3 +164,26 @@ def test_word_ids_from_a_real_fast_tokenizer(tiny_bert: object) -> None:
     assert len(words) == len(enc.tokens[0])
     item = Highlighted(enc.tokens[0], [1.0] * len(words), "z", words=words)
     assert [w for w, _ in item.shown()] == ["unbelievably", "thrilling"]
+
+
+def test_several_explainers_get_a_toggle_and_one_shows_at_a_time() -> None:
+    from glassworks.report.html import Highlighted, highlight_page
+
+    items = [
+        Highlighted(["good", "film"], [0.5, 0.1], "text 0 · IG", group="IG"),
+        Highlighted(["good", "film"], [0.4, 0.2], "text 0 · LIME", group="LIME"),
+        Highlighted(["bad"], [-0.3], "text 1 · IG", group="IG"),
+        Highlighted(["bad"], [-0.1], "text 1 · <b>x</b>", group="<script>x</script>"),
+    ]
+    page = highlight_page("toggle", items)
+    assert page.count("type='radio'") == 4  # three explainers and "all"
+    assert "id='show-0' checked" in page
+    assert "id='show-1'>" in page
+    assert "<script>" not in page  # names are escaped; ids are indices
+    assert page.count("class='ex g-0'") == 2
+    assert page.count("class='ex g-1'") == 1
+    assert "div.ex[class*=' g-']{display:none}" in page
+    assert "#show-0:checked~div.ex.g-0{display:block}" in page
+    single = highlight_page("one", [Highlighted(["a"], [0.1], "c", group="IG")])
+    assert "type='radio'" not in single
+    assert "class='ex'" in single

@@ -51,7 +51,8 @@ def test_write_text_study(comp_and_model: tuple, tmp_path: Path) -> None:
         "top_pairs_1.png",
     }
     page = (tmp_path / "highlights.html").read_text(encoding="utf-8")
-    assert page.count("class='ex'") == 3 * 2
+    assert page.count("class='ex g-") == 3 * 2  # 3 texts x 2 explainers, one explainer shown
+    assert page.count("type='radio'") == 2 + 1
     assert "toy &lt;run&gt;" in page
     table = pl.read_csv(tmp_path / "faithfulness_comparison.csv")
     assert table.to_dicts() == pl.DataFrame(study.table()).to_dicts()

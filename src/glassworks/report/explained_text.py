@@ -107,6 +107,7 @@ class ExplainedText:
             completeness=complete,
             hidden=self.hidden,
             words=self.words,
+            group=METHOD_NAMES.get(self.method, self.method),
         )
 
 

@@ -81,6 +81,9 @@ class Highlighted:
     words: Sequence[int | None] | None = None
     """Each token's word index (a fast tokenizer's ``word_ids``): the pieces of one word are shown
     as that word; None: WordPiece's ``##`` continuation pieces join the token before."""
+    group: str | None = None
+    """The explainer's name: a page with several shows one explainer at a time, chosen by a
+    toggle at the top (the first group by default)."""
 
     def _hidden(self) -> list[bool]:
         hidden = [t in SPECIAL_TOKENS for t in self.tokens] if self.hidden is None else self.hidden
@@ -205,6 +208,10 @@ def highlight_page(
     if note:
         parts.append(f"<p>{html.escape(note)}</p>")
     parts.append(legend(scale, meaning, n_hidden))
+    groups = list(dict.fromkeys(it.group for it in items if it.group))
+    toggle = len(groups) > 1
+    if toggle:
+        parts.append(_toggle(groups))
     for it in items:
         spans = " ".join(
             f"<span class='tok' style='background:{scale.color(s)}' "
@@ -217,12 +224,34 @@ def highlight_page(
         table = (
             f"<table><tr><th>n-gram</th><th>contribution</th></tr>{rows}</table>" if rows else ""
         )
+        group = f" g-{groups.index(it.group)}" if toggle and it.group in groups else ""
         parts.append(
-            f"<div class='ex'><div class='meta'>{html.escape(it.caption)}</div>"
+            f"<div class='ex{group}'><div class='meta'>{html.escape(it.caption)}</div>"
             f"{_prediction_line(it)}<div class='text'>{spans}</div>{table}</div>"
         )
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _toggle(groups: Sequence[str]) -> str:
+    """Radio buttons and the CSS that shows only the chosen explainer's items: no script (the
+    cards show this page in a sandboxed frame, where scripts do not run). The inputs precede the
+    items as their siblings, so ``:checked ~ .g-<i>`` selects them; ids are indices, never the
+    (escaped) names."""
+    rules = ["div.ex[class*=' g-']{display:none}"]
+    rules += [f"#show-{i}:checked~div.ex.g-{i}{{display:block}}" for i in range(len(groups))]
+    rules.append("#show-all:checked~div.ex{display:block}")
+    buttons = [
+        f"<input type='radio' name='show' id='show-{i}'{' checked' if i == 0 else ''}>"
+        f"<label for='show-{i}'>{html.escape(g)}</label> "
+        for i, g in enumerate(groups)
+    ]
+    buttons.append(
+        "<input type='radio' name='show' id='show-all'><label for='show-all'>all</label>"
+    )
+    return f"<style>{''.join(rules)}</style><span class='meta'>explainer: </span>" + "".join(
+        buttons
+    )
 
 
 def text_plot(tokens: Sequence[str], scores: Sequence[float], title: str, caption: str = "") -> str:
