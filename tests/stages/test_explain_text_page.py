@@ -47,7 +47,7 @@ def test_stage_page_items(tmp_path: Path) -> None:
     assert occ.highlighted().completeness is None
     write_pages(comp, labels, tmp_path, "tiny <run>", model.tokenizer_)
     page = (tmp_path / "highlights.html").read_text(encoding="utf-8")
-    assert page.count("class='ex'") == 6
+    assert page.count("class='ex g-") == 6  # one explainer shown at a time (a toggle)
     assert page.count("prediction: <span class='label'>") == 6
     assert page.count("completeness: ") == 4  # IG and EG per text
     assert page.count("class='legend'") == 1

@@ -152,7 +152,7 @@ def test_explain_text_outputs(trained: dict) -> None:
     for method in ("ig", "lime", "occlusion"):
         assert 0 <= m[method]["deletion_auc"] <= 1
     page = (tmp / "expl/tiny/highlights.html").read_text()
-    assert page.count("class='ex'") == 4 * 5  # 4 texts x 5 explainers
+    assert page.count("class='ex g-") == 4 * 5  # 4 texts x 5 explainers (toggled)
     assert (tmp / "expl/tiny/interactions_0.png").stat().st_size > 0
     curve = pd.read_csv(tmp / "plots/explain_text/tiny/deletion.csv")
     assert list(curve.columns) == ["fraction", "ig", "eg", "lime", "occlusion", "random"]
