@@ -7,7 +7,8 @@ Reads ``data/models/text/<run>`` and ``data/prepared/<dataset>``; writes
 ``data/explanations/text/<run>/`` (``highlights.html``: every explainer's token scores per text;
 ``interactions_<i>.png`` / ``top_pairs_<i>.png``: token x token Integrated Hessians; the deletion
 and insertion curves as PNG; ``faithfulness_comparison.csv``: which explainer wins under which
-replacement), ``metrics/explain_text/<run>.json`` and the DVC plots
+replacement; ``word_scores.parquet``: every explainer's word scores per text, what
+``reconcile_text`` reads), ``metrics/explain_text/<run>.json`` and the DVC plots
 ``plots/explain_text/<run>/{deletion,insertion}.csv``.
 
 Metrics: per explainer (top level, as before) the mean deletion and insertion AUC (Petsiuk et al.
@@ -71,11 +72,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         model = TextClassifier.load(args.models_dir / args.run, device="auto")
         prepared = read_prepared(args.prepared_dir / run_cfg.dataset)
         sample = subsample(prepared.splits["test"], settings.n_texts, settings.seed)
-        study = run_text_study(model, sample["text"].to_list(), settings)
+        texts = sample["text"].to_list()
+        study = run_text_study(model, texts, settings)
         out, comp = args.out_dir / args.run, study.comparison
         with atomic_dir(out) as tmp:
             write_text_study(
-                comp, study.faithfulness, prepared.label_names, tmp, args.run, model.tokenizer_
+                comp,
+                study.faithfulness,
+                prepared.label_names,
+                tmp,
+                args.run,
+                model.tokenizer_,
+                texts=texts,
             )
         write_curve_tables(comp, args.plots_dir / args.run)
         write_json(args.metrics_dir / f"{args.run}.json", study.metrics)

@@ -477,6 +477,23 @@ TABULAR_METHODS: tuple[str, ...] = (
 """The one list of tabular methods (params validation, the model factory, the comparison)."""
 
 
+class ReconcileTextParams(Frozen):
+    """``reconcile_text`` stage: each text model's post-hoc word scores (``explain_text``)
+    aggregated to n-grams and compared with the exact contributions of the Emb-GAM trained on
+    the same dataset."""
+
+    max_order: int = Field(2, ge=1, le=4)
+    """Longest n-gram (in words) compared."""
+    min_count: int = Field(3, ge=1)
+    """Occurrences an n-gram needs, on both sides, to be compared."""
+    top_k: int = Field(20, ge=1)
+    n_disagreements: int = Field(10, ge=0)
+    """N-grams listed where the two rankings disagree most."""
+    n_boot: int = Field(200, ge=0)
+    """Bootstrap resamples of the texts for the Spearman interval (0: none)."""
+    seed: Seed = 0
+
+
 class TabularNetParams(Frozen):
     """INN / TabResNet hyperparameters (``train_tabular.hyperparameters.{inn,tabresnet}``)."""
 
@@ -771,6 +788,7 @@ class Params(Frozen):
     explain: ExplainParams
     train_text: TrainTextParams
     explain_text: ExplainTextParams
+    reconcile_text: ReconcileTextParams = ReconcileTextParams()
     train_tabular: TrainTabularParams
     compare_tabular: CompareTabularParams
     audit_tabular: AuditTabularParams

@@ -4,7 +4,8 @@ what the pipeline found out about the model, so it renders inside MLflow's artif
 
 The card assembles the stage outputs, and computes nothing new: for a text model, the
 ``explain_text`` run's faithfulness table, completeness and figures (deletion and insertion
-curves, token x token Integrated Hessians) and its token highlights; for a tabular model, the
+curves, token x token Integrated Hessians), its token highlights and the ``reconcile_text`` run's
+global n-gram importances against Emb-GAM's exact contributions; for a tabular model, the
 ``audit_tabular`` agreement of each explainer with INN's exact decomposition and its figures.
 """
 
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from glassworks.report.interactions import HEADER, pair_deletion_of, pair_deletion_rows
+from glassworks.report.reconcile import card_tables
 
 _STYLE = """body{font-family:system-ui,sans-serif;max-width:1240px;margin:1.5em auto;padding:0 1em;
 color:#222}table{border-collapse:collapse;margin:.5em 0;font-size:.9em}td,th{padding:3px 8px;
@@ -93,6 +95,12 @@ def card_inputs(champion: Mapping[str, Any], root: Path) -> CardInputs:
                 inputs.facts.append(
                     ("IG completeness, largest relative error", f"{ig['completeness_rel_max']:.2e}")
                 )
+        reconciled = root / "data/explanations/reconcile" / run
+        inputs.tables.extend(
+            card_tables(run, reconciled, root / "metrics/reconcile_text" / f"{run}.json")
+        )
+        if (reconciled / "reconciliation.png").is_file():
+            inputs.figures.append(reconciled / "reconciliation.png")
         return inputs
     dataset = str(champion.get("dataset", ""))
     folder = root / "data/explanations/tabular" / dataset

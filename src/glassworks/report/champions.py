@@ -24,6 +24,7 @@ from glassworks.report.overview import (
     metrics_tables,
     text_table,
 )
+from glassworks.report.reconcile import reconciliation_section
 from glassworks.selection import RULE
 
 log = logging.getLogger(__name__)
@@ -201,6 +202,7 @@ def summary_markdown(
         "",
         *cdep_section(metrics_dir / "compare_cdep.json"),
         *interactions_section(metrics_dir),
+        *reconciliation_section(metrics_dir),
         "## Metrics",
         "",
         metrics_tables(metrics_dir),

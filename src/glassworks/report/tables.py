@@ -249,6 +249,21 @@ def _explain_text_columns(sources: list[Source]) -> list[Column]:
     ]
 
 
+def _reconcile_text_columns(sources: list[Source]) -> list[Column]:
+    shown = [m for m in TEXT_EXPLAINERS if any(m in s.data for s in sources)]
+    return [
+        Column("run", name(), left=True),
+        *(
+            Column(
+                m.upper() if len(m) <= 3 else m,
+                fmt("{:.3f} / {:.3f}", f"{m}.spearman", f"{m}.jaccard_top_k"),
+            )
+            for m in shown
+        ),
+        Column("n-grams", num("ig.ngrams_compared")),
+    ]
+
+
 def _audit_tabular_rows(sources: list[Source]) -> list[Row]:
     """Agreement with INN's decomposition explaining f (``full``; older files: ``inn``) and with
     the hypernetwork frozen (``frozen``); TabResNet's XAI-Bench faithfulness."""
@@ -481,6 +496,12 @@ SPECS: dict[str, TableSpec] = {
             "explain_text: deletion AUC (lower = more faithful) / insertion AUC · "
             "data/explanations/text/<run>/highlights.html",
             _explain_text_columns,
+        ),
+        TableSpec(
+            "reconcile_text",
+            "reconcile_text: n-gram importances vs Emb-GAM's exact contributions, Spearman / "
+            "top-20 Jaccard · data/explanations/reconcile/<run>/",
+            _reconcile_text_columns,
         ),
         TableSpec(
             "train_tabular",

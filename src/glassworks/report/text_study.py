@@ -13,7 +13,7 @@ import polars as pl
 
 from glassworks.explain.metrics import ReplacementStudy, mean_curves
 from glassworks.explain.summary import TextComparison
-from glassworks.io import write_csv
+from glassworks.io import write_csv, write_parquet
 from glassworks.report.explained_text import ExplainedText, explanation_page, hidden_tokens
 from glassworks.report.plots import bar_interaction_plot, curves_plot, matrix_interaction_plot
 
@@ -89,6 +89,46 @@ def write_pages(
         )
 
 
+WORD_SCORES = "word_scores.parquet"
+"""The ``explain_text`` output with every explainer's word scores per text (for reconciliation)."""
+
+
+def word_score_table(
+    comp: TextComparison, texts: Sequence[str], tokenizer: Any = None
+) -> pl.DataFrame:
+    """Every explainer's word scores of every text, as the pages show them (word pieces merged,
+    special tokens left out): columns ``row``, ``text``, ``target`` (the explained class),
+    ``method``, ``position`` (word index), ``word`` and ``score``."""
+    if len(texts) != len(comp.enc.tokens):
+        raise ValueError(f"{len(texts)} texts for {len(comp.enc.tokens)} explained")
+    items = explained_texts(comp, [str(k) for k in range(int(comp.target.max()) + 1)], tokenizer)
+    columns: dict[str, list[Any]] = {
+        k: [] for k in ("row", "text", "target", "method", "position", "word", "score")
+    }
+    per_text = len(comp.scores)
+    for j, item in enumerate(items):
+        row = j // per_text
+        for position, (word, score) in enumerate(item.highlighted().shown()):
+            for key, value in zip(
+                columns,
+                (row, texts[row], int(comp.target[row]), item.method, position, word, score),
+                strict=True,
+            ):
+                columns[key].append(value)
+    return pl.DataFrame(
+        columns,
+        schema={
+            "row": pl.Int64,
+            "text": pl.Utf8,
+            "target": pl.Int64,
+            "method": pl.Utf8,
+            "position": pl.Int64,
+            "word": pl.Utf8,
+            "score": pl.Float64,
+        },
+    )
+
+
 def write_text_study(
     comp: TextComparison,
     faithfulness: ReplacementStudy,
@@ -96,11 +136,15 @@ def write_text_study(
     out: Path,
     title: str,
     tokenizer: Any = None,
+    texts: Sequence[str] | None = None,
 ) -> None:
     """Into ``out``: :func:`write_pages`, ``faithfulness_comparison.csv`` (per replacement x
-    metric the best explainer and the verdict) and ``deletion.png`` / ``insertion.png`` (every
-    explainer's mean curve over the texts, under the explainers' baseline)."""
+    metric the best explainer and the verdict), ``deletion.png`` / ``insertion.png`` (every
+    explainer's mean curve over the texts, under the explainers' baseline) and, given the
+    ``texts``, :data:`WORD_SCORES` (:func:`word_score_table`)."""
     write_pages(comp, label_names, out, title, tokenizer)
+    if texts is not None:
+        write_parquet(out / WORD_SCORES, word_score_table(comp, texts, tokenizer))
     write_csv(out / "faithfulness_comparison.csv", pl.DataFrame(faithfulness.table()))
     curves = {m: mean_curves(r) for m, r in comp.faithfulness.items()}
     fractions = next(iter(curves.values()))[0]
