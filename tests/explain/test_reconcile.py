@@ -57,10 +57,12 @@ def test_an_explainer_equal_to_the_exact_scores_agrees_fully() -> None:
     same, neg = out["same"], out["flipped"]
     assert same.spearman == pytest.approx(1.0)
     assert same.spearman_ci95[0] == pytest.approx(1.0)
-    assert same.jaccard == 1.0 and same.sign_agreement == 1.0
+    assert same.jaccard == 1.0
+    assert same.sign_agreement == 1.0
     assert same.disagreements[0].rank_exact == same.disagreements[0].rank_posthoc
     # importance is unsigned: a sign flip ranks alike, but never points the same way
-    assert neg.spearman == pytest.approx(1.0) and neg.sign_agreement == 0.0
+    assert neg.spearman == pytest.approx(1.0)
+    assert neg.sign_agreement == 0.0
 
 
 def test_a_planted_disagreement_is_listed_first() -> None:
@@ -70,9 +72,12 @@ def test_a_planted_disagreement_is_listed_first() -> None:
     r = reconcile(texts, exact, {"blind": blind}, max_order=1, top_k=3, n_boot=0)["blind"]
     worst = r.disagreements[0]
     assert worst.ngram == "great"
-    assert worst.rank_posthoc == len(r.ngrams) and worst.rank_exact <= 2
-    assert "great" in r.top_exact and "great" not in r.top_posthoc
-    assert r.jaccard < 1.0 and r.spearman < 1.0
+    assert worst.rank_posthoc == len(r.ngrams)
+    assert worst.rank_exact <= 2
+    assert "great" in r.top_exact
+    assert "great" not in r.top_posthoc
+    assert r.jaccard < 1.0
+    assert r.spearman < 1.0
     assert np.isnan(r.spearman_ci95[0])  # no bootstrap asked
 
 
@@ -82,13 +87,16 @@ def test_random_scores_sit_near_zero_correlation() -> None:
     noise = [[(w, float(rng.normal())) for w, _ in t] for t in exact]
     r = reconcile(texts, exact, {"random": noise}, max_order=1, n_boot=100)["random"]
     lo, hi = r.spearman_ci95
-    assert lo < 0.5 and abs(r.sign_agreement - 0.5) < 0.15
+    assert lo < 0.5
+    assert abs(r.sign_agreement - 0.5) < 0.15
 
 
 def test_min_count_and_bad_input() -> None:
     texts, exact = _corpus(n=10)
     r = reconcile(texts, exact, {"same": exact}, min_count=10_000)["same"]
-    assert r.ngrams == [] and np.isnan(r.spearman) and r.disagreements == []
+    assert r.ngrams == []
+    assert np.isnan(r.spearman)
+    assert r.disagreements == []
     with pytest.raises(ValueError, match="explained texts"):
         reconcile(texts, exact[:-1], {"same": exact})
     with pytest.raises(ValueError, match="min_count"):

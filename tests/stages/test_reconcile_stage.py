@@ -1,6 +1,6 @@
-"""``reconcile_text`` end to end on tiny models: a text model's explain_text word scores (IG, random)
-against an Emb-GAM's exact contributions, MLflow in a temp store; the card and report pick the
-results up."""
+"""``reconcile_text`` end to end on tiny models: a text model's explain_text word scores (IG,
+random) against an Emb-GAM's exact contributions, MLflow in a temp store; the card and report
+pick the results up."""
 
 from __future__ import annotations
 
@@ -58,7 +58,8 @@ def test_reconcile_stage(tmp_path: Path, embgam: EmbGAMClassifier) -> None:
     )
     table = word_score_table(comp, texts, model.tokenizer_)
     back_texts, targets, methods = posthoc_word_scores(table)
-    assert back_texts == texts and targets == comp.target.tolist()
+    assert back_texts == texts
+    assert targets == comp.target.tolist()
     assert set(methods) == {"ig", "random"}
     ig_sum = sum(s for w, s in methods["ig"][0])
     assert ig_sum == pytest.approx(float(comp.scores["ig"][0].sum()), abs=1e-6)  # no [CLS] mass
@@ -88,7 +89,8 @@ def test_reconcile_stage(tmp_path: Path, embgam: EmbGAMClassifier) -> None:
     }
     metrics = json.loads((tmp_path / "root/metrics/reconcile_text/tiny.json").read_text())
     assert set(metrics) == {"ig", "random"}
-    assert metrics["ig"]["n_texts"] == len(texts) and metrics["ig"]["ngrams_compared"] > 0
+    assert metrics["ig"]["n_texts"] == len(texts)
+    assert metrics["ig"]["ngrams_compared"] > 0
     summary = pl.read_csv(out / "reconciliation.csv")
     assert summary["explainer"].to_list() == ["ig", "random"]
     ngrams = pl.read_csv(out / "global_ngrams.csv")
@@ -96,7 +98,8 @@ def test_reconcile_stage(tmp_path: Path, embgam: EmbGAMClassifier) -> None:
     assert ngrams.height == metrics["ig"]["ngrams_compared"]
 
     section = "\n".join(reconciliation_section(tmp_path / "root/metrics"))
-    assert "## Global explanations reconciled with Emb-GAM" in section and "| tiny | ig |" in section
+    assert "## Global explanations reconciled with Emb-GAM" in section
+    assert "| tiny | ig |" in section
     champion = {"stage": "train_text", "stage_item": "tiny", "name": "reviews", "version": 1}
     inputs = card_inputs(champion, tmp_path / "root")
     titles = [t for t, _, _ in inputs.tables]

@@ -637,6 +637,7 @@ def contextual_decomposition(
     inputs: torch.Tensor,
     group: torch.Tensor,
     attention_mask: torch.Tensor | None = None,
+    detach_embeddings: bool = False,
 ) -> Decomposition:
     """Split ``model(inputs)`` into the part due to ``group`` and the rest.
 
@@ -644,6 +645,8 @@ def contextual_decomposition(
     a ``(B, T)`` token mask), else a float tensor with ``group`` a mask broadcastable to it (e.g.
     ``(B, 1, H, W)`` pixels). ``attention_mask`` ``(B, T)`` marks real tokens for LSTMs over
     right-padded batches. The result's ``relevant + irrelevant`` equals the model's output.
+    ``detach_embeddings``: no gradient reaches the embedding table through the decomposition (as
+    the CDEP reference code's penalty, which reads ``embed(x).data``).
     """
     check_supported(model)
     walk = list(layers(model))
@@ -658,6 +661,8 @@ def contextual_decomposition(
         ctx["token_group"] = keep
         ctx["token_split"] = True
         emb = first(inputs)
+        if detach_embeddings:
+            emb = emb.detach()
         rel = emb * keep.unsqueeze(-1)
         irrel = emb - rel
         walk = walk[1:]

@@ -37,10 +37,13 @@ from glassworks.models.text_transformer import (
 )
 from glassworks.train.evaluate import classification_metrics
 from glassworks.train.losses import (
+    CD_PENALTIES,
+    PENALTIES,
     LossName,
     OrdinalLoss,
     PenaltyName,
     cdep_penalty,
+    cdep_reference_penalty,
     eg_penalty,
     make_loss,
     rrr_penalty,
@@ -135,8 +138,10 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ building
 
     def _check_penalty(self) -> None:
-        if self.penalty not in ("none", "cdep", "rrr", "eg"):
-            raise ValueError(f"penalty: unknown {self.penalty!r}; use none, cdep, rrr or eg")
+        if self.penalty not in PENALTIES:
+            raise ValueError(
+                f"penalty: unknown {self.penalty!r}; use one of {', '.join(PENALTIES)}"
+            )
         if self.penalty_weight < 0:
             raise ValueError(f"penalty_weight (lambda) must be >= 0, got {self.penalty_weight}")
         if self.penalty != "none" and not self.spurious_words:
@@ -286,7 +291,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             self._check_penalty()
             self._build(texts, k)
             self.spurious_ids_ = self._spurious_ids()
-            if self.penalty == "cdep":  # imported here: training without CD needs no explain code
+            if self.penalty in CD_PENALTIES:  # imported here: training without CD needs no CD code
                 from glassworks.explain.cd import check_supported
 
                 check_supported(self.module_)  # attention: a clear error before any training
@@ -370,6 +375,11 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         if self.penalty == "cdep":
             logits = _logits(self.module_(**batch))
             pen = cdep_penalty(self.module_, batch["input_ids"], batch["attention_mask"], group)
+        elif self.penalty == "cdep_ref":
+            logits = _logits(self.module_(**batch))
+            pen = cdep_reference_penalty(
+                self.module_, batch["input_ids"], batch["attention_mask"], group, target
+            )
         else:
             with sdpa_kernel(SDPBackend.MATH):  # double backward through attention
                 embeds = self.module_.get_input_embeddings()(batch["input_ids"])

@@ -23,12 +23,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from glassworks.config import PENALIZED
 from glassworks.errors import DataError
 from glassworks.report.plots import pyplot, save_figure
 from glassworks.selection import RULE, choose_record
 from glassworks.stats import NO_DIFFERENCE, Difference, paired_difference, summarise
 
-PENALIZED = ("cdep", "rrr", "eg")
 SELECT_METRIC = "valid_accuracy"
 """Validation metric the lambda is chosen on."""
 SMALL_TEST = 300
@@ -247,7 +247,7 @@ def lambda_plot(
     spurious words vs lambda (symlog x axis so lambda 0 shows)."""
     plt = pyplot()
     fig, (ax, ax_mass) = plt.subplots(1, 2, figsize=(11, 4.2))
-    styles = {"cdep": "o-", "rrr": "s--", "eg": "^-."}
+    styles = {"cdep": "o-", "cdep_ref": "D:", "rrr": "s--", "eg": "^-."}
     colors: dict[str, str] = {}
     result = summary(records, metric)
     for (v, model, penalty), frame in curves(records, metric).items():

@@ -3,9 +3,12 @@
 explanation penalties that push a model's attribution to a known-spurious group of tokens to zero:
 
 - ``cdep``: the contextual-decomposition score of the group (Rieger, Singh, Murdoch & Yu, ICML
-  2020), ``mean_b sum_c |relevant_c|``, the L1 form of the paper's Eq. 2 with a zero target (the
-  reference code normalises it with a softmax over (relevant, irrelevant), which also charges a
-  group for the *irrelevant* part's sign);
+  2020) pushed to zero, ``mean_b sum_c |relevant_c|`` (glassworks' L1 form);
+- ``cdep_ref``: the CDEP reference code's own penalty (``cd_penalty_for_one_decoy_all`` in
+  laura-rieger/deep-explanation-penalization): on rows holding a group token, ``mean_b
+  softplus(rel_y - irrel_y)`` of the true class ``y``, the CD scores taken without the output
+  layer's bias and with the embeddings detached; a cross-entropy asking the non-group part to carry
+  the class, with the reference's lambda scale (hundreds);
 - ``rrr``: Right for the Right Reasons (Ross, Hughes & Doshi-Velez, IJCAI 2017), the squared input
   gradient of ``sum_k log p_k`` on the group's embeddings;
 - ``eg``: Expected Gradients of the label's log-probability on the group (an attribution prior,
@@ -15,6 +18,8 @@ explanation penalties that push a model's attribution to a known-spurious group 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Literal
 
 import numpy as np
@@ -26,8 +31,10 @@ from glassworks.explain.cd import contextual_decomposition
 from glassworks.explain.paths import expected_gradients
 
 LossName = Literal["ce", "weighted_ce", "ordinal"]
-PenaltyName = Literal["none", "cdep", "rrr", "eg"]
-PENALTIES: tuple[str, ...] = ("none", "cdep", "rrr", "eg")
+PenaltyName = Literal["none", "cdep", "cdep_ref", "rrr", "eg"]
+PENALTIES: tuple[str, ...] = ("none", "cdep", "cdep_ref", "rrr", "eg")
+CD_PENALTIES: tuple[str, ...] = ("cdep", "cdep_ref")
+"""Penalties built on contextual decomposition (LSTM/CNN only: CD is not defined for attention)."""
 
 
 def balanced_class_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:
@@ -90,6 +97,46 @@ def cdep_penalty(
     """``mean_b sum_c |CD relevant part of logit c|`` for the token ``group`` (CDEP)."""
     rel = contextual_decomposition(module, input_ids, group, attention_mask).relevant
     return rel.abs().sum(-1).mean()
+
+
+@contextlib.contextmanager
+def _without_output_bias(module: nn.Module) -> Iterator[None]:
+    """The model's last linear layer without its bias for the duration (restored after)."""
+    from glassworks.explain.cd import layers
+
+    heads = [layer for _, layer in layers(module) if isinstance(layer, nn.Linear)]
+    if not heads or heads[-1].bias is None:
+        yield
+        return
+    head, bias = heads[-1], heads[-1].bias
+    head.bias = None
+    try:
+        yield
+    finally:
+        head.bias = bias
+
+
+def cdep_reference_penalty(
+    module: nn.Module,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    group: torch.Tensor,
+    target: torch.Tensor,
+) -> torch.Tensor:
+    """The CDEP reference code's penalty (Rieger et al. 2020): over rows with a ``group`` token,
+    ``mean_b softplus(rel_y - irrel_y)`` (= the cross-entropy of a softmax over the true class's
+    ``(relevant, irrelevant)`` pair against "irrelevant"), CD without the output bias, embeddings
+    detached. A batch without a group token costs 0."""
+    rows = group.any(1)
+    if not bool(rows.any()):
+        return torch.zeros((), device=input_ids.device)
+    with _without_output_bias(module):
+        dec = contextual_decomposition(
+            module, input_ids[rows], group[rows], attention_mask[rows], detach_embeddings=True
+        )
+    y = target[rows].view(-1, 1)
+    rel, irrel = dec.relevant.gather(1, y), dec.irrelevant.gather(1, y)
+    return F.softplus(rel - irrel).mean()
 
 
 def rrr_penalty(logits: torch.Tensor, embeds: torch.Tensor, group: torch.Tensor) -> torch.Tensor:
