@@ -106,6 +106,18 @@ def test_longest_chain_first() -> None:
         }
     )
     path = critical_path(g, set(g.upstream))
-    assert path["explain_text@a"] == 200
-    assert path["prepare@a"] == 5 + 300 + 200  # starts before prepare@b (5 + 10)
+    assert path["explain_text@a"] == 120
+    assert path["prepare@a"] == 5 + 120 + 120  # starts before prepare@b (5 + 10)
     assert path["prepare@a"] > path["prepare@b"] == 15
+
+
+def test_cost_hints_match_addresses_most_specific_first() -> None:
+    from flows.pipeline import cost_hint
+
+    assert cost_hint("train_text@sst2-minilm") == 380
+    assert cost_hint("train_text@essays-small") == 360
+    assert cost_hint("train_text@amazon-beauty-small") == 120
+    assert cost_hint("train_tabular@openml-151-ebm") == 120  # EBM: 1-5 min, not a 10 s fit
+    assert cost_hint("train_tabular@openml-151-inn") == 10
+    assert cost_hint("train_cdep@decoy-lstm-cdep_ref") == 80
+    assert cost_hint("prepare@sst2") == 5
