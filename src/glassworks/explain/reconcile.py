@@ -119,6 +119,24 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(spearmanr(a, b).statistic)
 
 
+def _orders(names: Sequence[str]) -> np.ndarray:
+    return np.array([g.count(" ") + 1 for g in names], dtype=int)
+
+
+def _by_order(a: np.ndarray, b: np.ndarray, orders: np.ndarray) -> dict[int, float]:
+    """Spearman within each n-gram order (a span of n words sums n scores, so mixing orders
+    would correlate any two explainers, random ones too, through length alone)."""
+    return {int(o): _spearman(a[orders == o], b[orders == o]) for o in np.unique(orders)}
+
+
+def _stratified(a: np.ndarray, b: np.ndarray, orders: np.ndarray) -> float:
+    """The per-order correlations averaged, weighted by how many n-grams each order has."""
+    per = _by_order(a, b, orders)
+    weights = {o: int((orders == o).sum()) for o in per if np.isfinite(per[o])}
+    total = sum(weights.values())
+    return sum(per[o] * w for o, w in weights.items()) / total if total else float("nan")
+
+
 def _top(names: Sequence[str], values: np.ndarray, k: int) -> list[str]:
     order = sorted(range(len(names)), key=lambda i: (-values[i], names[i]))
     return [names[i] for i in order[:k] if values[i] > 0]
@@ -149,9 +167,12 @@ class Reconciliation:
     importance_exact: np.ndarray
     importance_posthoc: np.ndarray
     spearman: float
+    """Spearman correlation of the importances within each n-gram order, averaged weighted by
+    the orders' sizes."""
     spearman_ci95: tuple[float, float]
     """Percentile bootstrap over texts (texts resampled, importances and correlation recomputed
     on the compared n-grams)."""
+    spearman_by_order: dict[int, float]
     top_k: int
     top_exact: list[str]
     top_posthoc: list[str]
@@ -168,6 +189,7 @@ class Reconciliation:
             "ngrams_compared": len(self.ngrams),
             "spearman": self.spearman,
             "spearman_ci95": list(self.spearman_ci95),
+            "spearman_by_order": {str(o): v for o, v in self.spearman_by_order.items()},
             "top_k": self.top_k,
             "jaccard_top_k": self.jaccard,
             "sign_agreement": self.sign_agreement,
@@ -207,7 +229,8 @@ def reconcile(
         imp_e = np.array([exact_stats.mean_abs[g] for g in names])
         imp_p = np.array([stats.mean_abs[g] for g in names])
         ci = _bootstrap_spearman(exact_stats, stats, names, len(texts), n_boot, seed)
-        k = min(top_k, len(names))
+        orders = _orders(names)
+        k = min(top_k, len(names) // 2)  # at most half: else the overlap is near 1 by design
         top_e, top_p = _top(names, imp_e, k), _top(names, imp_p, k)
         union = set(top_e) | set(top_p)
         jaccard = len(set(top_e) & set(top_p)) / len(union) if union else 1.0
@@ -218,8 +241,9 @@ def reconcile(
             ngrams=names,
             importance_exact=imp_e,
             importance_posthoc=imp_p,
-            spearman=_spearman(imp_e, imp_p),
+            spearman=_stratified(imp_e, imp_p, orders),
             spearman_ci95=ci,
+            spearman_by_order=_by_order(imp_e, imp_p, orders),
             top_k=k,
             top_exact=top_e,
             top_posthoc=top_p,
@@ -288,7 +312,10 @@ def _bootstrap_spearman(
     seen = n > 0
     imp_e = np.divide(weights @ abs_e, n, out=np.zeros_like(n), where=seen)
     imp_p = np.divide(weights @ abs_p, n, out=np.zeros_like(n), where=seen)
-    draws = [_spearman(imp_e[b, seen[b]], imp_p[b, seen[b]]) for b in range(n_boot)]
+    orders = _orders(names)
+    draws = [
+        _stratified(imp_e[b, seen[b]], imp_p[b, seen[b]], orders[seen[b]]) for b in range(n_boot)
+    ]
     values = np.array([d for d in draws if np.isfinite(d)])
     if not len(values):
         return float("nan"), float("nan")
