@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from glassworks.explain.reconcile import reconcile, span_scores, to_tokens
+from glassworks.explain.reconcile import covered, reconcile, span_scores, to_tokens
 
 
 def test_to_tokens_merges_pieces_and_reports_dropped_punctuation() -> None:
@@ -25,6 +25,17 @@ def test_to_tokens_splits_a_word_over_the_tokens_it_spans() -> None:
     assert tokens == ["not", "bad"]
     np.testing.assert_allclose(scores, [3.0, 3.0])  # 3 of 6 characters each
     assert dropped == 0.0
+
+
+def test_tokens_past_the_explainers_reach_are_left_out_on_both_sides() -> None:
+    text = "good film but awful awful ending"
+    assert covered(text, [("good", 1.0), ("fil", 1.0)]) == 2  # a truncated last word counts
+    assert covered(text, []) == 0
+    exact = [[(w, 1.0) for w in text.split()]]
+    truncated = [[("good", 1.0), ("film", 1.0), ("but", 1.0)]]  # a model that read 3 words
+    r = reconcile([text], exact, {"ig": truncated}, max_order=1, min_count=1, n_boot=0)["ig"]
+    assert r.ngrams == ["but", "film", "good"]  # "awful", "ending": unseen by the explainer
+    assert r.sign_agreement == 1.0
 
 
 def test_span_scores_add_their_words() -> None:

@@ -39,6 +39,20 @@ def _chars(word: str) -> str:
     return "".join(tokenize(word)).replace("'", "")
 
 
+def covered(text: str, words: WordScores) -> int:
+    """How many of ``text``'s leading Emb-GAM tokens ``words`` reach (the rest were cut off, e.g.
+    by the model's ``max_length``): one past the last token sharing a character with a word."""
+    tokens = [t.replace("'", "") for t in tokenize(text)]
+    b = "".join(tokens)
+    a = "".join(_chars(w) for w, _ in words)
+    ends = np.cumsum([len(t) for t in tokens])
+    last = -1
+    for block in difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks():
+        if block.size:
+            last = max(last, block.b + block.size - 1)
+    return int(np.searchsorted(ends, last, side="right")) + 1 if last >= 0 else 0
+
+
 def to_tokens(text: str, words: WordScores) -> tuple[list[str], np.ndarray, float]:
     """``words``' scores moved onto ``text``'s Emb-GAM tokens: ``(tokens, scores, dropped)`` where
     ``dropped`` is the summed absolute score of words that share no character with any token.
@@ -211,16 +225,23 @@ def reconcile(
     """Each explainer of ``posthoc`` (name -> one :data:`WordScores` per text) against
     ``exact`` (Emb-GAM's word scores of the same texts, for the same class as each post-hoc
     explanation), n-grams of up to ``max_order`` words seen at least ``min_count`` times (both
-    sides are mapped onto the same tokens, so they count the same occurrences)."""
+    sides are mapped onto the same tokens, so they count the same occurrences; tokens past what
+    every explainer reached, e.g. a model's truncation, are left out on both sides)."""
     if min_count < 1:
         raise ValueError(f"min_count must be >= 1, got {min_count}")
     for name, per_text in {"exact": exact, **posthoc}.items():
         if len(per_text) != len(texts):
             raise ValueError(f"{name}: {len(per_text)} explained texts for {len(texts)} texts")
-    exact_stats, _ = _stats(texts, exact, max_order)
+    # only the tokens every explainer reached: words past a model's truncation have no
+    # post-hoc score, and would otherwise count as unimportant to it (but not to Emb-GAM)
+    reach = [
+        min((covered(t, per_text[i]) for per_text in posthoc.values()), default=None)
+        for i, t in enumerate(texts)
+    ]
+    exact_stats, _ = _stats(texts, exact, max_order, reach)
     out: dict[str, Reconciliation] = {}
     for method, words in posthoc.items():
-        stats, dropped = _stats(texts, words, max_order)
+        stats, dropped = _stats(texts, words, max_order, reach)
         names = sorted(
             g
             for g, n in exact_stats.count.items()
@@ -256,12 +277,17 @@ def reconcile(
 
 
 def _stats(
-    texts: Sequence[str], words: Sequence[WordScores], max_order: int
+    texts: Sequence[str],
+    words: Sequence[WordScores],
+    max_order: int,
+    reach: Sequence[int | None],
 ) -> tuple[NgramStats, float]:
     mapped = [to_tokens(t, w) for t, w in zip(texts, words, strict=True)]
     total = sum(abs(float(s)) for text in words for _, s in text)
     dropped = sum(d for _, _, d in mapped)
-    stats = span_scores([(tok, sc) for tok, sc, _ in mapped], max_order)
+    stats = span_scores(
+        [(tok[:n], sc[:n]) for (tok, sc, _), n in zip(mapped, reach, strict=True)], max_order
+    )
     share = dropped / total if total > 0 else 0.0
     return stats, share
 
