@@ -137,6 +137,7 @@ ITEM_FLAGS = {
     "explain": "--model",
     "train_text": "--run",
     "explain_text": "--run",
+    "reconcile_text": "--run",
     "prepare_sst_variants": "--variant",
     "train_cdep": "--variant",
 }

@@ -54,6 +54,7 @@ PICKLE_READERS = {
     "src/glassworks/io.py",  # io.read_pickle itself
     "src/glassworks/tracking.py",  # MLflow pyfunc wrappers of the project's own models
     "stages/explain.py",  # data/models/embgam/*, data/models/mlp/*: our own stage outputs
+    "stages/reconcile_text.py",  # data/models/embgam/*: our own stage output
     "stages/audit_tabular.py",  # data/tabular/*: our own stage outputs
 }
 
