@@ -2,10 +2,12 @@
 
     python -m stages.report
 
-Reads every ``metrics/**/*.json`` and the figures under ``data/reports`` and
-``data/explanations``; writes ``reports/summary.md`` (the selection rule, the champions, the text
-classifiers and CDEP over seeds with mean ± sd [95% interval], a table per metrics group, links
-to every figure) and ``reports/champions.json``. Registers each champion (chosen on validation
+Reads every ``metrics/**/*.json``, the figures under ``data/reports`` and
+``data/explanations`` and the heavy runs some claims cite (``benchmarks/results``); writes
+``reports/summary.md`` (the selection rule, each paper's headline claim against ours, the
+champions, the text classifiers and CDEP over seeds with mean ± sd [95% interval], a table per
+metrics group, links to every figure), ``reports/claims.json`` and ``reports/champions.json``.
+Registers each champion (chosen on validation
 only, per dataset and task: ``train_text`` by mean validation ``report.text_metric``,
 ``train_tabular`` by mean validation AUROC; the first seed's model) as a version of
 ``glassworks-<task>-<dataset>`` with the alias ``report.alias`` (``champion``).
@@ -24,6 +26,7 @@ from glassworks.errors import DataError
 from glassworks.io import atomic_dir
 from glassworks.report.card import write_cards
 from glassworks.report.champions import drift_gate, register_champions, write_summary
+from glassworks.report.claims import paper_claims, text_run_datasets
 from glassworks.report.overview import champions
 from stages.common import exit_with, log_files, run_main, start
 
@@ -31,18 +34,14 @@ STAGE = "report"
 OPTIONS = {"--metrics-dir": "metrics", "--out-dir": "reports", "--prepared-dir": "data/prepared"}
 log = logging.getLogger(f"glassworks.stages.{STAGE}")
 FIGURES = (Path("data/reports"), Path("data/explanations"))
+BENCHMARKS = Path("benchmarks/results")  # heavy runs outside `make run` some claims cite
 
 
 def load_config(params_path: Path, key: str = "") -> tuple[ReportParams, dict[str, str]]:
     """All this stage reads: ``report`` and which dataset each ``train_text`` run trains on."""
     params = load_section(params_path, STAGE, ReportParams)
     runs = subsection(read_yaml(params_path), "train_text.runs", params_path)
-    text_runs = {
-        name: str(run["dataset"])
-        for name, run in runs.items()
-        if isinstance(run, dict) and "dataset" in run
-    }
-    return params, text_runs
+    return params, text_run_datasets(runs)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -64,12 +63,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         out = args.out_dir
         figures = [args.root / f for f in FIGURES if (args.root / f).is_dir()]
         with atomic_dir(out) as tmp:
-            write_summary(tmp, rows, args.metrics_dir, figures, out, params.alias)
+            claims = paper_claims(args.metrics_dir, text_runs, args.root / BENCHMARKS)
+            write_summary(tmp, rows, args.metrics_dir, figures, out, params.alias, claims)
             if any(Path(cards).iterdir()):
                 shutil.copytree(cards, tmp / "drift")
             model_cards = write_cards(rows, args.root, tmp / "cards")
         run.log_artifact(out / "summary.md", "report")
         run.log_artifact(out / "champions.json", "report")
+        run.log_artifact(out / "claims.json", "report")
         if (out / "drift").is_dir():
             log_files(run, out / "drift", "report/drift", (".html",))
         for row in rows:  # each card beside its model, in the run that trained it

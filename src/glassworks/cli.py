@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from glassworks.report.claims import HEADER, Claim, paper_claims, text_run_datasets
 from glassworks.report.tables import Rendered, summary_tables
 from glassworks.selection import RULE
 
@@ -33,14 +34,40 @@ def _rich(table: Rendered) -> Table:
     return out
 
 
+def _claims(root: Path) -> list[Claim]:
+    """The paper claims from ``root``'s metrics, with ``root/params.yaml``'s text runs."""
+    from glassworks.config import read_yaml, subsection
+
+    path = root / "params.yaml"
+    runs = subsection(read_yaml(path), "train_text.runs", path) if path.is_file() else {}
+    return paper_claims(root / "metrics", text_run_datasets(runs), root / "benchmarks/results")
+
+
+def _claims_table(claims: list[Claim]) -> Table:
+    """The claims as a rich table, each note under its claim (dimmed)."""
+    out = Table(title="Paper claims: the paper's figure, ours [95% interval], the verdict")
+    for label in HEADER:
+        out.add_column(label, overflow="fold")
+    styles = {"reached": "green", "not reached": "red", "not separated": "yellow"}
+    for c in claims:
+        claim = Text(c.claim)
+        if c.note:
+            claim.append("\n" + c.note, style="dim")
+        verdict = Text(c.verdict, style=styles.get(c.verdict, ""))
+        out.add_row(c.paper, claim, c.paper_figure, c.ours, verdict)
+    return out
+
+
 def summary(root: Path, console: Console) -> int:
-    """Print one table per stage (:data:`glassworks.report.tables.SPECS`) from ``metrics/``."""
+    """Print one table per stage (:data:`glassworks.report.tables.SPECS`) from ``metrics/``, then
+    each paper's headline claim against ours (:mod:`glassworks.report.claims`)."""
     tables = summary_tables(root / "metrics")
     if not tables:
         console.print("[yellow]No metrics yet: run `make run` (or `dvc repro`) first.[/]")
         return 1
     for table in tables:
         console.print(_rich(table))
+    console.print(_claims_table(_claims(root)))
     console.print(f"Selection rule (every choice, validation only): {RULE}")
     console.print(
         "Review runs in MLflow: [bold]make ui[/] then open http://127.0.0.1:5000 "

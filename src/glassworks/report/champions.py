@@ -15,6 +15,7 @@ from glassworks.config import DriftGateParams
 from glassworks.errors import DataError
 from glassworks.io import read_parquet
 from glassworks.report.cdep import comparison_markdown
+from glassworks.report.claims import Claim, claims_markdown
 from glassworks.report.drift import compare_models, drift_card
 from glassworks.report.interactions import interactions_section
 from glassworks.report.overview import (
@@ -173,16 +174,33 @@ def cdep_section(path: Path) -> list[str]:
     return ["## CDEP (lambda chosen on validation)", "", table]
 
 
+def claims_section(claims: Sequence[Claim]) -> list[str]:
+    """Each paper's headline claim against ours (none when ``claims`` is empty)."""
+    if not claims:
+        return []
+    return [
+        "## Paper claims",
+        "",
+        "Each paper's headline figure beside ours; the verdict compares our 95% interval with the "
+        "bar (reached: the whole interval at or above it; not separated: it covers the bar).",
+        "",
+        claims_markdown(list(claims)),
+        "",
+    ]
+
+
 def summary_markdown(
     rows: list[dict[str, Any]],
     metrics_dir: Path,
     figures: Sequence[Path],
     relative_to: Path,
     alias: str,
+    claims: Sequence[Claim] = (),
 ) -> str:
-    """``summary.md``: the selection rule, the champions (``rows``), the text classifiers over
-    seeds, the CDEP comparison, a table per metrics group of ``metrics_dir`` and links to every
-    PNG under ``figures`` (relative to ``relative_to``, where the page goes)."""
+    """``summary.md``: the selection rule, each paper's claim against ours (``claims``, when
+    given), the champions (``rows``), the text classifiers over seeds, the CDEP comparison, a
+    table per metrics group of ``metrics_dir`` and links to every PNG under ``figures``
+    (relative to ``relative_to``, where the page goes)."""
     text = [
         "# glassworks: pipeline summary",
         "",
@@ -192,6 +210,7 @@ def summary_markdown(
         "Test is read once, at the choice; results over seeds are mean ± sd [95% "
         'bootstrap interval], and "A beats B" needs a paired interval excluding 0.',
         "",
+        *claims_section(claims),
         f"## Champions (MLflow registry, alias `{alias}`)",
         "",
         champions_table(rows),
@@ -221,9 +240,13 @@ def write_summary(
     figures: Sequence[Path],
     relative_to: Path,
     alias: str,
+    claims: Sequence[Claim] = (),
 ) -> None:
-    """``summary.md`` (:func:`summary_markdown`) and ``champions.json`` (``rows``, sorted keys)
-    into ``out``."""
-    page = summary_markdown(rows, metrics_dir, figures, relative_to, alias)
+    """``summary.md`` (:func:`summary_markdown`), ``champions.json`` (``rows``, sorted keys) and,
+    with ``claims``, ``claims.json`` into ``out``."""
+    page = summary_markdown(rows, metrics_dir, figures, relative_to, alias, claims)
     (out / "summary.md").write_text(page, encoding="utf-8")
+    if claims:
+        text = json.dumps([c.as_dict() for c in claims], indent=2, ensure_ascii=False)
+        (out / "claims.json").write_text(text + "\n", encoding="utf-8")
     (out / "champions.json").write_text(json.dumps(rows, indent=2, sort_keys=True) + "\n")
