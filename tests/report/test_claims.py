@@ -188,3 +188,56 @@ def test_cli_summary_prints_the_claims(metrics: Path) -> None:
     assert "reviews-small: beats the majority class" in text
     assert "majority 0.800" in text
     assert "not run" in text
+
+
+def test_full_profile_benchmarks_follow_their_claims(metrics: Path, tmp_path: Path) -> None:
+    bench = tmp_path / "benchmarks"
+    bench.mkdir()
+    # no benchmark run: no extra row
+    assert [c.paper for c in paper_claims(metrics, RUNS, bench)][:3] == ["Emb-GAM", "CDEP", "CDEP"]
+
+    def order(o: int, emb: float, bag: float, ci: tuple[float, float]) -> dict:
+        diff = {"mean": emb - bag, "ci95": list(ci), "n": 872, "sd": 0.5}
+        return {
+            "order": o,
+            "embgam": {"valid_accuracy": emb, "test_accuracy": emb},
+            "bag_of_ngrams": {"valid_accuracy": bag, "test_accuracy": bag},
+            "difference": {"difference": diff},
+        }
+
+    write(
+        bench / "embgam_ngrams.json",
+        {
+            "command": "python benchmarks/embgam_ngrams.py",
+            "n_train": 60620,
+            "orders": [order(2, 0.79, 0.82, (-0.06, -0.001)), order(4, 0.83, 0.815, (0.001, 0.03))],
+            "chosen": {"embgam": 4, "bag_of_ngrams": 2},
+        },
+    )
+    write(
+        bench / "cdep_full_decoy.json",
+        {
+            "command": "python benchmarks/cdep_full.py",
+            "seeds": [0, 1, 2],
+            "arms": {
+                "lstm-clean": {"test_accuracy": s(0.81, 0.80, 0.82)},
+                "lstm-cdep": {"test_accuracy": s(0.79, 0.785, 0.80), "lambda": 3, "n_train": 39090},
+            },
+        },
+    )
+    write(bench / "cdep_full_gender.json", {"arms": {"lstm-clean": {}}, "seeds": [0]})
+    claims = paper_claims(metrics, RUNS, bench)
+    names = [(c.paper, "full profile" in c.claim) for c in claims]
+    assert names[:6] == [
+        ("Emb-GAM", False), ("Emb-GAM", True), ("CDEP", False), ("CDEP", False),
+        ("CDEP", True), ("CDEP", True),
+    ]  # fmt: skip
+    ngrams, decoy, gender = claims[1], claims[4], claims[5]
+    assert ngrams.verdict == REACHED
+    assert ngrams.ours.startswith("n <= 4: 0.830 vs bag-of-n-grams 0.815")
+    assert "n <= 2: 0.790 / 0.820" in ngrams.note
+    assert decoy.verdict == REACHED  # [0.785, 0.80] >= 0.78
+    assert "39090 phrases" in decoy.ours
+    assert "clean 0.810" in decoy.note
+    assert gender.verdict == NOT_RUN
+    assert "no lstm-cdep arm yet" in gender.note

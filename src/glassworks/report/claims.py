@@ -293,21 +293,103 @@ def text_run_datasets(runs: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
+FULL = "full profile, benchmarks/results"
+
+
+def embgam_ngrams_claim(benchmarks_root: Path) -> Claim | None:
+    """Emb-GAM against bag-of-n-grams over the same longer n-grams on all of SST-2
+    (``embgam_ngrams.json``, ``benchmarks/embgam_ngrams.py``), at the order Emb-GAM chose on
+    validation; None when that benchmark has not run."""
+    path = benchmarks_root / "embgam_ngrams.json"
+    data = _read(path)
+    if data is None:
+        return None
+    paper = "Emb-GAM"
+    claim = f"beats bag-of-n-grams on SST-2 with longer n-grams ({FULL})"
+    figure = f"{_pct(EMBGAM_SST2)} (BERT fine-tuned on SST-2, n <= 7)"
+
+    def build() -> Claim:
+        order = _field(data, "chosen.embgam", path)
+        rows = {r["order"]: r for r in _field(data, "orders", path)}
+        if order not in rows:
+            raise MissingField(path, f"no row for the chosen order {order}")
+        r = rows[order]
+        d = _field(r, "difference.difference", path)
+        ours = (
+            f"n <= {order}: {r['embgam']['test_accuracy']:.3f} vs bag-of-n-grams "
+            f"{r['bag_of_ngrams']['test_accuracy']:.3f}; difference {_signed_ci(d)}"
+        )
+        acc = {
+            o: (x["embgam"]["test_accuracy"], x["bag_of_ngrams"]["test_accuracy"])
+            for o, x in rows.items()
+        }
+        curve = ", ".join(f"n <= {o}: {a:.3f} / {b:.3f}" for o, (a, b) in sorted(acc.items()))
+        note = (
+            f"order chosen on validation; paired over {d['n']} test sentences, "
+            f"{data.get('n_train', '?')} training phrases; Emb-GAM / bag-of-n-grams by order: "
+            f"{curve} (`{data.get('command', '')}`, {data.get('seconds', '?')} s)"
+        )
+        return Claim(paper, claim, figure, ours, verdict(d["ci95"], 0.0), note)
+
+    return _judged(paper, claim, figure, build)
+
+
+def cdep_full_claim(benchmarks_root: Path, variant: str) -> Claim | None:
+    """The CDEP arm on all of a variant's training phrases (``cdep_full_<variant>.json``,
+    ``benchmarks/cdep_full.py``) against the bar; None when that benchmark has not run."""
+    path = benchmarks_root / f"cdep_full_{variant}.json"
+    data = _read(path)
+    if data is None:
+        return None
+    vanilla, cdep = CDEP_PAPER[variant]
+    paper = "CDEP"
+    claim = f"CDEP removes the {variant} shortcut (LSTM, {FULL})"
+    figure = f"{_pct(vanilla)} -> {_pct(cdep)}; bar {CDEP_GOAL[variant]:.2f}"
+
+    def build() -> Claim:
+        arms = _field(data, "arms", path)
+        if "lstm-cdep" not in arms:
+            raise MissingField(path, "no lstm-cdep arm yet")
+        r = arms["lstm-cdep"]
+        test = _field(r, "test_accuracy", path)
+        ours = f"{_ci(test)} (lambda {r.get('lambda', 0):g}, {r.get('n_train', '?')} phrases)"
+        others = ", ".join(
+            f"{a.removeprefix('lstm-')} {o['test_accuracy']['mean']:.3f}"
+            for a, o in arms.items()
+            if a != "lstm-cdep" and "test_accuracy" in o
+        )
+        note = f"lambda chosen on validation, {len(data.get('seeds', []))} seeds"
+        if others:
+            note += f"; {others}"
+        note += f" (`{data.get('command', '')}`, {data.get('seconds', '?')} s)"
+        return Claim(paper, claim, figure, ours, verdict(test["ci95"], CDEP_GOAL[variant]), note)
+
+    return _judged(paper, claim, figure, build)
+
+
 def paper_claims(
     metrics_root: Path,
     run_datasets: Mapping[str, str],
     benchmarks_root: Path | None = None,
 ) -> list[Claim]:
     """Every claim (module docstring), in paper order; a claim whose metrics are missing is
-    ``not run``."""
+    ``not run``. With ``benchmarks_root``, the full-profile runs found there follow the claim
+    they test (a benchmark not run adds no row)."""
     root = Path(metrics_root)
-    return [
+    full: list[Claim | None] = []
+    if benchmarks_root is not None:
+        full = [embgam_ngrams_claim(benchmarks_root)]
+        full += [cdep_full_claim(benchmarks_root, v) for v in CDEP_PAPER]
+    claims = [
         embgam_claim(root, benchmarks_root),
+        full[0] if full else None,
         *cdep_claims(root),
+        *full[1:],
         inn_claim(root),
         *text_claims(root, run_datasets),
         minilm_claim(root),
     ]
+    return [c for c in claims if c is not None]
 
 
 HEADER = ("paper", "claim", "paper's figure", "ours [95% interval]", "verdict")
