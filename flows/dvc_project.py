@@ -85,6 +85,15 @@ class StageGraph:
         return list(nx.lexicographical_topological_sort(g))
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
+def dvc_command() -> list[str]:
+    """How the flows start ``dvc``: :mod:`flows.dvc_cli` (``dvc`` with ``dvc.lock`` read by DVC's
+    fast reader when DVC updates it; the same file written) under this interpreter."""
+    return [sys.executable, "-m", "flows.dvc_cli"]
+
+
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 """What BLAS/OpenMP (and so numpy, scikit-learn, torch) read for their thread pools."""
 
@@ -96,6 +105,8 @@ def stage_env(threads: int | None = None) -> dict[str, str]:
     cores instead of oversubscribing them)."""
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    # flows.dvc_cli importable from any project root (after the root's own packages)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), str(REPO)) if p)
     env.setdefault("NO_COLOR", "1")
     env.setdefault("TERM", "dumb")
     if threads is not None:
@@ -116,7 +127,7 @@ def dvc(
 ) -> subprocess.CompletedProcess[str]:
     """Run ``dvc <args>`` in ``root`` and capture its output (``threads``: see :func:`_env`)."""
     proc = subprocess.run(
-        [str(Path(sys.executable).parent / "dvc"), *args],
+        [*dvc_command(), *args],
         cwd=root,
         env=stage_env(threads),
         capture_output=True,
@@ -234,7 +245,7 @@ def reproduce(
     stopped (``grace`` seconds, then SIGKILL) and :class:`StageStopped` raised."""
     release_stale_locks(root)
     done = run_tree(
-        [str(Path(sys.executable).parent / "dvc"), "repro", "--single-item", address],
+        [*dvc_command(), "repro", "--single-item", address],
         cwd=root, env=stage_env(threads), timeout=timeout, cancelled=cancelled, grace=grace,
     )  # fmt: skip
     if done.stopped is not None:

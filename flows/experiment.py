@@ -33,6 +33,7 @@ FULL_PROFILE: tuple[str, ...] = (
     "explain_text.runs.essays-small.n_texts=100",
     "train_tabular.max_train=null",
     "train_tabular.hyperparameters.ebm.outer_bags=14",
+    "train_tabular.hyperparameters.ebm.learning_rate=0.015",
     "train_cdep.max_train=null",
 )
 """The full-scale settings of the method guides (docs/methods/, GPU machines)."""

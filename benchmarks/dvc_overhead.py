@@ -1,0 +1,125 @@
+"""DVC's cost per stage, with and without ``flows.dvc_cli`` (dvc.lock read by DVC's fast reader
+when DVC updates it), measured side by side in one run.
+
+    .venv/bin/python benchmarks/dvc_overhead.py [--repeats 5] [--stage prepare@openml-37]
+
+Two measurements, each the median of ``--repeats`` alternating runs:
+- ``lock_update``: the update DVC makes to this project's ``dvc.lock`` after every stage
+  (``modify_yaml``: read, change one entry, write), in process, plain vs patched;
+- ``repro``: ``dvc repro --single-item <stage> --force`` of a stage that itself takes about a
+  second (``prepare`` of a small OpenML set), as a subprocess, ``dvc`` vs ``python -m
+  flows.dvc_cli``; what is left after subtracting the stage is DVC's overhead.
+Both write the same ``dvc.lock`` (checked). Needs ``make run`` first (the lock and the stage's
+data). Writes ``benchmarks/results/dvc_overhead.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from dvc.utils.serialize import _yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # flows/ is not installed: run from anywhere
+from flows import dvc_cli  # noqa: E402
+
+OUT = REPO / "benchmarks" / "results" / "dvc_overhead.json"
+
+
+def lock_update(path: Path) -> float:
+    """Seconds of one ``modify_yaml`` of ``path`` that rewrites one stage's entry."""
+    start = time.perf_counter()
+    with _yaml.modify_yaml(path) as data:
+        name = next(iter(data["stages"]))
+        data["stages"][name] = dict(data["stages"][name])
+    return time.perf_counter() - start
+
+
+def repro(cmd: list[str], stage: str) -> float:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env["PYTHONPATH"] = str(REPO)
+    start = time.perf_counter()
+    subprocess.run(
+        [*cmd, "repro", "--single-item", stage, "--force", "-q"],
+        cwd=REPO, env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    return time.perf_counter() - start
+
+
+def stage_alone(stage: str) -> float:
+    name, _, item = stage.partition("@")
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", f"stages.{name}", "--dataset", item],
+        cwd=REPO, check=True, capture_output=True,
+    )  # fmt: skip
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--stage", default="prepare@openml-37")
+    args = ap.parse_args()
+    lock = REPO / "dvc.lock"
+    before = lock.read_bytes()
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "dvc.lock"
+        plain_update, fast_update = [], []
+        original = _yaml.parse_yaml_for_update
+        for _ in range(args.repeats):
+            shutil.copy(lock, copy)
+            _yaml.parse_yaml_for_update = original
+            plain_update.append(lock_update(copy))
+            plain_bytes = copy.read_bytes()
+            shutil.copy(lock, copy)
+            dvc_cli.patch_lockfile_reader()
+            fast_update.append(lock_update(copy))
+            assert copy.read_bytes() == plain_bytes, "the patched update wrote other bytes"
+        _yaml.parse_yaml_for_update = original
+    plain_cmd = [str(Path(sys.executable).parent / "dvc")]
+    shim_cmd = [sys.executable, "-m", "flows.dvc_cli"]
+    plain, shim, alone = [], [], []
+    for _ in range(args.repeats):
+        plain.append(repro(plain_cmd, args.stage))
+        shim.append(repro(shim_cmd, args.stage))
+        alone.append(stage_alone(args.stage))
+    assert lock.read_bytes() == before, "dvc.lock changed: the outputs were not reproduced"
+    med = {k: statistics.median(v) for k, v in
+           {"plain": plain, "shim": shim, "alone": alone}.items()}  # fmt: skip
+    result = {
+        "command": "python benchmarks/dvc_overhead.py " + " ".join(sys.argv[1:]),
+        "lock_lines": before.count(b"\n"),
+        "repeats": args.repeats,
+        "lock_update": {
+            "plain_s": statistics.median(plain_update),
+            "patched_s": statistics.median(fast_update),
+            "ratio": statistics.median(plain_update) / statistics.median(fast_update),
+        },
+        "repro": {
+            "stage": args.stage,
+            "dvc_s": med["plain"],
+            "dvc_cli_s": med["shim"],
+            "stage_alone_s": med["alone"],
+            "overhead_dvc_s": med["plain"] - med["alone"],
+            "overhead_dvc_cli_s": med["shim"] - med["alone"],
+            "overhead_ratio": (med["plain"] - med["alone"]) / (med["shim"] - med["alone"]),
+        },
+        "cpu_count": os.cpu_count(),
+    }
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
