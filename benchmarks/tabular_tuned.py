@@ -1,0 +1,137 @@
+"""INN against fairly tuned baselines: every tabular method searched with the same budget
+(``--trials`` Optuna TPE trials on validation AUROC, :mod:`glassworks.experiments.tuning`), then
+each method refit at its best setting over ``train_tabular.seeds`` and scored on test once.
+
+    .venv/bin/python benchmarks/tabular_tuned.py [--datasets openml-31 openml-37 ...]
+        [--trials 20] [--methods inn catboost ...]
+
+Needs ``data/prepared/<dataset>`` (``dvc repro prepare``). Encoding, ``max_train`` and the
+untuned settings come from ``params.yaml`` (``train_tabular``), as in the stage; each method is
+also refit at those untuned settings, so the table shows what tuning gained per method. Writes
+``benchmarks/results/tabular_tuned.json`` after every dataset: per dataset and method the best
+setting, its validation AUROC, test AUROC per seed (tuned and untuned); over all datasets the
+mean test AUROC per method and INN minus the best other method, paired over dataset x seed,
+with its 95% interval and the verdict against -0.01 (issue 20's bar); the command and wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from glassworks.config import TrainTabularParams, load_section
+from glassworks.data import read_prepared
+from glassworks.device import torch_threads
+from glassworks.experiments.tabular import encode_splits, fit_and_score
+from glassworks.experiments.tuning import tune
+from glassworks.stats import paired_difference, summarise
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "benchmarks" / "results" / "tabular_tuned.json"
+SMALL = ["openml-31", "openml-37", "openml-1464", "openml-1466"]
+
+
+def run_dataset(
+    params: TrainTabularParams, dataset: str, methods: list[str], trials: int
+) -> dict[str, Any]:
+    prepared = read_prepared(REPO / "data/prepared" / dataset)
+    data = encode_splits(
+        prepared,
+        nominal=params.encoding.nominal,
+        max_categories=params.encoding.max_categories,
+        max_train=params.max_train,
+    )
+    n_classes = len(prepared.label_names)
+    out: dict[str, Any] = {}
+    for method in methods:
+        base = params.method_params(method)
+        threads = params.threads if method in ("inn", "tabresnet") else None
+        start = time.perf_counter()
+        with torch_threads(threads):
+            found = tune(method, base, data, n_classes, trials, seed=params.seeds[0])
+            tuned = [
+                fit_and_score(method, found.params, s, data, n_classes)[1] for s in params.seeds
+            ]
+            untuned = [fit_and_score(method, base, s, data, n_classes)[1] for s in params.seeds]
+        out[method] = {
+            "best": {k: v for k, v in found.params.items() if k != "device"},
+            "best_valid_auroc": found.valid_auroc,
+            "test_auroc": [i["test_auroc"] for i in tuned],
+            "untuned_test_auroc": [i["test_auroc"] for i in untuned],
+            "trials": found.trials,
+            "seconds": round(time.perf_counter() - start, 1),
+        }
+        t = np.mean(out[method]["test_auroc"])
+        u = np.mean(out[method]["untuned_test_auroc"])
+        print(f"{dataset} {method}: valid {found.valid_auroc:.4f}, test {t:.4f} (untuned {u:.4f}), "
+              f"{out[method]['seconds']} s", flush=True)  # fmt: skip
+    return out
+
+
+def summary(results: dict[str, dict[str, Any]], methods: list[str]) -> dict[str, Any]:
+    """Mean test AUROC per method; INN minus the best other method, paired over dataset x seed."""
+    per = {m: [x for ds in results.values() for x in ds[m]["test_auroc"]] for m in methods}
+    untuned = {
+        m: [x for ds in results.values() for x in ds[m]["untuned_test_auroc"]] for m in methods
+    }
+    means = {m: float(np.mean(v)) for m, v in per.items()}
+    out: dict[str, Any] = {
+        "mean_test_auroc": means,
+        "mean_untuned_test_auroc": {m: float(np.mean(v)) for m, v in untuned.items()},
+        "tuning_gain": {m: summarise(np.subtract(per[m], untuned[m])).as_dict() for m in methods},
+    }
+    if "inn" in per and len(per) > 1:
+        best = max((m for m in per if m != "inn"), key=lambda m: means[m])
+        diff = paired_difference(per["inn"], per[best], names=("inn", best))
+        lo, hi = diff.diff.lo, diff.diff.hi
+        verdict = "reached" if lo >= -0.01 else "not reached" if hi < -0.01 else "not separated"
+        out["inn_vs_best"] = {**diff.as_dict(), "best": best, "bar": -0.01, "bar_verdict": verdict}
+        out["per_dataset"] = {
+            ds: {
+                "best": (b := max((m for m in methods if m != "inn"),
+                                  key=lambda m, r=r: float(np.mean(r[m]["test_auroc"])))),
+                "inn_minus_best": summarise(
+                    np.subtract(r["inn"]["test_auroc"], r[b]["test_auroc"])
+                ).as_dict(),
+            }
+            for ds, r in results.items()
+        }  # fmt: skip
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--datasets", nargs="+", default=SMALL)
+    ap.add_argument("--methods", nargs="+", default=None, help="default: train_tabular.methods")
+    ap.add_argument("--trials", type=int, default=20)
+    args = ap.parse_args()
+    params = load_section(REPO / "params.yaml", "train_tabular", TrainTabularParams)
+    methods = list(args.methods or params.methods)
+    start = time.perf_counter()
+    results: dict[str, dict[str, Any]] = {}
+    for dataset in args.datasets:
+        results[dataset] = run_dataset(params, dataset, methods, args.trials)
+        result = {
+            "command": "python benchmarks/tabular_tuned.py " + " ".join(sys.argv[1:]),
+            "trials_per_method": args.trials,
+            "seeds": list(params.seeds),
+            "max_train": params.max_train,
+            "datasets": results,
+            "summary": summary(results, methods),
+            "seconds": round(time.perf_counter() - start, 1),
+        }
+        OUT.parent.mkdir(parents=True, exist_ok=True)
+        tmp = OUT.with_suffix(".tmp")
+        tmp.write_text(json.dumps(result, indent=2, default=float) + "\n")
+        tmp.replace(OUT)
+    print(json.dumps(result["summary"], indent=2, default=float)[:3000])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""One hyperparameter search with the same budget for every tabular method, on validation.
+
+Optuna's TPE sampler (Akiba et al. 2019, "Optuna: a next-generation hyperparameter optimization
+framework"; Bergstra et al. 2011 for TPE), seeded, ``n_trials`` trials per method: the budget is
+a number of fits, equal for INN and each baseline, so neither side wins by being tuned longer
+(the INN authors' successor, Kadra et al. 2023, tunes every method the same way). Each trial fits
+the method on train with the given seed and scores validation AUROC; test is never read here.
+The search spaces (:data:`SEARCH_SPACES`) lie around each library's defaults and the CPU
+profile's settings; what they do not search (epochs, ensemble sizes, device) comes from
+``params``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from glassworks.experiments.tabular import EncodedSplits, fit_and_score
+
+log = logging.getLogger(__name__)
+
+Space = Callable[[Any], dict[str, Any]]
+"""``trial -> constructor arguments`` (``trial``: an ``optuna.Trial``)."""
+
+
+def _inn_like(trial: Any) -> dict[str, Any]:
+    return {
+        "lr": trial.suggest_float("lr", 3e-4, 1e-2, log=True),
+        "hidden_size": trial.suggest_categorical("hidden_size", [64, 128, 256]),
+        "nr_blocks": trial.suggest_int("nr_blocks", 1, 3),
+        "dropout": trial.suggest_float("dropout", 0.0, 0.4),
+        "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-3, log=True),
+    }
+
+
+def _inn(trial: Any) -> dict[str, Any]:
+    # weight_norm: the L1 penalty on |W(x)|, INN's sparsity / identifiability regulariser
+    norm = trial.suggest_float("weight_norm", 1e-3, 1.0, log=True)
+    return {**_inn_like(trial), "weight_norm": norm}
+
+
+SEARCH_SPACES: dict[str, Space] = {
+    "inn": _inn,
+    "tabresnet": _inn_like,
+    "logistic_regression": lambda t: {"C": t.suggest_float("C", 1e-3, 1e2, log=True)},
+    "decision_tree": lambda t: {
+        "max_depth": t.suggest_int("max_depth", 2, 16),
+        "min_samples_leaf": t.suggest_int("min_samples_leaf", 1, 64, log=True),
+    },
+    "random_forest": lambda t: {
+        "max_features": t.suggest_categorical("max_features", ["sqrt", 0.5, 1.0]),
+        "min_samples_leaf": t.suggest_int("min_samples_leaf", 1, 32, log=True),
+    },
+    "catboost": lambda t: {
+        "depth": t.suggest_int("depth", 3, 8),
+        "learning_rate": t.suggest_float("learning_rate", 0.01, 0.3, log=True),
+        "l2_leaf_reg": t.suggest_float("l2_leaf_reg", 1.0, 30.0, log=True),
+    },
+    "ebm": lambda t: {
+        "learning_rate": t.suggest_float("learning_rate", 0.005, 0.1, log=True),
+        "max_leaves": t.suggest_int("max_leaves", 2, 4),
+        "min_samples_leaf": t.suggest_int("min_samples_leaf", 2, 32, log=True),
+        "interactions": t.suggest_categorical("interactions", [0, 5, 10]),
+    },
+}
+"""What the search varies per method (constructor arguments, as in ``train_tabular``)."""
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """The search's result: the winning constructor arguments (``params`` updated by the best
+    trial), its validation AUROC and every trial (``number``, ``params``, ``valid_auroc``)."""
+
+    method: str
+    params: dict[str, Any]
+    valid_auroc: float
+    trials: list[dict[str, Any]] = field(default_factory=list)
+
+
+def tune(
+    method: str,
+    params: dict[str, Any],
+    data: EncodedSplits,
+    n_classes: int,
+    n_trials: int,
+    seed: int = 0,
+    on_trial: Callable[[int], None] | None = None,
+) -> Tuning:
+    """Search :data:`SEARCH_SPACES[method] <SEARCH_SPACES>` on top of ``params`` with ``n_trials``
+    fits (TPE seeded by ``seed``), each scored by validation AUROC. The first trial takes the
+    values ``params`` gives for searched arguments (the others sampled), so a configured
+    setting is always among the candidates. ``on_trial(i)`` after each trial."""
+    import optuna
+
+    if method not in SEARCH_SPACES:
+        known = ", ".join(SEARCH_SPACES)
+        raise ValueError(f"no search space for tabular method {method!r} (known: {known})")
+    if n_trials < 1:
+        raise ValueError(f"n_trials must be >= 1, got {n_trials}")
+    if data.task == "regression":
+        raise ValueError("tune: validation AUROC needs a classification task")
+    space = SEARCH_SPACES[method]
+    trials: list[dict[str, Any]] = []
+
+    def objective(trial: Any) -> float:
+        args = {**params, **space(trial)}
+        _, info = fit_and_score(method, args, seed, data, n_classes)
+        row = {"number": trial.number, "params": space(trial), "valid_auroc": info["valid_auroc"]}
+        trials.append(row)
+        if on_trial is not None:
+            on_trial(trial.number)
+        return float(info["valid_auroc"])
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
+    defaults = {k: params[k] for k in _space_keys(space) if k in params}
+    if defaults:
+        study.enqueue_trial(defaults, skip_if_exists=True)
+    study.optimize(objective, n_trials=n_trials)
+    best = {**params, **space(study.best_trial)}
+    log.info("%s: best valid AUROC %.4f after %d trials", method, study.best_value, n_trials)
+    return Tuning(method, best, float(study.best_value), trials)
+
+
+def _space_keys(space: Space) -> list[str]:
+    """The argument names a search space sets (read off a trial that records them)."""
+    import optuna
+
+    probe = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0)).ask()
+    return list(space(probe))

@@ -1,0 +1,45 @@
+import pytest
+
+from glassworks.experiments.tabular import encode_splits, fit_and_score
+from glassworks.experiments.tuning import SEARCH_SPACES, tune
+from glassworks.models.tabular import TABULAR_METHODS
+
+from .test_tabular import _prepared
+
+
+def test_every_tabular_method_has_a_search_space() -> None:
+    assert set(SEARCH_SPACES) == set(TABULAR_METHODS)
+
+
+def test_tune_starts_at_the_configured_setting_and_never_ends_below_it() -> None:
+    data = encode_splits(_prepared())
+    found = tune("decision_tree", {"max_depth": 2, "min_samples_leaf": 1}, data, 2, 5, seed=0)
+    assert [t["number"] for t in found.trials] == [0, 1, 2, 3, 4]
+    assert found.trials[0]["params"] == {"max_depth": 2, "min_samples_leaf": 1}
+    configured = fit_and_score("decision_tree", {"max_depth": 2}, 0, data, 2)[1]["valid_auroc"]
+    assert found.trials[0]["valid_auroc"] == pytest.approx(configured)
+    assert found.valid_auroc == max(t["valid_auroc"] for t in found.trials)
+    assert found.valid_auroc >= configured
+    # the best setting reproduces its score: it is what the winning trial fitted
+    best = fit_and_score("decision_tree", found.params, 0, data, 2)[1]["valid_auroc"]
+    assert best == pytest.approx(found.valid_auroc)
+
+
+def test_tune_is_seeded_and_keeps_unsearched_arguments() -> None:
+    data = encode_splits(_prepared())
+    a = tune("random_forest", {"n_estimators": 20}, data, 2, 3, seed=1)
+    b = tune("random_forest", {"n_estimators": 20}, data, 2, 3, seed=1)
+    assert a.trials == b.trials
+    assert a.params["n_estimators"] == 20
+    assert set(a.params) == {"n_estimators", "max_features", "min_samples_leaf"}
+
+
+def test_tune_rejects_what_it_cannot_search() -> None:
+    data = encode_splits(_prepared())
+    with pytest.raises(ValueError, match="no search space for tabular method 'svm'"):
+        tune("svm", {}, data, 2, 3)
+    with pytest.raises(ValueError, match="n_trials must be >= 1"):
+        tune("logistic_regression", {}, data, 2, 0)
+    reg = encode_splits(_prepared(task="regression"))
+    with pytest.raises(ValueError, match="classification"):
+        tune("logistic_regression", {}, reg, 2, 1)
