@@ -241,3 +241,30 @@ def test_full_profile_benchmarks_follow_their_claims(metrics: Path, tmp_path: Pa
     assert "clean 0.810" in decoy.note
     assert gender.verdict == NOT_RUN
     assert "no lstm-cdep arm yet" in gender.note
+
+
+def test_the_tuned_tabular_benchmark_follows_the_inn_claim(metrics: Path, tmp_path: Path) -> None:
+    bench = tmp_path / "benchmarks"
+    write(
+        bench / "tabular_tuned.json",
+        {
+            "command": "python benchmarks/tabular_tuned.py",
+            "trials_per_method": 20,
+            "seeds": [0, 1, 2],
+            "datasets": {"openml-31": {}, "openml-37": {}},
+            "summary": {
+                "mean_test_auroc": {"inn": 0.84, "ebm": 0.86},
+                "tuning_gain": {"inn": s(0.004, -0.01, 0.02), "ebm": s(-0.002, -0.01, 0.01)},
+                "inn_vs_best": {"best": "ebm", "difference": s(-0.02, -0.03, -0.012, 6)},
+            },
+        },
+    )
+    claims = paper_claims(metrics, RUNS, bench)
+    i = next(i for i, c in enumerate(claims) if c.paper == "INN")
+    tuned = claims[i + 1]
+    assert tuned.paper == "INN"
+    assert "equal budget" in tuned.claim
+    assert tuned.verdict == NOT_REACHED  # [-0.03, -0.012] wholly below -0.01
+    assert "INN - ebm -0.020" in tuned.ours
+    assert "inn +0.004, ebm -0.002" in tuned.note
+    assert "openml-31, openml-37" in tuned.note

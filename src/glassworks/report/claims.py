@@ -334,6 +334,35 @@ def embgam_ngrams_claim(benchmarks_root: Path) -> Claim | None:
     return _judged(paper, claim, figure, build)
 
 
+def tabular_tuned_claim(benchmarks_root: Path) -> Claim | None:
+    """INN against the best method when every method had the same tuning budget
+    (``tabular_tuned.json``, ``benchmarks/tabular_tuned.py``); None when that has not run."""
+    path = benchmarks_root / "tabular_tuned.json"
+    data = _read(path)
+    if data is None:
+        return None
+    paper = "INN"
+    claim = f"matches the best method, every method tuned with equal budget ({FULL})"
+    figure = "comparable to state of the art"
+
+    def build() -> Claim:
+        s = _field(data, "summary", path)
+        vs = _field(s, "inn_vs_best", path)
+        best, d = vs["best"], vs["difference"]
+        means = s["mean_test_auroc"]
+        ours = f"INN {means['inn']:.3f}, {best} {means[best]:.3f}; INN - {best} {_signed_ci(d)}"
+        gains = ", ".join(f"{m} {g['mean']:+.3f}" for m, g in s.get("tuning_gain", {}).items())
+        note = (
+            f"{data.get('trials_per_method', '?')} TPE trials per method on validation AUROC, "
+            f"{len(data.get('datasets', {}))} OpenML sets x {len(data.get('seeds', []))} seeds "
+            f"({', '.join(data.get('datasets', {}))}); test AUROC gained by tuning: {gains} "
+            f"(`{data.get('command', '')}`, {data.get('seconds', '?')} s)"
+        )
+        return Claim(paper, claim, figure, ours, verdict(d["ci95"], -INN_MARGIN), note)
+
+    return _judged(paper, claim, figure, build)
+
+
 def cdep_full_claim(benchmarks_root: Path, variant: str) -> Claim | None:
     """The CDEP arm on all of a variant's training phrases (``cdep_full_<variant>.json``,
     ``benchmarks/cdep_full.py``) against the bar; None when that benchmark has not run."""
@@ -386,6 +415,7 @@ def paper_claims(
         *cdep_claims(root),
         *full[1:],
         inn_claim(root),
+        tabular_tuned_claim(benchmarks_root) if benchmarks_root is not None else None,
         *text_claims(root, run_datasets),
         minilm_claim(root),
     ]
