@@ -11,6 +11,12 @@ writes) and ``model.pkl`` (encoder + model); each seed is one MLflow run with th
 train/inference seconds (timings: MLflow only, so the DVC outputs depend on the inputs alone) and
 the model as a pyfunc (probabilities, or predicted values). The mean and std of the scores over
 seeds go to ``metrics/train_tabular/<method>/<dataset>.json``.
+
+With ``train_tabular.tuning.n_trials`` > 0 (classification), the method's hyperparameters are
+first searched on validation AUROC with that many Optuna trials, the same budget for every
+method (:mod:`glassworks.experiments.tuning`; the first seed fits the trials); every seed then
+trains at the best setting (each seed's MLflow run logs it). The trials go to ``tuning.json``
+beside the seeds; the metrics record the best setting and its validation AUROC.
 """
 
 from __future__ import annotations
@@ -91,12 +97,49 @@ def main(argv: Sequence[str] | None = None) -> None:
         max_train=params.max_train,
     )
     example = input_example(prepared.splits["test"])
+    hyper, tuning = _tuned(st, prepared, data)
     with atomic_dir(args.out_dir / args.method / args.dataset) as tmp:
         infos = [
-            _train_seed(st, prepared, data, example, seed, tmp / str(seed)) for seed in params.seeds
+            _train_seed(st, prepared, data, example, seed, tmp / str(seed), hyper)
+            for seed in params.seeds
         ]
+        if tuning is not None:
+            write_json(tmp / "tuning.json", tuning)
     summary = {"dataset": args.dataset, "method": args.method, **summarize_seeds(infos)}
+    if tuning is not None:
+        summary["tuning"] = {k: v for k, v in tuning.items() if k != "trials"}
     write_json(args.metrics_dir / args.method / f"{args.dataset}.json", summary)
+
+
+def _tuned(
+    st: Stage[TabularRun], prepared: PreparedDataset, data: EncodedSplits
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The hyperparameters every seed trains with and, when ``tuning.n_trials`` > 0, the search
+    (``n_trials``, ``best``, ``best_valid_auroc``, ``trials``); the configured ones otherwise."""
+    args, params = st.args, st.config
+    n_trials = params.tuning.n_trials
+    if not n_trials:
+        return params.hyperparameters, None
+    if prepared.task == "regression":
+        log.warning("%s: regression target, not tuned (the search scores AUROC)", st.item)
+        return params.hyperparameters, None
+    from glassworks.experiments.tuning import tune
+
+    threads = params.threads if args.method in ("inn", "tabresnet") else None
+    with torch_threads(threads):
+        found = tune(
+            args.method, params.hyperparameters, data, len(prepared.label_names), n_trials,
+            seed=params.seeds[0],
+        )  # fmt: skip
+    best = {k: v for k, v in found.params.items() if k != "device"}
+    log.info("%s: best of %d trials, valid AUROC %.4f: %s", st.item, n_trials,
+             found.valid_auroc, best)  # fmt: skip
+    return found.params, {
+        "n_trials": n_trials,
+        "best": best,
+        "best_valid_auroc": found.valid_auroc,
+        "trials": found.trials,
+    }
 
 
 def _train_seed(
@@ -106,16 +149,19 @@ def _train_seed(
     example: pd.DataFrame,
     seed: int,
     folder: Path,
+    hyperparameters: dict[str, Any],
 ) -> dict[str, Any]:
-    """One seed's model in ``folder`` (``output_info.json``, ``model.pkl``) and its MLflow run
-    (scores, train/inference seconds, the model as a pyfunc): its ``output_info``."""
+    """One seed's model in ``folder`` (``output_info.json``, ``model.pkl``) at
+    ``hyperparameters`` and its MLflow run (scores, train/inference seconds, the model as a
+    pyfunc): its ``output_info``."""
     args, params = st.args, st.config
     logged = {
         "method": args.method,
         "seed": seed,
         "encoding": params.encoding.model_dump(),
         "max_train": params.max_train,
-        "hyperparameters": params.hyperparameters,
+        "hyperparameters": hyperparameters,
+        "tuning_trials": params.tuning.n_trials,
     }
     tags = {"glassworks.method": args.method, "glassworks.seed": str(seed)}
     with st.run(logged, tags=tags, run_name=f"{args.method}@{args.dataset}#{seed}") as run:
@@ -123,7 +169,7 @@ def _train_seed(
         threads = params.threads if args.method in ("inn", "tabresnet") else None
         with torch_threads(threads):  # bit-identical nets, however many stages run at once
             model, info, seconds = fit_score_and_time(
-                args.method, params.hyperparameters, seed, data, n_classes
+                args.method, hyperparameters, seed, data, n_classes
             )
         info = {"dataset": args.dataset, **info}
         bundle = {

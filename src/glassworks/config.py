@@ -527,6 +527,15 @@ class TabularEncoding(Frozen):
     """One-hot: categories beyond the most frequent ``max_categories - 1`` share one column."""
 
 
+class TabularTuning(Frozen):
+    """The equal-budget search of every tabular method (:mod:`glassworks.experiments.tuning`)."""
+
+    n_trials: int = Field(0, ge=0)
+    """Optuna trials per method and dataset on validation AUROC, the same for every method (the
+    first seed fits them; every seed then trains at the best); 0 = no search (the CPU profile
+    trains the configured hyperparameters as they are)."""
+
+
 class TabularRun(Frozen):
     """One ``train_tabular`` run: a method's constructor arguments and the shared settings."""
 
@@ -537,6 +546,7 @@ class TabularRun(Frozen):
     hyperparameters: dict[str, Any]
     threads: int | None = 1
     """torch threads while INN / TabResNet train (the others ignore it)."""
+    tuning: TabularTuning = TabularTuning()
 
 
 class TrainTabularParams(Frozen):
@@ -554,6 +564,7 @@ class TrainTabularParams(Frozen):
     """The matrix's datasets (read by dvc.yaml and ``compare_tabular``, not by one run)."""
     methods: tuple[Literal[TABULAR_METHODS], ...] = ()  # type: ignore[valid-type]
     hyperparameters: dict[str, dict[str, Any]] = {}
+    tuning: TabularTuning = TabularTuning()
 
     @model_validator(mode="after")
     def _known(self) -> TrainTabularParams:
@@ -578,6 +589,7 @@ class TrainTabularParams(Frozen):
             method=method,
             hyperparameters=self.method_params(method),
             threads=self.threads,
+            tuning=self.tuning,
         )
 
     def method_params(self, method: str) -> dict[str, Any]:

@@ -277,6 +277,34 @@ def test_bad_hyperparameter_and_unlisted_method(pipeline: Path, caplog) -> None:
     assert not (pipeline / "bad_out").exists()  # nothing half-written
 
 
+def test_train_tabular_tunes_with_the_budget_in_params(pipeline: Path) -> None:
+    params = yaml.safe_load((pipeline / "params.yaml").read_text())
+    params["train_tabular"]["tuning"] = {"n_trials": 3}
+    tuned = pipeline / "tuned.yaml"
+    tuned.write_text(yaml.safe_dump(params))
+    out, metrics = pipeline / "tuned_out", pipeline / "tuned_m"
+    args = ["--dataset", DS, "--method", "logistic_regression", "--params", str(tuned),
+            "--root", str(REPO), "--prepared-dir", str(pipeline / "prepared"),
+            "--out-dir", str(out), "--metrics-dir", str(metrics)]  # fmt: skip
+    assert run_main(train_tabular.main, args) == 0
+    search = json.loads((out / "logistic_regression" / DS / "tuning.json").read_text())
+    assert search["n_trials"] == 3
+    assert len(search["trials"]) == 3
+    assert search["trials"][0]["params"] == {"C": 1.0}  # the configured setting comes first
+    assert search["best_valid_auroc"] == max(t["valid_auroc"] for t in search["trials"])
+    summary = json.loads((metrics / "logistic_regression" / f"{DS}.json").read_text())
+    assert summary["tuning"] == {k: v for k, v in search.items() if k != "trials"}
+    for seed in (0, 1):
+        info = json.loads(
+            (out / "logistic_regression" / DS / str(seed) / "output_info.json").read_text()
+        )
+        assert info["hyperparameters"] == search["best"]
+    first = json.loads((out / "logistic_regression" / DS / "0" / "output_info.json").read_text())
+    assert first["valid_auroc"] == pytest.approx(
+        search["best_valid_auroc"]
+    )  # seed 0 fit the trials
+
+
 # ---- a regression dataset through train_tabular -> compare_tabular, audit_tabular, champions ---
 
 REG = "houses"
