@@ -91,6 +91,8 @@ def main() -> None:
             "selection": f"lambda on {SELECT_METRIC} (first seed), then every seed at it",
             "threads": params.threads,
             "arms": arms,
+            "arms_planned": list(args.arms),
+            "complete": len(arms) == len(args.arms),
             "seconds": round(time.perf_counter() - start, 1),
         }
         tmp = out.with_suffix(".tmp")

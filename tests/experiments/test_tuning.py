@@ -13,9 +13,10 @@ def test_every_tabular_method_has_a_search_space() -> None:
 
 def test_tune_starts_at_the_configured_setting_and_never_ends_below_it() -> None:
     data = encode_splits(_prepared())
-    found = tune("decision_tree", {"max_depth": 2, "min_samples_leaf": 1}, data, 2, 5, seed=0)
+    found = tune("decision_tree", {"max_depth": 2}, data, 2, 5, seed=0)
     assert [t["number"] for t in found.trials] == [0, 1, 2, 3, 4]
-    assert found.trials[0]["params"] == {"max_depth": 2, "min_samples_leaf": 1}
+    assert found.trials[0]["params"] == {}  # trial 0: the configured setting, nothing overridden
+    assert set(found.trials[1]["params"]) == {"max_depth", "min_samples_leaf"}
     configured = fit_and_score("decision_tree", {"max_depth": 2}, 0, data, 2)[1]["valid_auroc"]
     assert found.trials[0]["valid_auroc"] == pytest.approx(configured)
     assert found.valid_auroc == max(t["valid_auroc"] for t in found.trials)
@@ -32,6 +33,15 @@ def test_tune_is_seeded_and_keeps_unsearched_arguments() -> None:
     assert a.trials == b.trials
     assert a.params["n_estimators"] == 20
     assert set(a.params) == {"n_estimators", "max_features", "min_samples_leaf"}
+
+
+def test_a_configured_value_outside_the_space_is_still_a_candidate() -> None:
+    data = encode_splits(_prepared())
+    # hidden_size 100 is not among the searched choices; INN keeps it when it scores best
+    net = {"hidden_size": 100, "epochs": 3, "warmup_epochs": 1, "nr_restarts": 1, "device": "cpu"}
+    found = tune("inn", net, data, 2, 1)
+    assert found.params == net
+    assert len(found.trials) == 1
 
 
 def test_tune_rejects_what_it_cannot_search() -> None:

@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 from dvc.utils.serialize import _yaml
 
 from flows import dvc_cli
@@ -34,7 +33,7 @@ def test_the_committed_lock_round_trips_to_the_same_bytes(patched: None) -> None
     out = io.StringIO()
     _yaml._dump(data, out)
     assert out.getvalue() == text
-    assert data == yaml.safe_load(text)
+    assert data == _yaml.parse_yaml(text, "dvc.lock", typ="rt")  # the same values as DVC's own
 
 
 def test_other_yaml_files_keep_the_round_trip(patched: None) -> None:
@@ -49,6 +48,17 @@ def test_other_yaml_files_keep_the_round_trip(patched: None) -> None:
 def test_unknown_dvc_layout_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delattr(_yaml, "parse_yaml_for_update")
     assert dvc_cli.patch_lockfile_reader() is False
+
+
+def test_the_entry_point_patches_before_dvc_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_yaml, "parse_yaml_for_update", _yaml.parse_yaml_for_update)
+    seen = []
+    monkeypatch.setattr(
+        "dvc.cli.main",
+        lambda argv: seen.append((argv, _yaml.parse_yaml_for_update.glassworks_patched)) or 0,
+    )
+    assert dvc_cli.main(["status"]) == 0
+    assert seen == [(["status"], True)]
 
 
 def test_repro_through_the_shim_writes_what_dvc_writes(project: Path, tmp_path: Path) -> None:

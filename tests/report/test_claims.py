@@ -77,6 +77,9 @@ def metrics(tmp_path: Path) -> Path:
             },
         },
     )
+    for method, valid in (("inn", 0.84), ("catboost", 0.88), ("decision_tree", 0.7)):
+        # catboost: the best rival on validation (test is never read to choose it)
+        write(m / "train_tabular" / method / "openml-31.json", {"valid_auroc": {"mean": valid}})
     write(m / "train_text" / "reviews-small.json", {"test_accuracy": s(0.83, 0.81, 0.85)})
     write(m / "train_text" / "sst2-minilm.json", {"test_accuracy": s(0.91, 0.905, 0.92)})
     return m
@@ -122,6 +125,32 @@ def test_claims_from_metrics(metrics: Path) -> None:
     assert claims[-1].verdict == REACHED
 
 
+def test_beating_needs_the_whole_interval_above(metrics: Path) -> None:
+    assert verdict([0.8, 0.8], 0.8, strict=True) == NOT_SEPARATED  # always the majority class
+    assert verdict([0.0, 0.02], 0.0, strict=True) == NOT_SEPARATED  # a difference touching 0
+    assert verdict([0.8, 0.8], 0.8) == REACHED  # reaching a figure: at it is enough
+    write(metrics / "train_text" / "reviews-small.json", {"test_accuracy": s(0.8, 0.8, 0.8)})
+    text = next(c for c in paper_claims(metrics, RUNS) if c.claim.startswith("reviews-small"))
+    assert text.verdict == NOT_SEPARATED
+
+
+def test_the_inn_rival_is_chosen_on_validation_and_the_budget_is_said(metrics: Path) -> None:
+    # ebm has the best test AUROC, catboost the best validation AUROC: catboost is the rival
+    data = json.loads((metrics / "compare_tabular.json").read_text())
+    data["mean_auroc"]["ebm"] = 0.9
+    data["inn_vs"]["ebm"] = {"difference": s(-0.05, -0.06, -0.04, 18)}
+    write(metrics / "compare_tabular.json", data)
+    write(metrics / "train_tabular" / "ebm" / "openml-31.json", {"valid_auroc": {"mean": 0.8}})
+    inn = paper_claims(metrics, RUNS)[3]
+    assert "INN - catboost" in inn.ours
+    assert "catboost has the best mean validation AUROC" in inn.note
+    assert "configured hyperparameters (no search)" in inn.note
+    for method in ("inn", "catboost", "decision_tree", "ebm"):
+        f = metrics / "train_tabular" / method / "openml-31.json"
+        write(f, {**json.loads(f.read_text()), "tuning": {"n_trials": 30}})
+    assert "searched with 30 trials" in paper_claims(metrics, RUNS)[3].note
+
+
 def test_missing_metrics_are_not_run(tmp_path: Path) -> None:
     claims = paper_claims(tmp_path / "metrics", RUNS)
     assert {c.verdict for c in claims} == {NOT_RUN}
@@ -133,11 +162,16 @@ def test_a_malformed_file_names_itself(metrics: Path) -> None:
     with pytest.raises(DataError, match="compare_tabular.json"):
         paper_claims(metrics, RUNS)
     # a file of another version: that claim is not run and says what its file lacks
-    write(metrics / "compare_tabular.json", {"mean_auroc": {"inn": 0.8, "ebm": 0.9}})
+    write(metrics / "compare_tabular.json", {"mean_auroc": {"inn": 0.8, "catboost": 0.9}})
     inn = paper_claims(metrics, RUNS)[3]
     assert inn.verdict == NOT_RUN
     assert "compare_tabular.json" in inn.note
-    assert "inn_vs.ebm.difference" in inn.note
+    assert "inn_vs.catboost.difference" in inn.note
+    # a value of the wrong type is a claim not run too, never a crash of the report
+    write(metrics / "train_text" / "sst2-minilm.json", {"test_accuracy": {"mean": 0.9}})
+    minilm = paper_claims(metrics, RUNS)[-1]
+    assert minilm.verdict == NOT_RUN
+    assert "unreadable" in minilm.note
 
 
 def test_finetuned_benchmark_in_the_note(metrics: Path, tmp_path: Path) -> None:
@@ -219,6 +253,8 @@ def test_full_profile_benchmarks_follow_their_claims(metrics: Path, tmp_path: Pa
         {
             "command": "python benchmarks/cdep_full.py",
             "seeds": [0, 1, 2],
+            "complete": False,  # still running: the row says so
+            "arms_planned": ["lstm-clean", "lstm-cdep", "lstm-none", "lstm-eg"],
             "arms": {
                 "lstm-clean": {"test_accuracy": s(0.81, 0.80, 0.82)},
                 "lstm-cdep": {"test_accuracy": s(0.79, 0.785, 0.80), "lambda": 3, "n_train": 39090},
@@ -239,6 +275,8 @@ def test_full_profile_benchmarks_follow_their_claims(metrics: Path, tmp_path: Pa
     assert decoy.verdict == REACHED  # [0.785, 0.80] >= 0.78
     assert "39090 phrases" in decoy.ours
     assert "clean 0.810" in decoy.note
+    assert "PARTIAL: 2 of 4 arms so far" in decoy.note
+    assert "PARTIAL" not in ngrams.note  # no complete flag: a finished run
     assert gender.verdict == NOT_RUN
     assert "no lstm-cdep arm yet" in gender.note
 

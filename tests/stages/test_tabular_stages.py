@@ -290,7 +290,7 @@ def test_train_tabular_tunes_with_the_budget_in_params(pipeline: Path) -> None:
     search = json.loads((out / "logistic_regression" / DS / "tuning.json").read_text())
     assert search["n_trials"] == 3
     assert len(search["trials"]) == 3
-    assert search["trials"][0]["params"] == {"C": 1.0}  # the configured setting comes first
+    assert search["trials"][0]["params"] == {}  # the configured setting comes first
     assert search["best_valid_auroc"] == max(t["valid_auroc"] for t in search["trials"])
     summary = json.loads((metrics / "logistic_regression" / f"{DS}.json").read_text())
     assert summary["tuning"] == {k: v for k, v in search.items() if k != "trials"}
