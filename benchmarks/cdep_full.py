@@ -84,7 +84,7 @@ def main() -> None:
     for arm in args.arms:  # the file is rewritten after each arm: a long run keeps what it made
         arms[arm] = run_arm(params, data, arm, args.max_train or None)
         result = {
-            "command": "python benchmarks/cdep_full.py " + " ".join(sys.argv[1:]),
+            "command": " ".join(["python benchmarks/cdep_full.py", *sys.argv[1:]]),
             "variant": args.variant,
             "max_train": args.max_train or None,
             "seeds": list(params.seeds),

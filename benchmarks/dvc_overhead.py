@@ -97,7 +97,7 @@ def main() -> None:
     med = {k: statistics.median(v) for k, v in
            {"plain": plain, "shim": shim, "alone": alone}.items()}  # fmt: skip
     result = {
-        "command": "python benchmarks/dvc_overhead.py " + " ".join(sys.argv[1:]),
+        "command": " ".join(["python benchmarks/dvc_overhead.py", *sys.argv[1:]]),
         "lock_lines": before.count(b"\n"),
         "repeats": args.repeats,
         "lock_update": {

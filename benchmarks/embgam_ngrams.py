@@ -91,7 +91,7 @@ def main() -> None:
         for model in ("embgam", "bag_of_ngrams")
     }
     result = {
-        "command": "python benchmarks/embgam_ngrams.py " + " ".join(sys.argv[1:]),
+        "command": " ".join(["python benchmarks/embgam_ngrams.py", *sys.argv[1:]]),
         "encoder": embed.encoder.model_dump(),
         "n_train": len(x),
         "n_test": len(xt),

@@ -130,7 +130,7 @@ def main() -> None:
     for dataset in args.datasets:
         results[dataset] = run_dataset(params, dataset, methods, args.trials)
         result = {
-            "command": "python benchmarks/tabular_tuned.py " + " ".join(sys.argv[1:]),
+            "command": " ".join(["python benchmarks/tabular_tuned.py", *sys.argv[1:]]),
             "trials_per_method": args.trials,
             "datasets_planned": list(args.datasets),
             "complete": len(results) == len(args.datasets),

@@ -371,7 +371,7 @@ def embgam_ngrams_claim(benchmarks_root: Path) -> Claim | None:
             f"Emb-GAM's order chosen on validation, bag-of-n-grams over the same n-grams (its own "
             f"validation choice: n <= {bag_order}); paired over {d['n']} test sentences, "
             f"{data.get('n_train', '?')} training phrases; Emb-GAM / bag-of-n-grams by order: "
-            f"{curve} (`{data.get('command', '')}`, {data.get('seconds', '?')} s)"
+            f"{curve} (`{str(data.get('command', '')).strip()}`, {data.get('seconds', '?')} s)"
         )
         return Claim(paper, claim, figure, ours, verdict(d["ci95"], 0.0, strict=True), note)
 
@@ -400,7 +400,7 @@ def tabular_tuned_claim(benchmarks_root: Path) -> Claim | None:
             f"{data.get('trials_per_method', '?')} TPE trials per method on validation AUROC, "
             f"{len(data.get('datasets', {}))} OpenML sets x {len(data.get('seeds', []))} seeds "
             f"({', '.join(data.get('datasets', {}))}); {best} chosen on validation; test AUROC "
-            f"gained by tuning: {gains} (`{data.get('command', '')}`, "
+            f"gained by tuning: {gains} (`{str(data.get('command', '')).strip()}`, "
             f"{data.get('seconds', '?')} s){_partial(data, 'datasets_planned', 'datasets')}"
         )
         return Claim(paper, claim, figure, ours, verdict(d["ci95"], -INN_MARGIN), note)
@@ -435,7 +435,7 @@ def cdep_full_claim(benchmarks_root: Path, variant: str) -> Claim | None:
         note = f"lambda chosen on validation, {len(data.get('seeds', []))} seeds"
         if others:
             note += f"; {others}"
-        note += f" (`{data.get('command', '')}`, {data.get('seconds', '?')} s)"
+        note += f" (`{str(data.get('command', '')).strip()}`, {data.get('seconds', '?')} s)"
         note += _partial(data, "arms_planned", "arms")
         return Claim(paper, claim, figure, ours, verdict(test["ci95"], CDEP_GOAL[variant]), note)
 
