@@ -117,7 +117,8 @@ def test_cost_hints_match_addresses_most_specific_first() -> None:
     assert cost_hint("train_text@sst2-minilm") == 380
     assert cost_hint("train_text@essays-small") == 360
     assert cost_hint("train_text@amazon-beauty-small") == 120
-    assert cost_hint("train_tabular@openml-151-ebm") == 120  # EBM: 1-5 min, not a 10 s fit
+    assert cost_hint("train_tabular@openml-151-ebm") == 160  # EBM: 2.6 min, not a 10 s fit
+    assert cost_hint("train_tabular@openml-31-ebm") == 40
     assert cost_hint("train_tabular@openml-151-inn") == 10
     assert cost_hint("train_cdep@decoy-lstm-cdep_ref") == 80
     assert cost_hint("prepare@sst2") == 5
