@@ -21,17 +21,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from glassworks.config import EmbedParams, TrainEmbGAMParams, load_section
 from glassworks.data import read_prepared
 from glassworks.data.split import subsample
 from glassworks.embed.cache import CachedEmbedder
 from glassworks.embed.encoder import Encoder
 from glassworks.embed.ngrams import NgramSpec
-from glassworks.models.baselines import bag_of_ngrams
+from glassworks.experiments.embgam import fit_and_score_embgam
 from glassworks.selection import choose_record
-from glassworks.stats import paired_difference
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "results" / "embgam_ngrams.json"
@@ -42,43 +39,35 @@ def main() -> None:
     ap.add_argument("--orders", type=int, nargs="+", default=[2, 3, 4])
     ap.add_argument("--max-train", type=int, default=0, help="0 = the whole train split")
     args = ap.parse_args()
-    from glassworks.models.emb_gam import EmbGAMClassifier
-
     embed = load_section(REPO / "params.yaml", "embed", EmbedParams)
     params = load_section(REPO / "params.yaml", "train_embgam", TrainEmbGAMParams)
     prepared = read_prepared(REPO / "data/prepared/sst2")
     encoder = Encoder(**embed.encoder.model_dump())
     embedder = CachedEmbedder(encoder, REPO / embed.cache_dir)
-    train = subsample(prepared.splits["train"], args.max_train or None, params.seed)
-    valid, test = prepared.splits["valid"], prepared.splits["test"]
-    x, y = train["text"].to_list(), train["label"].to_numpy()
-    xv, yv = valid["text"].to_list(), valid["label"].to_numpy()
-    xt, yt = test["text"].to_list(), test["label"].to_numpy()
+    splits = {
+        "train": subsample(prepared.splits["train"], args.max_train or None, params.seed),
+        "valid": prepared.splits["valid"],
+        "test": prepared.splits["test"],
+    }
     start = time.perf_counter()
     rows: list[dict[str, Any]] = []
     for order in args.orders:
         t = time.perf_counter()
-        spec = NgramSpec(order=order)
-        gam = EmbGAMClassifier.from_spec(
-            embedder,
-            spec,
-            normalize=params.normalize,
-            Cs=params.Cs,
-            max_iter=params.max_iter,
-            class_weight=params.class_weight,
-        ).fit(x, y, xv, yv)
-        bag, _ = bag_of_ngrams(
-            spec, (x, y), (xv, yv), params.baseline_Cs, params.max_iter, params.class_weight
+        # the train_embgam stage's own fit: Emb-GAM, bag-of-n-grams and their paired interval
+        _, m = fit_and_score_embgam(
+            embedder, NgramSpec(order=order), splits, prepared.task, prepared.label_names, params
         )
-        gam_ok = (gam.predict(xt) == yt).astype(float)
-        bag_ok = (bag.predict(xt) == yt).astype(float)
-        diff = paired_difference(gam_ok, bag_ok, names=("embgam", "bag_of_ngrams"))
         row = {
             "order": order,
-            "vocabulary": len(gam.vocabulary_),
-            "embgam": {"valid_accuracy": gam.score(xv, yv), "test_accuracy": gam_ok.mean()},
-            "bag_of_ngrams": {"valid_accuracy": bag.score(xv, yv), "test_accuracy": bag_ok.mean()},
-            "difference": diff.as_dict(),
+            "vocabulary": m["embgam"]["vocabulary"],
+            **{
+                model: {
+                    "valid_accuracy": m[model]["valid_accuracy"],
+                    "test_accuracy": m[model]["accuracy"],
+                }
+                for model in ("embgam", "bag_of_ngrams")
+            },  # fmt: skip
+            "difference": m["test_intervals"]["differences"][0],
             "seconds": round(time.perf_counter() - t, 1),
         }
         rows.append(row)
@@ -93,8 +82,8 @@ def main() -> None:
     result = {
         "command": " ".join(["python benchmarks/embgam_ngrams.py", *sys.argv[1:]]),
         "encoder": embed.encoder.model_dump(),
-        "n_train": len(x),
-        "n_test": len(xt),
+        "n_train": m["n_train"],
+        "n_test": m["n_test"],
         "orders": rows,
         "chosen": chosen,
         "seconds": round(time.perf_counter() - start, 1),
@@ -107,5 +96,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    np.set_printoptions(precision=4)
     main()

@@ -30,6 +30,7 @@ from glassworks.data import read_prepared
 from glassworks.device import torch_threads
 from glassworks.experiments.tabular import encode_splits, fit_and_score
 from glassworks.experiments.tuning import tune
+from glassworks.report.claims import INN_MARGIN, verdict
 from glassworks.stats import paired_difference, summarise
 
 REPO = Path(__file__).resolve().parents[1]
@@ -94,10 +95,9 @@ def summary(results: dict[str, dict[str, Any]], methods: list[str]) -> dict[str,
     if "inn" in per and len(per) > 1:
         best = max((m for m in per if m != "inn"), key=lambda m: valid[m])
         diff = paired_difference(per["inn"], per[best], names=("inn", best))
-        lo, hi = diff.diff.lo, diff.diff.hi
-        verdict = "reached" if lo >= -0.01 else "not reached" if hi < -0.01 else "not separated"
+        bar_verdict = verdict([diff.diff.lo, diff.diff.hi], -INN_MARGIN)
         out["inn_vs_best"] = {**diff.as_dict(), "best": best, "chosen_on": "validation",
-                              "bar": -0.01, "bar_verdict": verdict}  # fmt: skip
+                              "bar": -INN_MARGIN, "bar_verdict": bar_verdict}  # fmt: skip
         per_dataset = {}
         for ds, r in results.items():
             b = max((m for m in methods if m != "inn"), key=lambda m, r=r: r[m]["best_valid_auroc"])

@@ -23,13 +23,13 @@ hold them say. Where a claim names "the best" rival, it is chosen on validation,
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from glassworks.errors import DataError
+from glassworks.io import read_json
 
 REACHED = "reached"
 NOT_REACHED = "not reached"
@@ -42,6 +42,7 @@ CDEP_GOAL = {"decoy": 0.78, "gender": 0.77}
 INN_MARGIN = 0.01
 NLP_LIME_IG = {"amazon": 0.402, "essays": 0.440}
 BERT_SST2 = 0.924
+EMBGAM_FIGURE = f"{100 * EMBGAM_SST2:.1f}% (BERT fine-tuned on SST-2, n <= 7)"
 MINILM_GOAL = 0.90
 
 
@@ -85,12 +86,10 @@ def verdict(
 
 
 def _read(path: Path) -> dict[str, Any] | None:
+    """A metrics or benchmark file as a JSON object; None when it does not exist."""
     if not path.is_file():
         return None
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise DataError(path, f"not valid JSON ({exc})") from None
+    data = read_json(path)
     if not isinstance(data, dict):
         raise DataError(path, "not a JSON object")
     return data
@@ -139,7 +138,7 @@ def _judged(paper: str, claim: str, figure: str, build: Callable[[], Claim]) -> 
 def embgam_claim(metrics_root: Path, benchmarks_root: Path | None = None) -> Claim:
     """Emb-GAM against bag-of-n-grams on SST-2 test: the paired difference over test examples."""
     paper, claim = "Emb-GAM", "beats bag-of-n-grams on SST-2 (test accuracy)"
-    figure = f"{_pct(EMBGAM_SST2)} (BERT fine-tuned on SST-2, n <= 7)"
+    figure = EMBGAM_FIGURE
     path = metrics_root / "train_embgam" / "sst2.json"
     data = _read(path)
     if data is None:
@@ -167,14 +166,18 @@ def embgam_claim(metrics_root: Path, benchmarks_root: Path | None = None) -> Cla
     return _judged(paper, claim, figure, build)
 
 
+def _cdep_figure(variant: str) -> str:
+    vanilla, cdep = CDEP_PAPER[variant]
+    return f"{_pct(vanilla)} -> {_pct(cdep)}; bar {CDEP_GOAL[variant]:.2f}"
+
+
 def _cdep_arm(data: Mapping[str, Any], variant: str, arm: str) -> Mapping[str, Any] | None:
     return data.get(f"{variant}.lstm", {}).get(arm)
 
 
 def _cdep_claim(data: Mapping[str, Any] | None, path: Path, variant: str) -> Claim:
-    vanilla, cdep = CDEP_PAPER[variant]
     paper, claim = "CDEP", f"CDEP removes the {variant} shortcut (LSTM, clean test accuracy)"
-    figure = f"{_pct(vanilla)} -> {_pct(cdep)}; bar {CDEP_GOAL[variant]:.2f}"
+    figure = _cdep_figure(variant)
     if data is None:
         return Claim(paper, claim, figure, "-", NOT_RUN, f"{path} missing")
     arms = {a: r for a in ("cdep", "cdep_ref") if (r := _cdep_arm(data, variant, a))}
@@ -348,7 +351,7 @@ def embgam_ngrams_claim(benchmarks_root: Path) -> Claim | None:
         return None
     paper = "Emb-GAM"
     claim = f"beats bag-of-n-grams on SST-2 with longer n-grams ({FULL})"
-    figure = f"{_pct(EMBGAM_SST2)} (BERT fine-tuned on SST-2, n <= 7)"
+    figure = EMBGAM_FIGURE
 
     def build() -> Claim:
         order = _field(data, "chosen.embgam", path)
@@ -415,10 +418,9 @@ def cdep_full_claim(benchmarks_root: Path, variant: str) -> Claim | None:
     data = _read(path)
     if data is None:
         return None
-    vanilla, cdep = CDEP_PAPER[variant]
     paper = "CDEP"
     claim = f"CDEP removes the {variant} shortcut (LSTM, {FULL})"
-    figure = f"{_pct(vanilla)} -> {_pct(cdep)}; bar {CDEP_GOAL[variant]:.2f}"
+    figure = _cdep_figure(variant)
 
     def build() -> Claim:
         arms = _field(data, "arms", path)
