@@ -8,7 +8,9 @@ Reads ``data/models/text/<run>`` and ``data/prepared/<dataset>``; writes
 ``interactions_<i>.png`` / ``top_pairs_<i>.png``: token x token Integrated Hessians; the deletion
 and insertion curves as PNG; ``faithfulness_comparison.csv``: which explainer wins under which
 replacement; ``word_scores.parquet``: every explainer's word scores per text, what
-``reconcile_text`` reads), ``metrics/explain_text/<run>.json`` and the DVC plots
+``reconcile_text`` reads; ``stitched_ig.parquet`` for a model read in sliding windows: Integrated
+Gradients over each whole text, stitched across windows), ``metrics/explain_text/<run>.json``
+and the DVC plots
 ``plots/explain_text/<run>/{deletion,insertion}.csv``.
 
 Metrics: per explainer (top level, as before) the mean deletion and insertion AUC (Petsiuk et al.
@@ -17,7 +19,10 @@ the explainers' own ``baseline`` embedding and completeness error for path metho
 ``faithfulness`` the same metrics under every ``replacements`` entry (pad, mask, random, remove)
 with mean, sd and 95% bootstrap interval over texts, and per replacement x metric the winner
 (only when the paired interval of its difference to the runner-up excludes 0). Timings (seconds
-per part, ``<explainer>.seconds_per_text``) go to the MLflow run only.
+per part, ``<explainer>.seconds_per_text``) go to the MLflow run only. A model read in sliding
+windows (``train_text.runs.<run>.window_stride``) is explained on each text's first window by
+every explainer, and on the whole text by stitched IG (metrics ``windows``: windows per text,
+largest completeness error, agreement of overlapping windows).
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from glassworks.data import read_prepared
 from glassworks.data.split import subsample
 from glassworks.errors import ConfigError
 from glassworks.experiments.explain_text import TextStudy, run_text_study
-from glassworks.io import atomic_dir, write_json
+from glassworks.io import atomic_dir, write_json, write_parquet
 from glassworks.models.text_classifier import TextClassifier
 from glassworks.report.text_study import write_curve_tables, write_text_study
 from stages.common import exit_with, log_files, run_main, start
@@ -85,6 +90,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                 model.tokenizer_,
                 texts=texts,
             )
+            stitched = study.stitched_table()
+            if stitched is not None:
+                write_parquet(tmp / "stitched_ig.parquet", stitched)
         write_curve_tables(comp, args.plots_dir / args.run)
         write_json(args.metrics_dir / f"{args.run}.json", study.metrics)
         per_text = {m: {"seconds_per_text": s} for m, s in comp.seconds_per_text().items()}

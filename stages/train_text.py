@@ -22,7 +22,12 @@ from typing import Any
 from glassworks.config import TextRun, TrainTextParams, load_section
 from glassworks.data import PreparedDataset, read_prepared
 from glassworks.data.split import stratified_cap
-from glassworks.experiments.text import TextSplits, fit_and_score_text, text_splits
+from glassworks.experiments.text import (
+    TextSplits,
+    choose_on_valid,
+    fit_and_score_text,
+    text_splits,
+)
 from glassworks.io import atomic_dir, write_csv, write_json
 from glassworks.models.text_classifier import TextClassifier
 from glassworks.report.classifier import (
@@ -66,14 +71,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     args, (run_params, est_first, seeds) = st.args, st.config
     prepared = read_prepared(args.prepared_dir / run_params.dataset)
     splits = text_splits(prepared, run_params, seeds[0], f"{STAGE}.runs.{args.run}")
+    candidates = run_params.choose.candidates() if run_params.choose else [{}]
     with atomic_dir(args.out_dir / args.run) as tmp:
-        per_seed = [
+        first, choice = _train_seed(st, prepared, splits, est_first, tmp, candidates)
+        chosen = choice["chosen"] if choice else {}
+        per_seed = [first] + [
             _train_seed(
-                st, prepared, splits, {**est_first, "seed": seed}, seed_folder(tmp, seeds, seed)
-            )
-            for seed in seeds
-        ]
+                st, prepared, splits, {**est_first, **chosen, "seed": seed},
+                seed_folder(tmp, seeds, seed),
+            )[0]
+            for seed in seeds[1:]
+        ]  # fmt: skip
     metrics = seed_summaries(per_seed, n_valid=splits.valid.height, n_test=splits.test.height)
+    if choice:
+        metrics["choice"] = choice
     write_json(args.metrics_dir / f"{args.run}.json", metrics)
     acc = metrics["test_accuracy"]
     log.info("%s: test accuracy %.4f ± %.4f over %d seeds", args.run, acc["mean"], acc["sd"],
@@ -86,22 +97,33 @@ def _train_seed(
     splits: TextSplits,
     est: dict[str, Any],
     folder: Path,
-) -> dict[str, Any]:
+    candidates: Sequence[dict[str, Any]] = ({},),
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """One seed's model (its MLflow run, saved to ``folder``; the first seed's figures and DVC
-    plots too): its metrics row."""
+    plots too): its metrics row, and with several ``candidates`` (overrides of ``est``) the
+    choice among them on validation (each trained; the best one is kept)."""
     args, (run_params, _, seeds) = st.args, st.config
     seed = est["seed"]
     train = stratified_cap(splits.train, run_params.max_train, seed)
-    model = TextClassifier(**est)
     names = list(prepared.label_names)
     logged = {"run": run_params.model_dump(), "estimator": est}
+    total = len(candidates) * TextClassifier(**est).epochs * train.height
     with (
         st.run(logged, run_name=f"{args.run}#{seed}") as run,
-        progress_bar(model.epochs * train.height, f"train {args.run} seed {seed}") as advance,
+        progress_bar(total, f"train {args.run} seed {seed}") as advance,
     ):
-        scores = fit_and_score_text(
-            model, train, splits, prepared.task, prepared.label_names, on_step=advance
-        )
+        tried = []
+        for cand in candidates:
+            model = TextClassifier(**{**est, **cand})
+            scores = fit_and_score_text(
+                model, train, splits, prepared.task, prepared.label_names, on_step=advance
+            )
+            tried.append((model, scores))
+        best = choose_on_valid([s for _, s in tried], run_params.select_on)
+        model, scores = tried[best]
+        choice = _choice(candidates, [s for _, s in tried], best, run_params.select_on)
+        if choice:
+            run.log_dict(choice, "choice.json")
         row = seed_metrics(seed, scores.valid, scores.test, **scores.counts)
         model.save(folder)
         y_test = splits.test["label"].to_numpy()
@@ -118,7 +140,27 @@ def _train_seed(
                 run.log_artifact(folder / png, "plots")
         run.log_text_model(folder, splits.test["text"].to_list()[:3], model=model)
     log.info("%s seed %d: valid accuracy %.4f", args.run, seed, row["valid"]["accuracy"])
-    return row
+    return row, choice
+
+
+def _choice(
+    candidates: Sequence[dict[str, Any]], scores: Sequence[Any], best: int, select_on: str
+) -> dict[str, Any] | None:
+    """The metrics' record of a choice on validation (None with one candidate)."""
+    if len(candidates) < 2:
+        return None
+    return {
+        "select_on": select_on,
+        "candidates": [
+            {
+                **cand,
+                f"valid_{select_on}": s.valid[select_on],
+                "valid_accuracy": s.valid["accuracy"],
+            }
+            for cand, s in zip(candidates, scores, strict=True)
+        ],
+        "chosen": dict(candidates[best]),
+    }
 
 
 if __name__ == "__main__":

@@ -348,13 +348,48 @@ class TextModelParams(Frozen):
         return self
 
 
+TextLoss = Literal["ce", "weighted_ce", "ordinal"]
+
+
+class TextChoice(Frozen):
+    """Settings a text run tries on its first seed, keeping the one with the best validation
+    ``select_on`` score (test is never read); the other seeds train with it. Each list replaces
+    the run's own value; the candidates are every combination."""
+
+    loss: tuple[TextLoss, ...] = ()
+    window_stride: tuple[Annotated[int, Field(ge=1)] | None, ...] = ()
+    """``null``: texts cut to ``max_length`` tokens; a number: sliding windows of that stride."""
+
+    @model_validator(mode="after")
+    def _distinct(self) -> TextChoice:
+        for name in ("loss", "window_stride"):
+            values = getattr(self, name)
+            if len(set(values)) != len(values):
+                raise ValueError(f"choose.{name}: {list(values)} repeats a value")
+        return self
+
+    def candidates(self) -> list[dict[str, Any]]:
+        """Every combination, as ``TextClassifier`` overrides (first: the lists' first values)."""
+        grid: list[dict[str, Any]] = [{}]
+        for name in ("loss", "window_stride"):
+            values = getattr(self, name)
+            if values:
+                grid = [{**g, name: v} for g in grid for v in values]
+        return grid
+
+
 class TextRun(Frozen):
     """One trained text model: a dataset, a recipe and what differs for this dataset."""
 
     dataset: str
     model: str
-    loss: Literal["ce", "weighted_ce", "ordinal"] = "ce"
+    loss: TextLoss = "ce"
     select_on: Literal["macro_f1", "accuracy", "qwk", "loss"] = "macro_f1"
+    window_stride: int | None = Field(None, ge=1)
+    """Read texts longer than ``max_length`` whole, as windows starting every ``window_stride``
+    tokens (their logits averaged); None: cut each text to its first ``max_length`` tokens."""
+    choose: TextChoice | None = None
+    """Settings chosen on validation (first seed); see :class:`TextChoice`."""
     min_words: int = Field(0, ge=0)
     """Train only on texts of at least this many words (SST-2's train split holds every
     sub-phrase of its parse trees; its test split holds whole sentences)."""
@@ -384,8 +419,14 @@ class TrainTextParams(Frozen):
     def _known_models(self) -> TrainTextParams:
         for name, run in self.runs.items():
             entry(self.models, run.model, f"train_text.runs.{name}.model")
-            if run.loss == "ordinal" and self.models[run.model].backbone != "small":
+            losses = {run.loss, *(run.choose.loss if run.choose else ())}
+            if "ordinal" in losses and self.models[run.model].backbone != "small":
                 raise ValueError(f"train_text.runs.{name}: loss 'ordinal' needs a small backbone")
+            if run.choose and run.select_on == "loss" and len(run.choose.candidates()) > 1:
+                raise ValueError(
+                    f"train_text.runs.{name}.choose: candidates are compared on select_on; "
+                    "validation loss differs between losses, use macro_f1, accuracy or qwk"
+                )
         return self
 
     def run(self, name: str) -> TextRun:
@@ -408,6 +449,8 @@ class TrainTextParams(Frozen):
             out["max_length"] = run.max_length
         if run.epochs is not None:
             out["epochs"] = run.epochs
+        if run.window_stride is not None:
+            out["window_stride"] = run.window_stride
         return out
 
 

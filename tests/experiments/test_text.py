@@ -8,10 +8,16 @@ import numpy as np
 import polars as pl
 import pytest
 
-from glassworks.config import TextRun
+from glassworks.config import TextChoice, TextRun, TrainTextParams
 from glassworks.data.schema import PreparedDataset
 from glassworks.errors import ConfigError
-from glassworks.experiments.text import TextSplits, fit_and_score_text, text_splits
+from glassworks.experiments.text import (
+    TextScores,
+    TextSplits,
+    choose_on_valid,
+    fit_and_score_text,
+    text_splits,
+)
 
 
 def _frame(texts: list[str], labels: list[int]) -> pl.DataFrame:
@@ -81,3 +87,45 @@ def test_fit_and_score_text_scores_valid_and_test() -> None:
     assert s.test["accuracy"] == 1.0
     assert s.predicted.tolist() == [1, 0]
     assert s.counts == {"best_epoch": 2, "epochs_run": 3, "n_train": 2, "n_truncated_train": 1}
+
+
+def _scores(valid: dict[str, float]) -> TextScores:
+    return TextScores(valid, {}, np.zeros(0), {})
+
+
+def test_choose_on_valid_takes_the_best_validation_score_first_on_ties() -> None:
+    cands = [_scores({"qwk": 0.5}), _scores({"qwk": 0.7}), _scores({"qwk": 0.7})]
+    assert choose_on_valid(cands, "qwk") == 1
+    assert choose_on_valid([_scores({})], "loss") == 0  # one candidate: nothing to compare
+    with pytest.raises(ConfigError, match="cannot be compared on 'loss'"):
+        choose_on_valid(cands, "loss")
+
+
+def test_text_choice_candidates_and_errors() -> None:
+    choice = TextChoice(loss=("ordinal", "ce"), window_stride=(None, 96))
+    assert choice.candidates() == [
+        {"loss": "ordinal", "window_stride": None},
+        {"loss": "ordinal", "window_stride": 96},
+        {"loss": "ce", "window_stride": None},
+        {"loss": "ce", "window_stride": 96},
+    ]
+    assert TextChoice().candidates() == [{}]
+    with pytest.raises(ValueError, match=r"choose.loss: \['ce', 'ce'\] repeats a value"):
+        TextChoice(loss=("ce", "ce"))
+    with pytest.raises(ValueError, match="greater than or equal to 1"):
+        TextChoice(window_stride=(0,))
+    models = {"small": {}, "mini": {"backbone": "default"}}
+    bad_loss = {"dataset": "d", "model": "mini", "choose": {"loss": ["ce", "ordinal"]}}
+    with pytest.raises(ValueError, match="runs.r: loss 'ordinal' needs a small backbone"):
+        TrainTextParams(models=models, runs={"r": bad_loss})
+    on_loss = {
+        "dataset": "d",
+        "model": "small",
+        "select_on": "loss",
+        "choose": {"loss": ["ce", "weighted_ce"]},
+    }
+    with pytest.raises(ValueError, match="runs.r.choose: candidates are compared on select_on"):
+        TrainTextParams(models=models, runs={"r": on_loss})
+    run = {"dataset": "d", "model": "small", "window_stride": 64}
+    params = TrainTextParams(models=models, runs={"r": run})
+    assert params.estimator_params("r")["window_stride"] == 64

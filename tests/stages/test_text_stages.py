@@ -34,7 +34,14 @@ def _run_stages(tmp: Path, raw_dir: Path) -> dict:
         vocab_size=400, d_model=32, d_ff=64, epochs=3, batch_size=16
     )
     params["train_text"]["runs"] = {
-        "tiny": {"dataset": "sst2", "model": "small", "max_train": 300, "max_length": 40}
+        "tiny": {
+            "dataset": "sst2",
+            "model": "small",
+            "max_train": 300,
+            "max_length": 40,
+            "window_stride": 16,  # whole texts: the longest SST-2 sentences need 2-4 windows
+            "choose": {"loss": ["weighted_ce", "ce"]},  # chosen on validation macro-F1
+        }
     }
     params["train_text"]["seeds"] = [0, 1]
     params["explain_text"]["settings"].update(
@@ -142,6 +149,33 @@ def test_train_text_outputs(trained: dict, monkeypatch: pytest.MonkeyPatch) -> N
     assert out.shape == (2, 2)
 
 
+def test_train_text_chooses_on_validation(trained: dict) -> None:
+    tmp = trained["tmp"]
+    m = json.loads((tmp / "m/train_text/tiny.json").read_text())
+    choice = m["choice"]
+    assert [c["loss"] for c in choice["candidates"]] == ["weighted_ce", "ce"]
+    scores = [c["valid_macro_f1"] for c in choice["candidates"]]
+    best = choice["candidates"][scores.index(max(scores))]["loss"]
+    assert choice["chosen"] == {"loss": best}
+    assert m["per_seed"][0]["valid"]["macro_f1"] == max(scores)  # the kept model is the best
+    for folder in ("tiny", "tiny/seed-1"):  # every seed trains with the chosen loss
+        model = TextClassifier.load(tmp / "models" / folder)
+        assert (model.loss, model.window_stride) == (best, 16)
+        assert model.n_windows_ > 300  # long sentences read as several windows
+
+
+def test_explain_text_stitches_windows(trained: dict) -> None:
+    tmp = trained["tmp"]
+    m = json.loads((tmp / "m/explain_text/tiny.json").read_text())
+    win = m["windows"]
+    assert win["window_stride"] == 16
+    assert win["mean_windows"] >= 1
+    assert win["max_abs_delta"] < 0.05
+    table = pd.read_parquet(tmp / "expl/tiny/stitched_ig.parquet")
+    assert sorted(table["text"].unique()) == list(range(m["n_texts"]))
+    assert list(table.columns) == ["text", "position", "token", "score"]
+
+
 def test_explain_text_outputs(trained: dict) -> None:
     tmp = trained["tmp"]
     m = json.loads((tmp / "m/explain_text/tiny.json").read_text())
@@ -216,7 +250,8 @@ def test_cli_explain_text(trained: dict, tmp_path: Path, monkeypatch: pytest.Mon
     assert code == 0
     text = console.export_text()
     assert "IG completeness" in text
-    assert "only the first 40" in text
+    assert "only the first 40" not in text + html.read_text()  # read whole, in windows
+    assert "windows of 40 tokens" in html.read_text()
     assert "&lt;b&gt;" in html.read_text()
     assert "<b>charming" not in html.read_text()
     run_id = trained["runs"][0].info.run_id

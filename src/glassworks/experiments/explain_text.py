@@ -9,10 +9,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import polars as pl
+
 from glassworks.config import ExplainTextSettings
 from glassworks.device import torch_threads
 from glassworks.explain.metrics import ReplacementStudy, faithfulness_by_replacement
 from glassworks.explain.summary import TextComparison, compare_text_explainers
+from glassworks.explain.windows import WindowedExplanation, explain_windows, overlap_agreement
 from glassworks.models.text_classifier import TextClassifier
 
 
@@ -20,12 +24,36 @@ from glassworks.models.text_classifier import TextClassifier
 class TextStudy:
     """The explainers' token scores (``comparison``), their faithfulness under each replacement
     (``faithfulness``), the ``explain_text`` metrics and the seconds each part took (machine
-    state: for MLflow, not the DVC metrics)."""
+    state: for MLflow, not the DVC metrics); for a model read in sliding windows, the stitched
+    whole-text IG (``windows``)."""
 
     comparison: TextComparison
     faithfulness: ReplacementStudy
     metrics: dict[str, Any]
     seconds: dict[str, float]
+    windows: list[WindowedExplanation] | None = None
+    """A windowed model's Integrated Gradients over each whole text, stitched across windows
+    (the other explainers read the text's first window)."""
+
+    def stitched_table(self) -> pl.DataFrame | None:
+        """One row per token of each whole text: text index, position, token, stitched IG score
+        (None for a model that reads one window)."""
+        if self.windows is None:
+            return None
+        return pl.DataFrame(
+            {
+                "text": [i for i, e in enumerate(self.windows) for _ in e.tokens],
+                "position": [p for e in self.windows for p in range(len(e.tokens))],
+                "token": [t for e in self.windows for t in e.tokens],
+                "score": [float(v) for e in self.windows for v in e.scores],
+            },
+            schema={
+                "text": pl.Int64,
+                "position": pl.Int64,
+                "token": pl.String,
+                "score": pl.Float64,
+            },
+        )
 
     def lowest_deletion_auc(self) -> tuple[str, float]:
         """The explainer with the lowest mean deletion AUC (under the explainers' baseline) and
@@ -100,9 +128,34 @@ def _run_text_study(
         known={settings.baseline: comp.faithfulness},  # pad/mask: scored already
     )
     metrics = study_metrics(comp, faithfulness, settings, len(texts))
+    windows = None
+    if getattr(model, "window_stride", None) is not None:
+        windows = explain_windows(
+            model.module_,
+            model.tokenizer_,
+            texts,
+            model.max_length,
+            model.window_stride,
+            baseline=settings.baseline,
+            n_steps=settings.n_steps,
+        )
+        metrics["windows"] = windows_summary(windows, model.window_stride)
     seconds = {
         "explain": explained,
         "faithfulness": faithfulness.seconds,
         "total": time.perf_counter() - start,
     }
-    return TextStudy(comp, faithfulness, metrics, seconds)
+    return TextStudy(comp, faithfulness, metrics, seconds, windows)
+
+
+def windows_summary(windows: Sequence[WindowedExplanation], stride: int) -> dict[str, Any]:
+    """The stitched IG's metrics: windows per text, the largest completeness error against the
+    text's mean logit gap, and how overlapping windows agree on a token's score."""
+    counts = [e.n_windows for e in windows]
+    return {
+        "window_stride": stride,
+        "mean_windows": float(np.mean(counts)),
+        "max_windows": int(max(counts)),
+        "max_abs_delta": float(max(abs(e.delta) for e in windows)),
+        "overlap": overlap_agreement(windows),
+    }

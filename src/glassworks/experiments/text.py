@@ -87,3 +87,14 @@ def fit_and_score_text(
             "n_truncated_train": model.n_truncated_,
         },
     )
+
+
+def choose_on_valid(scores: Sequence[TextScores], select_on: str) -> int:
+    """Index of the candidate with the highest validation ``select_on`` score (the first on
+    ties); test is not read."""
+    if len(scores) == 1:
+        return 0
+    if select_on not in {"accuracy", "macro_f1", "qwk"}:
+        raise ConfigError(f"select_on: candidates cannot be compared on {select_on!r}")
+    values = [float(s.valid[select_on]) for s in scores]
+    return max(range(len(values)), key=lambda i: (values[i], -i))

@@ -28,6 +28,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from glassworks.device import resolve_device, torch_threads
 from glassworks.embed.encoder import default_model_path
 from glassworks.errors import DataError
+from glassworks.explain.windows import Windows, sliding_windows
 from glassworks.io import read_json
 from glassworks.models.lstm import GLOVE_DIM, LSTMTextModule, glove_init
 from glassworks.models.text_transformer import (
@@ -79,8 +80,16 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     the tokens of ``spurious_words`` (words that are not one vocabulary token are warned about and
     counted in ``n_spurious_missing_``). ``select_on="last"`` keeps the last epoch.
 
+    ``window_stride`` (tokens) reads texts longer than ``max_length`` whole, as overlapping
+    windows of ``max_length`` tokens starting every ``window_stride`` tokens
+    (:func:`glassworks.explain.windows.sliding_windows`): each window is a training example with
+    its text's label, and a text's logits are the mean of its windows' logits, so token
+    attributions stitch exactly (:func:`glassworks.explain.windows.explain_windows`). ``None``
+    cuts texts to their first ``max_length`` tokens (``n_truncated_`` counts them).
+
     Fitted: ``tokenizer_``, ``module_``, ``classes_``, ``label_names_``, ``history_``,
-    ``best_epoch_``, ``n_truncated_``, ``spurious_ids_``, ``n_spurious_missing_``.
+    ``best_epoch_``, ``n_truncated_``, ``n_windows_`` (training windows; one per text without
+    ``window_stride``), ``spurious_ids_``, ``n_spurious_missing_``.
     """
 
     def __init__(
@@ -109,6 +118,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         penalty: PenaltyName = "none",
         penalty_weight: float = 0.0,
         spurious_words: Sequence[str] | None = None,
+        window_stride: int | None = None,
     ) -> None:
         self.backbone = backbone
         self.vocab_size = vocab_size
@@ -134,6 +144,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self.penalty = penalty
         self.penalty_weight = penalty_weight
         self.spurious_words = spurious_words
+        self.window_stride = window_stride
 
     # ------------------------------------------------------------------ building
 
@@ -237,6 +248,14 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         )["input_ids"]
         return list(ids)
 
+    def _windows(self, texts: Sequence[str]) -> Windows:
+        """The model's inputs for ``texts``: sliding windows with ``window_stride``, else each
+        text cut to ``max_length`` tokens (one window per text)."""
+        if getattr(self, "window_stride", None) is None:
+            n = len(texts)
+            return Windows(self._encode(texts), np.arange(n), np.zeros(n, dtype=np.int64))
+        return sliding_windows(self.tokenizer_, texts, self.max_length, self.window_stride)
+
     def _collate(self, rows: list[list[int]], device: torch.device) -> dict[str, torch.Tensor]:
         width = max(len(r) for r in rows)
         pad = self.tokenizer_.pad_token_id
@@ -276,7 +295,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         """Train with ``threads`` torch threads (:func:`~glassworks.device.torch_threads`); with a
         validation split, keep the epoch with the best ``select_on`` score.
 
-        ``on_step(n)`` is called after each batch with its size (for progress bars).
+        ``on_step(n)`` is called after each batch with the texts it held (for progress bars;
+        with windows, its windows times texts per window).
         """
         with torch_threads(self.threads):
             torch.manual_seed(self.seed)
@@ -298,8 +318,13 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             device = torch.device(resolve_device(self.device))
             self.module_.to(device)
             loss_fn = make_loss(self.loss, y_arr, k).to(device)
-            encoded = self._encode(texts)
-            self.n_truncated_ = sum(len(r) >= self.max_length for r in encoded)
+            windows = self._windows(texts)
+            encoded, y_arr = windows.input_ids, y_arr[windows.owner]
+            self.n_windows_ = len(encoded)
+            self.n_truncated_ = (
+                sum(len(r) >= self.max_length for r in encoded) if self.window_stride is None else 0
+            )
+            per_text = len(texts) / len(encoded)  # progress in texts, however many windows
             steps = self.epochs * math.ceil(len(encoded) / self.batch_size)
             opt = torch.optim.AdamW(
                 self.module_.parameters(), lr=self.lr, weight_decay=self.weight_decay
@@ -329,7 +354,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                     total += float(loss.detach()) * len(idx)
                     seen += len(idx)
                     if on_step is not None:
-                        on_step(len(idx))
+                        on_step(len(idx) * per_text)
                 row = {"epoch": epoch + 1, "train_loss": total / seen}
                 if self.penalty != "none":
                     row["train_penalty"] = pen_total / seen
@@ -421,11 +446,13 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ predicting
 
     def decision_function(self, texts: Sequence[str], batch_size: int = 128) -> np.ndarray:
-        """Class logits (log-probabilities for an ordinal head), shape ``(n, n_classes)``."""
+        """Class logits (log-probabilities for an ordinal head), shape ``(n, n_classes)``; with
+        ``window_stride``, the mean over each text's windows."""
         check_is_fitted(self, "module_")
         if isinstance(texts, str):
             raise TypeError("pass a list of texts, not one string")
-        encoded = self._encode(texts)
+        windows = self._windows(texts)
+        encoded = windows.input_ids
         order = np.argsort([len(r) for r in encoded], kind="stable")
         device = next(self.module_.parameters()).device
         out = np.zeros((len(encoded), len(self.classes_)), dtype=np.float32)
@@ -437,7 +464,9 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                 batch = self._collate([encoded[i] for i in idx], device)
                 out[idx] = _logits(self.module_(**batch)).float().cpu().numpy()
         self.module_.train(was_training)
-        return out
+        if len(encoded) == len(texts):
+            return out
+        return windows.mean(out, len(texts)).astype(np.float32)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Class probabilities."""
@@ -463,6 +492,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             "history": self.history_,
             "best_epoch": self.best_epoch_,
             "n_truncated": self.n_truncated_,
+            "n_windows": self.n_windows_,
             "vocab_size": len(self.tokenizer_),
             "spurious_ids": getattr(self, "spurious_ids_", []),
             "n_spurious_missing": getattr(self, "n_spurious_missing_", 0),
@@ -506,6 +536,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         model.history_ = meta["history"]
         model.best_epoch_ = meta["best_epoch"]
         model.n_truncated_ = meta["n_truncated"]
+        model.n_windows_ = int(meta.get("n_windows", 0))
         model.spurious_ids_ = list(meta.get("spurious_ids", []))
         model.n_spurious_missing_ = int(meta.get("n_spurious_missing", 0))
         if model.backbone in OWN_BACKBONES:

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from glassworks.explain.text import Baseline, explain_texts
+from glassworks.explain.windows import explain_windows
 from glassworks.report.html import SPECIAL_TOKENS, Completeness, Highlighted, highlight_page
 
 METHOD_NAMES: dict[str, str] = {
@@ -119,10 +120,14 @@ def predict_and_explain(
     baseline: Baseline = "pad",
 ) -> list[ExplainedText]:
     """Predict each text and explain the predicted class with Integrated Gradients at the
-    embedding layer (what ``glassworks explain-text`` and the ``explain`` flow show)."""
+    embedding layer (what ``glassworks explain-text`` and the ``explain`` flow show); a model
+    read in sliding windows is explained over the whole text, stitched across its windows."""
     texts = list(texts)
     proba = np.asarray(model.predict_proba(texts))
     predicted = proba.argmax(1)
+    stride = getattr(model, "window_stride", None)
+    if stride is not None:
+        return _windowed(model, texts, proba, predicted, stride, n_steps, baseline)
     exp = explain_texts(
         model.module_,
         model.tokenizer_,
@@ -148,6 +153,44 @@ def predict_and_explain(
             words=list(exp.word_ids[i]) if exp.word_ids else None,
         )
         for i, (text, k) in enumerate(zip(texts, predicted, strict=True))
+    ]
+
+
+def _windowed(
+    model: TextModel,
+    texts: list[str],
+    proba: np.ndarray,
+    predicted: np.ndarray,
+    stride: int,
+    n_steps: int,
+    baseline: Baseline,
+) -> list[ExplainedText]:
+    """Stitched IG of whole texts for a model read in sliding windows (the output gap and the
+    scores are those of the mean window logit, the model's own output)."""
+    windows = explain_windows(
+        model.module_,
+        model.tokenizer_,
+        texts,
+        model.max_length,
+        stride,
+        target=predicted,
+        baseline=baseline,
+        n_steps=n_steps,
+    )
+    return [
+        ExplainedText(
+            label=str(model.label_names_[int(k)]),
+            probability=float(proba[i, k]),
+            tokens=list(w.tokens),
+            scores=w.scores.tolist(),
+            text=text,
+            delta=w.delta,
+            output_gap=w.output_gap,
+            reference="mean over windows of f(x) − f(baseline)",
+            extra=f"{w.n_windows} windows of {model.max_length} tokens" if w.n_windows > 1 else "",
+            hidden=hidden_tokens(model.tokenizer_, w.tokens),
+        )
+        for i, (text, k, w) in enumerate(zip(texts, predicted, windows, strict=True))
     ]
 
 
