@@ -8,7 +8,7 @@ path (``load_params(path)``) or the already-parsed section.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -356,13 +356,16 @@ class TextChoice(Frozen):
     ``select_on`` score (test is never read); the other seeds train with it. Each list replaces
     the run's own value; the candidates are every combination."""
 
+    NAMES: ClassVar[tuple[str, ...]] = ("loss", "window_stride", "window_pool")
+
     loss: tuple[TextLoss, ...] = ()
     window_stride: tuple[Annotated[int, Field(ge=1)] | None, ...] = ()
     """``null``: texts cut to ``max_length`` tokens; a number: sliding windows of that stride."""
+    window_pool: tuple[Literal["mean", "sum"], ...] = ()
 
     @model_validator(mode="after")
     def _distinct(self) -> TextChoice:
-        for name in ("loss", "window_stride"):
+        for name in self.NAMES:
             values = getattr(self, name)
             if len(set(values)) != len(values):
                 raise ValueError(f"choose.{name}: {list(values)} repeats a value")
@@ -371,7 +374,7 @@ class TextChoice(Frozen):
     def candidates(self) -> list[dict[str, Any]]:
         """Every combination, as ``TextClassifier`` overrides (first: the lists' first values)."""
         grid: list[dict[str, Any]] = [{}]
-        for name in ("loss", "window_stride"):
+        for name in self.NAMES:
             values = getattr(self, name)
             if values:
                 grid = [{**g, name: v} for g in grid for v in values]
@@ -387,7 +390,9 @@ class TextRun(Frozen):
     select_on: Literal["macro_f1", "accuracy", "qwk", "loss"] = "macro_f1"
     window_stride: int | None = Field(None, ge=1)
     """Read texts longer than ``max_length`` whole, as windows starting every ``window_stride``
-    tokens (their logits averaged); None: cut each text to its first ``max_length`` tokens."""
+    tokens (their logits pooled); None: cut each text to its first ``max_length`` tokens."""
+    window_pool: Literal["mean", "sum"] = "mean"
+    """How a text's windows' logits pool: ``mean``, or ``sum`` (grows with the text's length)."""
     choose: TextChoice | None = None
     """Settings chosen on validation (first seed); see :class:`TextChoice`."""
     min_words: int = Field(0, ge=0)
@@ -451,6 +456,7 @@ class TrainTextParams(Frozen):
             out["epochs"] = run.epochs
         if run.window_stride is not None:
             out["window_stride"] = run.window_stride
+            out["window_pool"] = run.window_pool
         return out
 
 

@@ -18,6 +18,7 @@ from glassworks.explain.windows import (
     window_capacity,
 )
 from glassworks.models.text_classifier import TextClassifier
+from glassworks.train.losses import ordinal_log_probs
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +71,16 @@ def test_windows_cover_every_token_at_their_start(model: TextClassifier, essays,
 def test_a_bad_stride_names_the_parameter(model: TextClassifier, essays) -> None:  # noqa: ANN001
     with pytest.raises(ValueError, match="window_stride: 0 must be between 1 and"):
         sliding_windows(model.tokenizer_, essays, 24, 0)
+    with pytest.raises(ValueError, match="pool: unknown 'max'"):
+        explain_windows(model.module_, model.tokenizer_, essays, 24, 10, pool="max")
+    y = np.arange(len(essays)) % 2
+    kw = {"max_length": 24, "window_stride": 10, "epochs": 1, "device": "cpu"}
+    with pytest.raises(ValueError, match="penalties read one window per text"):
+        TextClassifier(**kw, penalty="rrr", penalty_weight=1.0, spurious_words=["the"]).fit(
+            essays, y, n_classes=2
+        )
+    with pytest.raises(ValueError, match="window_pool: unknown 'max'"):
+        TextClassifier(**kw, window_pool="max").fit(essays, y, n_classes=2)
     with pytest.raises(ValueError, match="window_stride: 99"):
         TextClassifier(max_length=24, window_stride=99, epochs=1, device="cpu").fit(
             essays, np.arange(len(essays)) % 2, n_classes=2
@@ -91,6 +102,41 @@ def test_classifier_trains_on_windows_and_averages_their_logits(model, essays) -
         )
     expected = np.stack([per_window[win.owner == i].mean(0) for i in range(len(essays))])
     np.testing.assert_allclose(model.decision_function(essays), expected, atol=1e-5)
+
+
+def _window_outputs(model: TextClassifier, rows: list[list[int]]) -> torch.Tensor:
+    with torch.no_grad():
+        return torch.cat(
+            [
+                model._window_outputs(
+                    {"input_ids": torch.tensor([r]), "attention_mask": torch.ones(1, len(r))}
+                )
+                for r in rows
+            ]
+        )
+
+
+@pytest.mark.parametrize("loss", ["ce", "ordinal"])
+def test_sum_pool_and_ordinal_windows(essays, loss) -> None:  # noqa: ANN001
+    y = np.arange(len(essays)) % 3
+    model = TextClassifier(
+        vocab_size=400, max_length=24, d_model=16, d_ff=32, epochs=2, batch_size=4,
+        device="cpu", window_stride=12, window_pool="sum", loss=loss, dropout=0.0,
+    ).fit(essays, y, n_classes=3)  # fmt: skip
+    win = sliding_windows(model.tokenizer_, essays, 24, 12)
+    out = _window_outputs(model, win.input_ids)
+    pooled = torch.stack([out[torch.as_tensor(win.owner == i)].sum(0) for i in range(len(essays))])
+    if loss == "ordinal":  # cumulative logits pool, then become class log-probabilities
+        assert out.shape[1] == 2
+        pooled = ordinal_log_probs(pooled)
+    np.testing.assert_allclose(model.decision_function(essays), pooled.numpy(), atol=1e-5)
+    if loss == "ce":  # stitched IG of a sum adds up to the summed logit gap
+        ex = explain_windows(
+            model.module_, model.tokenizer_, essays, 24, 12, n_steps=48, pool="sum"
+        )
+        for e in ex:
+            assert e.scores.sum() == pytest.approx(e.output_gap, abs=1e-3)
+        assert ex[0].n_windows > 1
 
 
 def test_windowed_model_round_trips(model, essays, tmp_path: Path) -> None:  # noqa: ANN001

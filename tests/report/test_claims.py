@@ -80,7 +80,13 @@ def metrics(tmp_path: Path) -> Path:
     for method, valid in (("inn", 0.84), ("catboost", 0.88), ("decision_tree", 0.7)):
         # catboost: the best rival on validation (test is never read to choose it)
         write(m / "train_tabular" / method / "openml-31.json", {"valid_auroc": {"mean": valid}})
-    write(m / "train_text" / "reviews-small.json", {"test_accuracy": s(0.83, 0.81, 0.85)})
+    write(
+        m / "train_text" / "reviews-small.json",
+        {
+            "test_accuracy": s(0.83, 0.81, 0.85),
+            "choice": {"select_on": "macro_f1", "chosen": {"loss": "ce"}},
+        },
+    )
     write(m / "train_text" / "sst2-minilm.json", {"test_accuracy": s(0.91, 0.905, 0.92)})
     return m
 
@@ -122,6 +128,7 @@ def test_claims_from_metrics(metrics: Path) -> None:
     text = by[("nlp-lime-ig", "reviews-small:")]
     assert text.verdict == REACHED
     assert "majority 0.800" in text.ours
+    assert "chosen on validation macro_f1: loss ce" in text.note
     assert claims[-1].verdict == REACHED
 
 

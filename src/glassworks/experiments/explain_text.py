@@ -138,6 +138,7 @@ def _run_text_study(
             model.window_stride,
             baseline=settings.baseline,
             n_steps=settings.n_steps,
+            pool=getattr(model, "window_pool", "mean"),
         )
         metrics["windows"] = windows_summary(windows, model.window_stride)
     seconds = {

@@ -4,13 +4,14 @@ attributions stitched across them.
 A text longer than ``max_length`` tokens is read as windows of ``max_length`` tokens (special
 tokens included) whose first content tokens lie ``step`` tokens apart, so consecutive windows
 share ``max_length - special - step`` tokens (Hugging Face's overflowing tokens; the way BERT
-reads long SQuAD contexts, Devlin et al. 2019). The text's logits are the *mean* of its windows'
-logits. Integrated Gradients is linear in the function explained, so a token's score for that
-mean is the mean, over the text's windows, of its score in each window (0 in windows that do not
-hold it): the stitched scores add up to the text's averaged logit gap exactly, up to the
-quadrature error of each window. Where windows overlap, a token has one score per window; how
-well those agree (Spearman's rho, sign agreement) says how much its score depends on the
-context a window cuts.
+reads long SQuAD contexts, Devlin et al. 2019). The text's logits are the *mean* (or the *sum*)
+of its windows' logits. Integrated Gradients is linear in the function explained, so a token's
+score for that mean is the mean, over the text's windows, of its score in each window (0 in
+windows that do not hold it; the sum for a sum): the stitched scores add up to the text's pooled
+logit gap exactly, up to the quadrature error of each window. (An ordinal head pools cumulative
+logits; what is stitched for it is the pooled window class log-probability, not its output.)
+Where windows overlap, a token has one score per window; how well those agree (Spearman's rho,
+sign agreement) says how much its score depends on the context a window cuts.
 """
 
 from __future__ import annotations
@@ -48,10 +49,12 @@ class Windows:
         """Windows per text."""
         return np.bincount(self.owner, minlength=n_texts)
 
-    def mean(self, values: np.ndarray, n_texts: int) -> np.ndarray:
-        """Per-text mean of per-window ``values`` (first axis: windows)."""
+    def pool(self, values: np.ndarray, n_texts: int, how: str = "mean") -> np.ndarray:
+        """Per-text mean (or sum) of per-window ``values`` (first axis: windows)."""
         out = np.zeros((n_texts, *values.shape[1:]), dtype=np.float64)
         np.add.at(out, self.owner, values)
+        if how == "sum":
+            return out
         return out / self.counts(n_texts).reshape(-1, *([1] * (values.ndim - 1)))
 
 
@@ -117,8 +120,8 @@ def encode_token_ids(
 class WindowedExplanation:
     """One text's stitched Integrated Gradients.
 
-    ``tokens``/``scores``: the text's content tokens and their scores for the mean of its
-    windows' target logits; ``output_gap``: that mean's ``f(x) - f(x')``; ``delta``:
+    ``tokens``/``scores``: the text's content tokens and their scores for the mean (or sum) of
+    its windows' target logits; ``output_gap``: that pool's ``f(x) - f(x')``; ``delta``:
     ``sum(scores) - output_gap``; ``overlap``: the pairs of scores one token got from two
     consecutive windows (``(k, 2)``; empty when no windows overlap)."""
 
@@ -141,10 +144,13 @@ def explain_windows(
     baseline: Baseline = "pad",
     n_steps: int = 32,
     batch_size: int = 64,
+    pool: str = "mean",
 ) -> list[WindowedExplanation]:
     """Integrated Gradients of whole ``texts`` through a model read in sliding windows, stitched
-    per text (see the module docstring). ``target``: a class per text (default: the class of the
-    highest mean window logit, the windowed model's prediction)."""
+    per text (see the module docstring); ``pool``: ``mean`` or ``sum``, as the model pools its
+    windows. ``target``: a class per text (default: the class of the highest pooled logit)."""
+    if pool not in ("mean", "sum"):
+        raise ValueError(f"pool: unknown {pool!r}; use mean or sum")
     texts = list(texts)
     win = sliding_windows(tokenizer, texts, max_length, step)
     batches = [
@@ -153,7 +159,7 @@ def explain_windows(
     ]
     logits = np.concatenate([enc.logits().double().cpu().numpy() for enc in batches])
     if target is None:
-        tgt = torch.as_tensor(win.mean(logits, len(texts)).argmax(1))
+        tgt = torch.as_tensor(win.pool(logits, len(texts), pool).argmax(1))
     else:
         t = as_target(target, len(texts), torch.device("cpu"))
         tgt = torch.full((len(texts),), t) if isinstance(t, int) else t.cpu()
@@ -169,12 +175,17 @@ def explain_windows(
             keep = enc.candidates[i, : len(toks)].cpu().numpy()
             row = s[i, : len(toks)].double().cpu().numpy()
             scores.append((row[keep], np.asarray(toks)[keep]))
-    gap = win.mean(np.concatenate(gaps), len(texts))
-    return [_stitch(win, i, scores, float(gap[i]), int(tgt[i])) for i in range(len(texts))]
+    gap = win.pool(np.concatenate(gaps), len(texts), pool)
+    return [_stitch(win, i, scores, float(gap[i]), int(tgt[i]), pool) for i in range(len(texts))]
 
 
 def _stitch(
-    win: Windows, text: int, scores: list[tuple[np.ndarray, np.ndarray]], gap: float, target: int
+    win: Windows,
+    text: int,
+    scores: list[tuple[np.ndarray, np.ndarray]],
+    gap: float,
+    target: int,
+    pool: str,
 ) -> WindowedExplanation:
     rows = np.flatnonzero(win.owner == text)
     length = max(int(win.start[r]) + len(scores[r][0]) for r in rows)
@@ -191,7 +202,7 @@ def _stitch(
             n_shared = lo + len(s) - int(win.start[nxt])
             if n_shared > 0:
                 pairs += zip(s[len(s) - n_shared :], scores[nxt][0][:n_shared], strict=True)
-    stitched = total / len(rows)
+    stitched = total if pool == "sum" else total / len(rows)
     return WindowedExplanation(
         tokens,
         stitched,

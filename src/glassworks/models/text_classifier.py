@@ -47,6 +47,7 @@ from glassworks.train.losses import (
     cdep_reference_penalty,
     eg_penalty,
     make_loss,
+    ordinal_log_probs,
     rrr_penalty,
 )
 
@@ -82,10 +83,12 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
     ``window_stride`` (tokens) reads texts longer than ``max_length`` whole, as overlapping
     windows of ``max_length`` tokens starting every ``window_stride`` tokens
-    (:func:`glassworks.explain.windows.sliding_windows`): each window is a training example with
-    its text's label, and a text's logits are the mean of its windows' logits, so token
-    attributions stitch exactly (:func:`glassworks.explain.windows.explain_windows`). ``None``
-    cuts texts to their first ``max_length`` tokens (``n_truncated_`` counts them).
+    (:func:`glassworks.explain.windows.sliding_windows`). A text's logits are the ``window_pool``
+    (``mean`` or ``sum``; a sum grows with the text's length) of its windows' logits (of their
+    cumulative logits for the ordinal head), and training fits that pooled output, a batch of
+    texts with all their windows at a time. Pooling is linear, so token attributions stitch
+    exactly (:func:`glassworks.explain.windows.explain_windows`). ``None`` cuts texts to their
+    first ``max_length`` tokens (``n_truncated_`` counts them).
 
     Fitted: ``tokenizer_``, ``module_``, ``classes_``, ``label_names_``, ``history_``,
     ``best_epoch_``, ``n_truncated_``, ``n_windows_`` (training windows; one per text without
@@ -119,6 +122,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         penalty_weight: float = 0.0,
         spurious_words: Sequence[str] | None = None,
         window_stride: int | None = None,
+        window_pool: Literal["mean", "sum"] = "mean",
     ) -> None:
         self.backbone = backbone
         self.vocab_size = vocab_size
@@ -145,6 +149,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self.penalty_weight = penalty_weight
         self.spurious_words = spurious_words
         self.window_stride = window_stride
+        self.window_pool = window_pool
 
     # ------------------------------------------------------------------ building
 
@@ -161,6 +166,10 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"penalty {self.penalty!r} needs backbone 'small' or 'lstm'")
         if self.penalty != "none" and self.loss == "ordinal":
             raise ValueError("explanation penalties need a class-logit head, not loss='ordinal'")
+        if self.penalty != "none" and self.window_stride is not None:
+            raise ValueError("explanation penalties read one window per text: drop window_stride")
+        if self.window_pool not in ("mean", "sum"):
+            raise ValueError(f"window_pool: unknown {self.window_pool!r}; use mean or sum")
 
     def _build(self, texts: Sequence[str], n_classes: int) -> None:
         if self.backbone in OWN_BACKBONES:
@@ -266,14 +275,14 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             mask[i, : len(r)] = 1
         return {"input_ids": ids.to(device), "attention_mask": mask.to(device)}
 
-    def _batches(self, encoded: list[list[int]], gen: torch.Generator) -> list[np.ndarray]:
-        """Shuffled batches of similar length (sorted within pools of 50 batches)."""
-        order = torch.randperm(len(encoded), generator=gen).numpy()
+    def _batches(self, lengths: Sequence[int], gen: torch.Generator) -> list[np.ndarray]:
+        """Shuffled batches of texts of similar length (sorted within pools of 50 batches)."""
+        order = torch.randperm(len(lengths), generator=gen).numpy()
         pool = self.batch_size * 50
         batches: list[np.ndarray] = []
         for start in range(0, len(order), pool):
             chunk = order[start : start + pool]
-            chunk = chunk[np.argsort([len(encoded[i]) for i in chunk], kind="stable")]
+            chunk = chunk[np.argsort([lengths[i] for i in chunk], kind="stable")]
             batches += [
                 chunk[i : i + self.batch_size] for i in range(0, len(chunk), self.batch_size)
             ]
@@ -295,8 +304,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         """Train with ``threads`` torch threads (:func:`~glassworks.device.torch_threads`); with a
         validation split, keep the epoch with the best ``select_on`` score.
 
-        ``on_step(n)`` is called after each batch with the texts it held (for progress bars;
-        with windows, its windows times texts per window).
+        ``on_step(n)`` is called after each batch with the texts it held (for progress bars).
         """
         with torch_threads(self.threads):
             torch.manual_seed(self.seed)
@@ -319,13 +327,14 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             self.module_.to(device)
             loss_fn = make_loss(self.loss, y_arr, k).to(device)
             windows = self._windows(texts)
-            encoded, y_arr = windows.input_ids, y_arr[windows.owner]
+            encoded = windows.input_ids
             self.n_windows_ = len(encoded)
             self.n_truncated_ = (
                 sum(len(r) >= self.max_length for r in encoded) if self.window_stride is None else 0
             )
-            per_text = len(texts) / len(encoded)  # progress in texts, however many windows
-            steps = self.epochs * math.ceil(len(encoded) / self.batch_size)
+            rows_of = np.split(np.arange(len(encoded)), np.flatnonzero(np.diff(windows.owner)) + 1)
+            lengths = [sum(len(encoded[r]) for r in rows) for rows in rows_of]
+            steps = self.epochs * math.ceil(len(texts) / self.batch_size)
             opt = torch.optim.AdamW(
                 self.module_.parameters(), lr=self.lr, weight_decay=self.weight_decay
             )
@@ -340,10 +349,13 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             for epoch in range(self.epochs):
                 self.module_.train()
                 total, seen, pen_total = 0.0, 0, 0.0
-                for idx in self._batches(encoded, gen):
-                    batch = self._collate([encoded[i] for i in idx], device)
+                for idx in self._batches(lengths, gen):
                     target = torch.as_tensor(y_arr[idx], device=device)
-                    loss, pen = self._loss(loss_fn, batch, target, step)
+                    if self.window_stride is None:
+                        batch = self._collate([encoded[i] for i in idx], device)
+                        loss, pen = self._loss(loss_fn, batch, target, step)
+                    else:
+                        loss, pen = self._text_loss(loss_fn, encoded, rows_of, idx, target), 0.0
                     step += 1
                     pen_total += pen * len(idx)
                     opt.zero_grad()
@@ -354,7 +366,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                     total += float(loss.detach()) * len(idx)
                     seen += len(idx)
                     if on_step is not None:
-                        on_step(len(idx) * per_text)
+                        on_step(len(idx))
                 row = {"epoch": epoch + 1, "train_loss": total / seen}
                 if self.penalty != "none":
                     row["train_penalty"] = pen_total / seen
@@ -383,6 +395,39 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             self.best_epoch_ = best_epoch if selected else len(self.history_)
             self.module_.eval()
             return self
+
+    def _window_outputs(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """What windows pool: class logits, or cumulative logits for the ordinal head."""
+        if getattr(self.module_, "ordinal", False):
+            return self.module_.cumulative_logits(**batch)
+        return _logits(self.module_(**batch))
+
+    def _pool(self, out: torch.Tensor, owner: torch.Tensor, n_texts: int) -> torch.Tensor:
+        """Per-text ``window_pool`` of window outputs ``out`` (``owner``: text of each row)."""
+        pooled = torch.zeros((n_texts, out.shape[1]), dtype=out.dtype, device=out.device)
+        pooled = pooled.index_add(0, owner, out)
+        if getattr(self, "window_pool", "mean") == "sum":
+            return pooled
+        counts = torch.bincount(owner, minlength=n_texts).to(out.dtype)
+        return pooled / counts.unsqueeze(1)
+
+    def _text_loss(
+        self,
+        loss_fn: nn.Module,
+        encoded: list[list[int]],
+        rows_of: list[np.ndarray],
+        idx: np.ndarray,
+        target: torch.Tensor,
+    ) -> torch.Tensor:
+        """The loss of the pooled outputs of texts ``idx``, all their windows in one batch."""
+        rows = np.concatenate([rows_of[i] for i in idx])
+        device = target.device
+        owner = torch.repeat_interleave(
+            torch.arange(len(idx), device=device),
+            torch.as_tensor([len(rows_of[i]) for i in idx], device=device),
+        )
+        batch = self._collate([encoded[r] for r in rows], device)
+        return loss_fn(self._pool(self._window_outputs(batch), owner, len(idx)), target)
 
     def _loss(
         self,
@@ -447,26 +492,31 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, texts: Sequence[str], batch_size: int = 128) -> np.ndarray:
         """Class logits (log-probabilities for an ordinal head), shape ``(n, n_classes)``; with
-        ``window_stride``, the mean over each text's windows."""
+        ``window_stride``, pooled over each text's windows."""
         check_is_fitted(self, "module_")
         if isinstance(texts, str):
             raise TypeError("pass a list of texts, not one string")
         windows = self._windows(texts)
         encoded = windows.input_ids
+        whole = getattr(self, "window_stride", None) is not None
         order = np.argsort([len(r) for r in encoded], kind="stable")
         device = next(self.module_.parameters()).device
-        out = np.zeros((len(encoded), len(self.classes_)), dtype=np.float32)
+        width = len(self.classes_) - (1 if whole and getattr(self.module_, "ordinal", False) else 0)
+        out = torch.zeros((len(encoded), width), dtype=torch.float32)
         was_training = self.module_.training
         self.module_.eval()
         with torch.no_grad(), torch_threads(getattr(self, "threads", None)):
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
                 batch = self._collate([encoded[i] for i in idx], device)
-                out[idx] = _logits(self.module_(**batch)).float().cpu().numpy()
+                rows = self._window_outputs(batch) if whole else _logits(self.module_(**batch))
+                out[torch.as_tensor(idx)] = rows.float().cpu()
+            if whole:
+                out = self._pool(out, torch.as_tensor(windows.owner), len(texts))
+                if getattr(self.module_, "ordinal", False):
+                    out = ordinal_log_probs(out)
         self.module_.train(was_training)
-        if len(encoded) == len(texts):
-            return out
-        return windows.mean(out, len(texts)).astype(np.float32)
+        return out.numpy()
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Class probabilities."""

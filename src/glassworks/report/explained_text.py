@@ -176,6 +176,7 @@ def _windowed(
         target=predicted,
         baseline=baseline,
         n_steps=n_steps,
+        pool=getattr(model, "window_pool", "mean"),
     )
     return [
         ExplainedText(
@@ -186,7 +187,7 @@ def _windowed(
             text=text,
             delta=w.delta,
             output_gap=w.output_gap,
-            reference="mean over windows of f(x) − f(baseline)",
+            reference=f"{getattr(model, 'window_pool', 'mean')} over windows of f(x) − f(baseline)",
             extra=f"{w.n_windows} windows of {model.max_length} tokens" if w.n_windows > 1 else "",
             hidden=hidden_tokens(model.tokenizer_, w.tokens),
         )
