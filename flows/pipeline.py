@@ -59,7 +59,7 @@ def only_transient(task: Task[..., Any], task_run: TaskRun, state: State[Any]) -
 
 COST_HINT: tuple[tuple[str, float], ...] = (
     ("train_text@sst2-minilm", 380.0),
-    ("train_text@essays*", 360.0),
+    ("train_text@essays*", 1400.0),  # 2 losses on seed 0 + 2 seeds, whole essays in windows
     ("train_text@*", 120.0),
     ("explain_text@sst2-minilm", 320.0),
     ("explain_text@*", 120.0),

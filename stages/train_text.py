@@ -23,6 +23,7 @@ from glassworks.config import TextRun, TrainTextParams, load_section
 from glassworks.data import PreparedDataset, read_prepared
 from glassworks.data.split import stratified_cap
 from glassworks.experiments.text import (
+    TextScores,
     TextSplits,
     choose_on_valid,
     fit_and_score_text,
@@ -106,22 +107,29 @@ def _train_seed(
     seed = est["seed"]
     train = stratified_cap(splits.train, run_params.max_train, seed)
     names = list(prepared.label_names)
-    logged = {"run": run_params.model_dump(), "estimator": est}
+    logged: dict[str, Any] = {"run": run_params.model_dump(), "estimator": est}
+    if len(candidates) > 1:
+        logged["candidates"] = list(candidates)  # the chosen one: choice.json
     total = len(candidates) * TextClassifier(**est).epochs * train.height
     with (
         st.run(logged, run_name=f"{args.run}#{seed}") as run,
         progress_bar(total, f"train {args.run} seed {seed}") as advance,
     ):
-        tried = []
-        for cand in candidates:
-            model = TextClassifier(**{**est, **cand})
-            scores = fit_and_score_text(
-                model, train, splits, prepared.task, prepared.label_names, on_step=advance
+        tried: list[TextScores] = []
+        kept: TextClassifier | None = None
+        for cand in candidates:  # only the best model so far stays in memory
+            fitted = TextClassifier(**{**est, **cand})
+            tried.append(
+                fit_and_score_text(
+                    fitted, train, splits, prepared.task, prepared.label_names, on_step=advance
+                )
             )
-            tried.append((model, scores))
-        best = choose_on_valid([s for _, s in tried], run_params.select_on)
-        model, scores = tried[best]
-        choice = _choice(candidates, [s for _, s in tried], best, run_params.select_on)
+            if choose_on_valid(tried, run_params.select_on) == len(tried) - 1:
+                kept = fitted
+        best = choose_on_valid(tried, run_params.select_on)
+        model, scores = kept, tried[best]
+        assert model is not None  # noqa: S101 - the first candidate is always kept
+        choice = _choice(candidates, tried, best, run_params.select_on)
         if choice:
             run.log_dict(choice, "choice.json")
         row = seed_metrics(seed, scores.valid, scores.test, **scores.counts)
@@ -144,7 +152,7 @@ def _train_seed(
 
 
 def _choice(
-    candidates: Sequence[dict[str, Any]], scores: Sequence[Any], best: int, select_on: str
+    candidates: Sequence[dict[str, Any]], scores: Sequence[TextScores], best: int, select_on: str
 ) -> dict[str, Any] | None:
     """The metrics' record of a choice on validation (None with one candidate)."""
     if len(candidates) < 2:

@@ -406,6 +406,18 @@ class TextRun(Frozen):
     epochs: int | None = Field(None, ge=1)
 
 
+def _check_windows(name: str, run: TextRun) -> None:
+    """Window settings that would do nothing, for every candidate of ``run``: errors that name
+    the run's key."""
+    where = f"train_text.runs.{name}"
+    if run.window_stride is None and "window_pool" in run.model_fields_set:
+        raise ValueError(f"{where}.window_pool: no effect without window_stride")
+    for cand in run.choose.candidates() if run.choose else [{}]:
+        stride = cand.get("window_stride", run.window_stride)
+        if stride is None and "window_pool" in cand:
+            raise ValueError(f"{where}.choose.window_pool: no effect without window_stride")
+
+
 class TrainTextParams(Frozen):
     """``train_text`` stage: recipes and the runs (dataset x recipe) that use them."""
 
@@ -432,6 +444,7 @@ class TrainTextParams(Frozen):
                     f"train_text.runs.{name}.choose: candidates are compared on select_on; "
                     "validation loss differs between losses, use macro_f1, accuracy or qwk"
                 )
+            _check_windows(name, run)
         return self
 
     def run(self, name: str) -> TextRun:

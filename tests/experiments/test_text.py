@@ -126,6 +126,13 @@ def test_text_choice_candidates_and_errors() -> None:
     }
     with pytest.raises(ValueError, match="runs.r.choose: candidates are compared on select_on"):
         TrainTextParams(models=models, runs={"r": on_loss})
+    no_stride = {"dataset": "d", "model": "small", "window_pool": "sum"}
+    with pytest.raises(ValueError, match="runs.r.window_pool: no effect without window_stride"):
+        TrainTextParams(models=models, runs={"r": no_stride})
+    pool_only = {"dataset": "d", "model": "small", "choose": {"window_pool": ["mean", "sum"]}}
+    with pytest.raises(ValueError, match="runs.r.choose.window_pool: no effect without"):
+        TrainTextParams(models=models, runs={"r": pool_only})
     run = {"dataset": "d", "model": "small", "window_stride": 64}
     params = TrainTextParams(models=models, runs={"r": run})
     assert params.estimator_params("r")["window_stride"] == 64
+    assert params.estimator_params("r")["window_pool"] == "mean"

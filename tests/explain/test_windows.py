@@ -125,18 +125,39 @@ def test_sum_pool_and_ordinal_windows(essays, loss) -> None:  # noqa: ANN001
     ).fit(essays, y, n_classes=3)  # fmt: skip
     win = sliding_windows(model.tokenizer_, essays, 24, 12)
     out = _window_outputs(model, win.input_ids)
+    counts = torch.as_tensor(win.counts(len(essays)), dtype=out.dtype).unsqueeze(1)
     pooled = torch.stack([out[torch.as_tensor(win.owner == i)].sum(0) for i in range(len(essays))])
-    if loss == "ordinal":  # cumulative logits pool, then become class log-probabilities
+    if loss == "ordinal":  # the windows' scores add up, the thresholds count once
         assert out.shape[1] == 2
-        pooled = ordinal_log_probs(pooled)
-    np.testing.assert_allclose(model.decision_function(essays), pooled.numpy(), atol=1e-5)
-    if loss == "ce":  # stitched IG of a sum adds up to the summed logit gap
-        ex = explain_windows(
-            model.module_, model.tokenizer_, essays, 24, 12, n_steps=48, pool="sum"
+        theta = model.module_.thresholds.detach()
+        score = pooled + (counts - 1) * theta
+        np.testing.assert_allclose(  # one shared score: every cumulative logit moves alike
+            (score + theta)[:, 0].numpy(), (score + theta)[:, 1].numpy(), atol=1e-5
         )
-        for e in ex:
-            assert e.scores.sum() == pytest.approx(e.output_gap, abs=1e-3)
-        assert ex[0].n_windows > 1
+        pooled = ordinal_log_probs(score)
+    np.testing.assert_allclose(model.decision_function(essays), pooled.numpy(), atol=1e-5)
+    predicted = model.predict(essays)
+    ex = explain_windows(
+        model.module_, model.tokenizer_, essays, 24, 12, target=predicted, n_steps=48, pool="sum"
+    )  # stitched IG of a sum adds up to the summed logit (ordinal: score) gap
+    for e, k in zip(ex, predicted, strict=True):
+        assert e.target == k
+        assert e.scores.sum() == pytest.approx(e.output_gap, abs=1e-3)
+    assert ex[0].n_windows > 1
+    if loss == "ordinal":
+        with pytest.raises(ValueError, match="needs the predicted classes"):
+            explain_windows(model.module_, model.tokenizer_, essays, 24, 12)
+
+
+def test_unknown_tokens_keep_their_place(model: TextClassifier) -> None:
+    text = "the film ☃ is ☃ a " * 8  # ☃ was never seen: [UNK], which stands for text
+    tok = model.tokenizer_
+    full = tok.convert_ids_to_tokens(_content(tok, text))
+    assert tok.unk_token in full
+    (e,) = explain_windows(model.module_, tok, [text], 24, 10, n_steps=16)
+    assert e.tokens == full
+    assert all(isinstance(t, str) for t in e.tokens)
+    assert all(e.scores[i] == 0.0 for i, t in enumerate(full) if t == tok.unk_token)
 
 
 def test_windowed_model_round_trips(model, essays, tmp_path: Path) -> None:  # noqa: ANN001

@@ -115,7 +115,7 @@ def test_cost_hints_match_addresses_most_specific_first() -> None:
     from flows.pipeline import cost_hint
 
     assert cost_hint("train_text@sst2-minilm") == 380
-    assert cost_hint("train_text@essays-small") == 360
+    assert cost_hint("train_text@essays-small") == 1400
     assert cost_hint("train_text@amazon-beauty-small") == 120
     assert cost_hint("train_tabular@openml-151-ebm") == 160  # EBM: 2.6 min, not a 10 s fit
     assert cost_hint("train_tabular@openml-31-ebm") == 40

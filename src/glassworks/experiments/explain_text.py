@@ -136,6 +136,7 @@ def _run_text_study(
             texts,
             model.max_length,
             model.window_stride,
+            target=model.predict(texts),
             baseline=settings.baseline,
             n_steps=settings.n_steps,
             pool=getattr(model, "window_pool", "mean"),
@@ -151,7 +152,7 @@ def _run_text_study(
 
 def windows_summary(windows: Sequence[WindowedExplanation], stride: int) -> dict[str, Any]:
     """The stitched IG's metrics: windows per text, the largest completeness error against the
-    text's mean logit gap, and how overlapping windows agree on a token's score."""
+    text's pooled logit gap, and how overlapping windows agree on a token's score."""
     counts = [e.n_windows for e in windows]
     return {
         "window_stride": stride,

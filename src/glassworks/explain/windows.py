@@ -8,8 +8,10 @@ reads long SQuAD contexts, Devlin et al. 2019). The text's logits are the *mean*
 of its windows' logits. Integrated Gradients is linear in the function explained, so a token's
 score for that mean is the mean, over the text's windows, of its score in each window (0 in
 windows that do not hold it; the sum for a sum): the stitched scores add up to the text's pooled
-logit gap exactly, up to the quadrature error of each window. (An ordinal head pools cumulative
-logits; what is stitched for it is the pooled window class log-probability, not its output.)
+logit gap exactly, up to the quadrature error of each window. An ordinal (CORAL) head pools its
+windows' scores (its thresholds count once); for it the stitched scores explain the pooled
+ordinal score, which raises every cumulative logit alike (how much each token lifts the text's
+grade).
 Where windows overlap, a token has one score per window; how well those agree (Spearman's rho,
 sign agreement) says how much its score depends on the context a window cuts.
 """
@@ -17,7 +19,7 @@ sign agreement) says how much its score depends on the context a window cuts.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -39,11 +41,13 @@ from glassworks.explain.text import (
 class Windows:
     """Texts cut into windows: each window's token ids (special tokens included), the text it
     comes from (``owner``, ascending) and its first content token's position in that text
-    (``start``: special tokens not counted)."""
+    (``start``: special tokens not counted); ``added``: per window, 1 at the tokens the
+    tokenizer added ([CLS], [SEP]; not [UNK], which stands for text)."""
 
     input_ids: list[list[int]]
     owner: np.ndarray
     start: np.ndarray
+    added: list[list[int]] = field(default_factory=list)
 
     def counts(self, n_texts: int) -> np.ndarray:
         """Windows per text."""
@@ -66,6 +70,8 @@ def window_capacity(tokenizer: Any, max_length: int) -> int:
 def sliding_windows(tokenizer: Any, texts: Sequence[str], max_length: int, step: int) -> Windows:
     """Cut ``texts`` into windows of at most ``max_length`` tokens starting every ``step``
     content tokens (a fast tokenizer's overflowing tokens); a short text is one window."""
+    if not getattr(tokenizer, "is_fast", False):
+        raise ValueError("window_stride needs a fast (Rust) tokenizer: it cuts windows")
     capacity = window_capacity(tokenizer, max_length)
     if not 1 <= step <= capacity:
         raise ValueError(
@@ -78,13 +84,15 @@ def sliding_windows(tokenizer: Any, texts: Sequence[str], max_length: int, step:
         max_length=max_length,
         stride=capacity - step,
         return_overflowing_tokens=True,
+        return_special_tokens_mask=True,
         padding=False,
     )
     owner = np.asarray(enc["overflow_to_sample_mapping"], dtype=np.int64)
-    if np.any(np.diff(owner) < 0):  # fast tokenizers keep texts in order; refuse anything else
-        raise ValueError("the tokenizer returned windows out of text order")
+    # fast tokenizers give every text at least one window, in text order; refuse anything else
+    if np.any(np.diff(owner) < 0) or not np.array_equal(np.unique(owner), np.arange(len(texts))):
+        raise ValueError("the tokenizer's windows are out of text order or miss a text")
     index = np.arange(len(owner)) - np.searchsorted(owner, owner)
-    return Windows(list(enc["input_ids"]), owner, index * step)
+    return Windows(list(enc["input_ids"]), owner, index * step, list(enc["special_tokens_mask"]))
 
 
 def encode_token_ids(
@@ -114,6 +122,18 @@ def encode_token_ids(
         tuple(sorted(set(tokenizer.all_special_ids))),
         tuple(len(r) for r in rows),
     )
+
+
+class _OrdinalScore:
+    """``f(embeddings, attention_mask)``: an ordinal head's score, as one column (the first
+    cumulative logit; the others differ from it by constant thresholds)."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def __call__(self, embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        out = self.model.cumulative_logits(inputs_embeds=embeds, attention_mask=attention_mask)
+        return out[:, :1]
 
 
 @dataclass(frozen=True)
@@ -148,22 +168,30 @@ def explain_windows(
 ) -> list[WindowedExplanation]:
     """Integrated Gradients of whole ``texts`` through a model read in sliding windows, stitched
     per text (see the module docstring); ``pool``: ``mean`` or ``sum``, as the model pools its
-    windows. ``target``: a class per text (default: the class of the highest pooled logit)."""
+    windows. ``target``: a class per text (default: the class of the highest pooled logit).
+    For an ordinal head the scores explain the pooled ordinal score, and ``target`` (required)
+    only names the class the model predicted."""
     if pool not in ("mean", "sum"):
         raise ValueError(f"pool: unknown {pool!r}; use mean or sum")
+    ordinal = bool(getattr(model, "ordinal", False))
     texts = list(texts)
     win = sliding_windows(tokenizer, texts, max_length, step)
     batches = [
         encode_token_ids(model, tokenizer, win.input_ids[lo : lo + batch_size], baseline)
         for lo in range(0, len(win.input_ids), batch_size)
     ]
-    logits = np.concatenate([enc.logits().double().cpu().numpy() for enc in batches])
+    if target is None and ordinal:
+        raise ValueError("target: an ordinal head's explanation needs the predicted classes")
     if target is None:
+        logits = np.concatenate([enc.logits().double().cpu().numpy() for enc in batches])
         tgt = torch.as_tensor(win.pool(logits, len(texts), pool).argmax(1))
     else:
         t = as_target(target, len(texts), torch.device("cpu"))
         tgt = torch.full((len(texts),), t) if isinstance(t, int) else t.cpu()
     per_window = tgt[torch.as_tensor(win.owner)]
+    if ordinal:  # explain the one score column
+        batches = [replace(enc, forward=_OrdinalScore(model)) for enc in batches]
+        per_window = torch.zeros_like(per_window)
     device = next(model.parameters()).device
     scores: list[tuple[np.ndarray, np.ndarray]] = []
     gaps = []
@@ -172,9 +200,9 @@ def explain_windows(
         s, _ = integrated_gradients_tokens(enc, t, n_steps)
         gaps.append(enc.output_gap(t).double().cpu().numpy())
         for i, toks in enumerate(enc.tokens):
-            keep = enc.candidates[i, : len(toks)].cpu().numpy()
+            keep = ~np.asarray(win.added[b * batch_size + i], dtype=bool)  # [UNK] stays
             row = s[i, : len(toks)].double().cpu().numpy()
-            scores.append((row[keep], np.asarray(toks)[keep]))
+            scores.append((row[keep], np.asarray(toks, dtype=object)[keep]))
     gap = win.pool(np.concatenate(gaps), len(texts), pool)
     return [_stitch(win, i, scores, float(gap[i]), int(tgt[i]), pool) for i in range(len(texts))]
 
@@ -196,7 +224,7 @@ def _stitch(
         s, toks = scores[r]
         lo = int(win.start[r])
         total[lo : lo + len(s)] += s
-        tokens[lo : lo + len(s)] = list(toks)
+        tokens[lo : lo + len(s)] = [str(t) for t in toks]
         if a + 1 < len(rows):  # the overlap with the next window, seen from both
             nxt = rows[a + 1]
             n_shared = lo + len(s) - int(win.start[nxt])

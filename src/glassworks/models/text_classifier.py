@@ -403,13 +403,18 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         return _logits(self.module_(**batch))
 
     def _pool(self, out: torch.Tensor, owner: torch.Tensor, n_texts: int) -> torch.Tensor:
-        """Per-text ``window_pool`` of window outputs ``out`` (``owner``: text of each row)."""
+        """Per-text ``window_pool`` of window outputs ``out`` (``owner``: text of each row). An
+        ordinal head's summed cumulative logits keep its thresholds once: the windows' scores
+        add up, the thresholds do not."""
         pooled = torch.zeros((n_texts, out.shape[1]), dtype=out.dtype, device=out.device)
         pooled = pooled.index_add(0, owner, out)
-        if getattr(self, "window_pool", "mean") == "sum":
-            return pooled
-        counts = torch.bincount(owner, minlength=n_texts).to(out.dtype)
-        return pooled / counts.unsqueeze(1)
+        counts = torch.bincount(owner, minlength=n_texts).to(out.dtype).unsqueeze(1)
+        if getattr(self, "window_pool", "mean") == "mean":
+            return pooled / counts
+        if getattr(self.module_, "ordinal", False):
+            theta = self.module_.thresholds.to(out.device, out.dtype)
+            return pooled + (counts - 1) * theta
+        return pooled
 
     def _text_loss(
         self,
@@ -586,7 +591,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         model.history_ = meta["history"]
         model.best_epoch_ = meta["best_epoch"]
         model.n_truncated_ = meta["n_truncated"]
-        model.n_windows_ = int(meta.get("n_windows", 0))
+        model.n_windows_ = meta.get("n_windows")  # None: saved before windows were counted
         model.spurious_ids_ = list(meta.get("spurious_ids", []))
         model.n_spurious_missing_ = int(meta.get("n_spurious_missing", 0))
         if model.backbone in OWN_BACKBONES:

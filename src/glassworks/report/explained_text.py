@@ -166,7 +166,8 @@ def _windowed(
     baseline: Baseline,
 ) -> list[ExplainedText]:
     """Stitched IG of whole texts for a model read in sliding windows (the output gap and the
-    scores are those of the mean window logit, the model's own output)."""
+    scores are those of the pooled window logit of the predicted class; for an ordinal head, of
+    the pooled ordinal score)."""
     windows = explain_windows(
         model.module_,
         model.tokenizer_,
