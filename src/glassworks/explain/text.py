@@ -136,16 +136,40 @@ def encode_texts(
     max_length: int = 128,
 ) -> EncodedTexts:
     """Tokenise (truncating to ``max_length``, counted), embed and build the baseline."""
-    model.eval()
     texts = list(texts)
     full = tokenizer(texts, truncation=False)["input_ids"]
-    n_truncated = sum(len(ids) > max_length for ids in full)
     enc = tokenizer(
         texts, padding=True, truncation=True, max_length=max_length, return_tensors="pt"
     )
+    lengths = enc["attention_mask"].sum(1).tolist()
+    words = tuple(enc.word_ids(i)[:n] for i, n in enumerate(lengths)) if enc.is_fast else ()
+    return encode_ids(
+        model,
+        tokenizer,
+        enc["input_ids"],
+        enc["attention_mask"],
+        baseline,
+        n_truncated=sum(len(ids) > max_length for ids in full),
+        full_lengths=tuple(len(ids) for ids in full),
+        word_ids=words,
+    )
+
+
+def encode_ids(
+    model: Any,
+    tokenizer: Any,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    baseline: Baseline = "pad",
+    n_truncated: int = 0,
+    full_lengths: tuple[int, ...] = (),
+    word_ids: tuple[list[int | None], ...] = (),
+) -> EncodedTexts:
+    """A right-padded batch of token ids ``(B, L)`` and its attention mask at the embedding
+    layer: embeddings, the baseline, the perturbable tokens and the token strings."""
+    model.eval()
     device = next(model.parameters()).device
-    input_ids = enc["input_ids"].to(device)
-    mask = enc["attention_mask"].to(device)
+    input_ids, mask = input_ids.to(device), attention_mask.to(device)
     embeds = model.get_input_embeddings()(input_ids).detach()
     base = _baseline_embeddings(model, tokenizer, input_ids, embeds, baseline)
     candidates = mask.bool() & ~_special_mask(tokenizer, input_ids)
@@ -154,7 +178,6 @@ def encode_texts(
         tokenizer.convert_ids_to_tokens(ids[:n].tolist())
         for ids, n in zip(input_ids, lengths, strict=True)
     ]
-    words = tuple(enc.word_ids(i)[:n] for i, n in enumerate(lengths)) if enc.is_fast else ()
     return EncodedTexts(
         _EmbeddingForward(model),
         input_ids,
@@ -165,8 +188,8 @@ def encode_texts(
         tokens,
         n_truncated,
         tuple(sorted(set(tokenizer.all_special_ids))),
-        tuple(len(ids) for ids in full),
-        words,
+        full_lengths,
+        word_ids,
     )
 
 

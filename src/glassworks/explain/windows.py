@@ -30,9 +30,7 @@ from glassworks.explain.paths import Target, as_target
 from glassworks.explain.text import (
     Baseline,
     EncodedTexts,
-    _baseline_embeddings,
-    _EmbeddingForward,
-    _special_mask,
+    encode_ids,
     integrated_gradients_tokens,
 )
 
@@ -100,28 +98,13 @@ def encode_token_ids(
 ) -> EncodedTexts:
     """A padded batch of token-id rows at the embedding layer (as
     :func:`~glassworks.explain.text.encode_texts`, for rows already tokenised)."""
-    model.eval()
     width = max(len(r) for r in rows)
-    device = next(model.parameters()).device
     ids = torch.full((len(rows), width), tokenizer.pad_token_id, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
     for i, r in enumerate(rows):
         ids[i, : len(r)] = torch.as_tensor(list(r), dtype=torch.long)
         mask[i, : len(r)] = 1
-    ids, mask = ids.to(device), mask.to(device)
-    embeds = model.get_input_embeddings()(ids).detach()
-    return EncodedTexts(
-        _EmbeddingForward(model),
-        ids,
-        mask,
-        embeds,
-        _baseline_embeddings(model, tokenizer, ids, embeds, baseline),
-        mask.bool() & ~_special_mask(tokenizer, ids),
-        [tokenizer.convert_ids_to_tokens(list(r)) for r in rows],
-        0,
-        tuple(sorted(set(tokenizer.all_special_ids))),
-        tuple(len(r) for r in rows),
-    )
+    return encode_ids(model, tokenizer, ids, mask, baseline, full_lengths=tuple(map(len, rows)))
 
 
 class _OrdinalScore:
