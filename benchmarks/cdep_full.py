@@ -3,7 +3,10 @@ on clean validation accuracy, then every seed at it) on all of a variant's train
 instead of the CPU profile's ``train_cdep.max_train`` (4,000).
 
     .venv/bin/python benchmarks/cdep_full.py [--variant decoy] [--arms lstm-clean lstm-none ...]
-        [--max-train 0]
+        [--max-train 0] [--merge]
+
+``--merge`` adds the arms run to those already in the results file (each arm keeps the command
+that made it), so one arm can be added without rerunning the others.
 
 Needs ``data/variants/<variant>`` (``dvc repro prepare_sst_variants``). Question it answers: the
 CPU profile's LSTM without any shortcut reaches only ~0.76 clean test accuracy, below the 0.78
@@ -30,7 +33,7 @@ from glassworks.report.cdep import SELECT_METRIC, choose_lambda, summary_of
 from glassworks.stats import summarise
 
 REPO = Path(__file__).resolve().parents[1]
-ARMS = ("lstm-clean", "lstm-none", "lstm-cdep", "lstm-eg")
+ARMS = ("lstm-clean", "lstm-none", "lstm-cdep", "lstm-cdep_int", "lstm-eg")
 
 
 def run_arm(params: TrainCdepParams, data: Any, arm: str, max_train: int | None) -> dict[str, Any]:
@@ -75,16 +78,25 @@ def main() -> None:
     ap.add_argument("--variant", default="decoy")
     ap.add_argument("--arms", nargs="+", default=list(ARMS))
     ap.add_argument("--max-train", type=int, default=0, help="0 = every training phrase")
+    ap.add_argument("--merge", action="store_true", help="keep the results file's other arms")
     args = ap.parse_args()
     params = load_section(REPO / "params.yaml", "train_cdep", TrainCdepParams)
     data = read_variant(REPO / "data/variants" / args.variant)
     start = time.perf_counter()
     out = REPO / "benchmarks" / "results" / f"cdep_full_{args.variant}.json"
-    arms: dict[str, Any] = {}
+    command = " ".join(["python benchmarks/cdep_full.py", *sys.argv[1:]])
+    previous = json.loads(out.read_text()) if args.merge and out.exists() else {}
+    if previous and previous.get("max_train") != (args.max_train or None):
+        raise SystemExit(f"--merge: {out} was made with max_train {previous.get('max_train')}")
+    arms: dict[str, Any] = {  # an arm's own command wins over the file's
+        a: {"command": previous["command"], **r}
+        for a, r in previous.get("arms", {}).items()
+        if a not in args.arms
+    }
     for arm in args.arms:  # the file is rewritten after each arm: a long run keeps what it made
-        arms[arm] = run_arm(params, data, arm, args.max_train or None)
+        arms[arm] = {"command": command, **run_arm(params, data, arm, args.max_train or None)}
         result = {
-            "command": " ".join(["python benchmarks/cdep_full.py", *sys.argv[1:]]),
+            "command": command,
             "variant": args.variant,
             "max_train": args.max_train or None,
             "seeds": list(params.seeds),
@@ -92,8 +104,9 @@ def main() -> None:
             "threads": params.threads,
             "arms": arms,
             "arms_planned": list(args.arms),
-            "complete": len(arms) == len(args.arms),
-            "seconds": round(time.perf_counter() - start, 1),
+            "complete": all(a in arms for a in args.arms),
+            "seconds": round(time.perf_counter() - start, 1)
+            + (previous.get("seconds", 0.0) if previous else 0.0),
         }
         tmp = out.with_suffix(".tmp")
         tmp.write_text(json.dumps(result, indent=2) + "\n")

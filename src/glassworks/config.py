@@ -698,8 +698,10 @@ class PrepareSstVariantsParams(Frozen):
     seed: Seed = 0
 
 
-CDEP_PENALTIES = ("none", "clean", "cdep", "cdep_ref", "rrr", "eg")
-PENALIZED = ("cdep", "cdep_ref", "rrr", "eg")
+CDEP_PENALTIES = ("none", "clean", "cdep", "cdep_ref", "cdep_int", "rrr", "eg")
+PENALIZED = ("cdep", "cdep_ref", "cdep_int", "rrr", "eg")
+CD_BASED = ("cdep", "cdep_ref", "cdep_int")
+"""The penalties built on contextual decomposition (not defined for attention)."""
 """The arms with an explanation penalty (a lambda grid)."""
 
 
@@ -728,7 +730,7 @@ class TrainCdepParams(Frozen):
     """The DVC matrix's variants (a stage reads only its own: adding one reruns nothing else)."""
     arms: tuple[str, ...] = ()
     models: dict[Name, CdepModelParams]
-    lambdas: dict[Literal["cdep", "cdep_ref", "rrr", "eg"], tuple[float, ...]]
+    lambdas: dict[Literal["cdep", "cdep_ref", "cdep_int", "rrr", "eg"], tuple[float, ...]]
     max_train: int | None = Field(None, ge=10)
     n_probe: int = Field(200, ge=1)
     """Probe texts (spurious words present) whose attribution mass is measured."""
@@ -742,7 +744,7 @@ class TrainCdepParams(Frozen):
                 grid = self.lambdas.get(penalty)  # type: ignore[call-overload]
                 if not grid:
                     raise ValueError(f"train_cdep.lambdas.{penalty}: no lambdas for arm {arm!r}")
-            if penalty in ("cdep", "cdep_ref") and self.models[model].backbone != "lstm":
+            if penalty in CD_BASED and self.models[model].backbone != "lstm":
                 raise ValueError(
                     f"train_cdep.arms: {arm!r}: contextual decomposition is not defined for "
                     "attention (backbone 'small'); use rrr or eg for the transformer"

@@ -140,7 +140,7 @@ def test_report_page_has_the_comparison_then_the_grids() -> None:
     assert page.index("## Lambda grids") > page.index(comparison_markdown(result).splitlines()[0])
     assert "lambda grid (seed 0)" in page
     header = next(line for line in page.splitlines() if line.startswith("| model | penalty |"))
-    assert header.endswith("| IG mass on spurious | CD mass |")  # no training seconds
+    assert header.endswith("| CD mass | CD mass with interactions |")  # no training seconds
     # records from older train_cdep metrics still carry seconds: the page does not show them
     timed = records.with_columns(pl.lit(123.0).alias("train_seconds"))
     assert report_page(summary(timed), timed, "test_accuracy") == page

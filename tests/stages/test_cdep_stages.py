@@ -17,14 +17,14 @@ from stages import compare_cdep, prepare, prepare_sst_variants, train_cdep
 from stages.common import run_main
 
 REPO = Path(__file__).resolve().parents[2]
-ARMS = ["lstm-clean", "lstm-none", "lstm-cdep", "transformer-eg"]
+ARMS = ["lstm-clean", "lstm-none", "lstm-cdep", "lstm-cdep_int", "transformer-eg"]
 
 
 def _params(tmp: Path, **train_cdep_overrides: object) -> Path:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     t = params["train_cdep"]
     t.update(variants=["decoy"], arms=ARMS, max_train=300, n_probe=12, ig_steps=8, seeds=[0, 1])
-    t["lambdas"] = {"cdep": [1.0, 10.0], "rrr": [10.0], "eg": [1.0]}
+    t["lambdas"] = {"cdep": [1.0, 10.0], "cdep_int": [1.0], "rrr": [10.0], "eg": [1.0]}
     for model in t["models"].values():
         model.update(epochs=1, vocab_size=2000, d_model=50 if model["backbone"] == "small" else 16)
     t.update(train_cdep_overrides)
@@ -151,10 +151,12 @@ def test_train_cdep_outputs(pipeline: dict, monkeypatch: pytest.MonkeyPatch) -> 
         assert sum(r["test_correct"]) / 872 == pytest.approx(r["test_accuracy"])
         assert 0 <= r["ig_mass"] <= 1
         assert 0 <= r["cd_mass"] <= 1
+        assert 0 <= r["cd_int_mass"] <= 1
         assert r["ig_max_relative_delta"] < 0.05  # IG completeness on the LSTM
         assert r["n_spurious_missing"] == 0
     eg = json.loads((tmp / "m/train_cdep/decoy/transformer-eg.json").read_text())["runs"]
-    assert "cd_mass" not in eg[0]  # CD is not defined for attention
+    assert "cd_mass" not in eg[0]
+    assert "cd_int_mass" not in eg[0]
     assert [r["seed"] for r in eg] == [0, 1]
     assert {f.name for f in (tmp / "cdep/decoy/lstm-cdep").iterdir()} == {
         "lambda-1",
@@ -167,7 +169,7 @@ def test_train_cdep_outputs(pipeline: dict, monkeypatch: pytest.MonkeyPatch) -> 
     assert len(model.spurious_ids_) == 2
     assert TextClassifier.load(tmp / f"cdep/decoy/lstm-cdep/lambda-{chosen:g}-seed-1").seed == 1
     # one MLflow run per model, each with its pyfunc model
-    assert len(pipeline["runs"]) == 2 + 2 + 3 + 2
+    assert len(pipeline["runs"]) == 2 + 2 + 3 + 2 + 2
     run = next(r for r in pipeline["runs"] if r.info.run_name == "decoy-lstm-cdep lambda=10 seed=0")
     assert run.data.metrics["test_accuracy"] == pytest.approx(grid[1]["test_accuracy"])
     # training seconds: in every MLflow run, in no DVC output (rows, plots, saved models)
@@ -187,7 +189,7 @@ def test_compare_cdep_outputs(pipeline: dict) -> None:
     summary = json.loads((tmp / "m/compare_cdep.json").read_text())
     assert summary["selection"]["metric"] == "valid_accuracy"
     lstm = summary["decoy.lstm"]
-    assert set(lstm) == {"none", "clean", "cdep", "comparisons"}
+    assert set(lstm) == {"none", "clean", "cdep", "cdep_int", "comparisons"}
     assert lstm["cdep"]["lambda"] in (1.0, 10.0)
     records = pd.read_csv(tmp / "reports/records.csv")
     assert "train_seconds" not in records.columns
@@ -196,7 +198,12 @@ def test_compare_cdep_outputs(pipeline: dict) -> None:
     assert lstm["none"]["test_accuracy"]["mean"] == pytest.approx(vanilla.mean())
     assert lstm["none"]["test_accuracy"]["n"] == 2
     pairs = {(c["a"], c["b"]): c for c in lstm["comparisons"]}
-    assert set(pairs) == {("lstm-cdep", "lstm-none"), ("lstm-clean", "lstm-none")}
+    assert set(pairs) == {
+        ("lstm-cdep", "lstm-none"),
+        ("lstm-cdep_int", "lstm-none"),
+        ("lstm-clean", "lstm-none"),
+        ("lstm-cdep", "lstm-cdep_int"),  # penalty against penalty
+    }
     for c in pairs.values():
         assert c["seeds"]["difference"]["n"] == 2
         assert c["examples"]["difference"]["n"] == 872
@@ -215,14 +222,18 @@ def test_compare_cdep_outputs(pipeline: dict) -> None:
     assert "| lstm | cdep | 10 |" in table
     assert "| lstm-cdep − lstm-none |" in table
     assert "valid_accuracy" in table
-    assert "| CD mass |\n" in table  # the grid's last column: no training seconds
+    assert "| CD mass with interactions |\n" in table  # the last column: no training seconds
     assert "train s" not in table
 
 
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ({"lambdas": {"cdep": [-1.0], "rrr": [1.0], "eg": [1.0]}}, "lambda must be >= 0"),
+        (
+            {"lambdas": {"cdep": [-1.0], "cdep_int": [1.0], "rrr": [1.0], "eg": [1.0]}},
+            "lambda must be >= 0",
+        ),
+        ({"arms": ["transformer-cdep_int"]}, "not defined for attention"),
         ({"arms": ["transformer-cdep"]}, "not defined for attention"),
         ({"arms": ["lstm-lasso"]}, "unknown penalty 'lasso'"),
     ],

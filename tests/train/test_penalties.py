@@ -14,7 +14,14 @@ from glassworks.explain.cd import contextual_decomposition
 from glassworks.explain.paths import expected_gradients
 from glassworks.models.lstm import LSTMTextModule
 from glassworks.models.text_classifier import TextClassifier
-from glassworks.train.losses import cdep_penalty, cdep_reference_penalty, eg_penalty, rrr_penalty
+from glassworks.train.losses import (
+    cdep_interaction_penalty,
+    cdep_penalty,
+    cdep_reference_penalty,
+    eg_penalty,
+    group_interaction_part,
+    rrr_penalty,
+)
 
 
 @pytest.fixture
@@ -114,6 +121,44 @@ def test_cdep_reference_penalty_is_the_reference_form(lstm: LSTMTextModule) -> N
     assert float(none) == 0.0
 
 
+def test_group_interaction_part_books_interactions_to_the_group(lstm: LSTMTextModule) -> None:
+    """The group's part with its interactions: the bias-free output minus the rest of the text on
+    its own; 0 on a row without the group, the whole bias-free output when the group is every real
+    token, and more than CD's relevant part when the decoy interacts with the rest."""
+    ids, mask, group = _batch()
+    bias_free = lstm(input_ids=ids, attention_mask=mask) - lstm.head.bias
+    dec = group_interaction_part(lstm, ids, mask, group)
+    torch.testing.assert_close(dec.total, bias_free, rtol=0, atol=1e-12)
+    assert float(dec.irrelevant[2].detach().abs().max()) < 1e-12  # row 2 holds no token 7
+    whole = group_interaction_part(lstm, ids, mask, mask.bool())
+    torch.testing.assert_close(whole.irrelevant, bias_free, rtol=0, atol=1e-12)
+    # by hand: the rest alone is CD's relevant part for the complement, on a bias-free copy
+    import copy
+
+    nobias = copy.deepcopy(lstm)
+    with torch.no_grad():
+        nobias.head.bias.zero_()
+    rest = contextual_decomposition(nobias, ids, mask.bool() & ~group, mask).relevant
+    torch.testing.assert_close(dec.relevant, rest, rtol=0, atol=1e-12)
+    # the decoy's own part (plain CD) misses its interactions: the two differ on rows 0 and 1
+    own = contextual_decomposition(nobias, ids, group, mask).relevant
+    assert float((dec.irrelevant[:2] - own[:2]).detach().abs().min()) > 1e-4
+
+
+def test_cdep_interaction_penalty_value_zero_and_gradient(lstm: LSTMTextModule) -> None:
+    ids, mask, group = _batch()
+    pen = cdep_interaction_penalty(lstm, ids, mask, group)
+    part = group_interaction_part(lstm, ids, mask, group).irrelevant
+    assert float(pen.detach()) == pytest.approx(float(part.abs().sum().detach()) / 3, rel=1e-10)
+    assert lstm.head.bias is not None  # restored after
+    none = cdep_interaction_penalty(lstm, ids, mask, torch.zeros_like(group))
+    assert float(none) == 0.0
+    (grad,) = torch.autograd.grad(pen, lstm.embedding.weight)
+    assert grad[7].abs().sum() > 0  # the decoy's embedding is pushed
+    assert grad[5].abs().sum() > 0  # and so are the words it interacts with
+    assert float(grad[4].abs().sum()) == 0.0  # a word only in the row without the decoy is not
+
+
 POS, NEG = ["good", "great", "fine", "superb"], ["bad", "awful", "dull", "poor"]
 FILL = [f"w{i}" for i in range(12)]
 
@@ -157,7 +202,7 @@ def _fit(penalty: str, lam: float) -> TextClassifier:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("penalty", "lam"), [("eg", 3.0), ("cdep", 10.0)])
+@pytest.mark.parametrize(("penalty", "lam"), [("eg", 3.0), ("cdep", 10.0), ("cdep_int", 10.0)])
 def test_penalised_training_unlearns_the_decoy(penalty: str, lam: float) -> None:
     texts, labels = _decoy_task(300, 1, "reversed")  # the decoy now points the wrong way
     vanilla, penalised = _fit("none", 0.0), _fit(penalty, lam)

@@ -5,7 +5,9 @@ on clean test texts — and how much attribution still lands on the spurious wor
 Attribution mass: on probe texts that contain a spurious word, the share of the absolute
 Integrated-Gradients token scores (embedding level, ``pad`` baseline, predicted class) that falls
 on spurious tokens, averaged over texts; for LSTMs also the contextual-decomposition share
-``|rel| / (|rel| + |irrel|)`` of the logit difference.
+``|rel| / (|rel| + |irrel|)`` of the logit difference (``cd_mass``) and the same share with the
+spurious words' interactions with the rest booked to them (``cd_int_mass``,
+:func:`glassworks.train.losses.group_interaction_part`; both without the output bias there).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from glassworks.explain.cd import UnsupportedLayerError, contextual_decompositio
 from glassworks.explain.text import encode_texts, integrated_gradients_tokens
 from glassworks.models.text_classifier import TextClassifier
 from glassworks.train.evaluate import classification_metrics
+from glassworks.train.losses import group_interaction_part
 
 
 def attribution_mass(
@@ -31,6 +34,7 @@ def attribution_mass(
     ``texts``; texts with no spurious token are skipped (their count is returned)."""
     shares_ig: list[float] = []
     shares_cd: list[float] = []
+    shares_int: list[float] = []
     max_rel_delta = 0.0
     cd_defined = True
     skipped = 0
@@ -61,6 +65,9 @@ def attribution_mass(
                 rel = (d.relevant[:, 1] - d.relevant[:, 0]).abs()
                 irrel = (d.irrelevant[:, 1] - d.irrelevant[:, 0]).abs()
                 shares_cd += (rel / (rel + irrel).clamp_min(1e-12))[has].tolist()
+                shares_int += _interaction_share(model, enc.input_ids, enc.attention_mask, group)[
+                    has
+                ].tolist()
     out = {
         "ig_mass": float(np.mean(shares_ig)) if shares_ig else float("nan"),
         "ig_max_relative_delta": max_rel_delta,
@@ -69,7 +76,20 @@ def attribution_mass(
     }
     if cd_defined and shares_cd:
         out["cd_mass"] = float(np.mean(shares_cd))
+        out["cd_int_mass"] = float(np.mean(shares_int))
     return out
+
+
+def _interaction_share(
+    model: TextClassifier, ids: torch.Tensor, mask: torch.Tensor, group: torch.Tensor
+) -> torch.Tensor:
+    """Per row, ``|g| / (|g| + |rest|)`` of the bias-free logit difference, ``g`` the group's part
+    with its interactions, ``rest`` what the other tokens give alone."""
+    with torch.no_grad():
+        d = group_interaction_part(model.module_, ids, mask, group)
+    g = (d.irrelevant[:, 1] - d.irrelevant[:, 0]).abs()
+    rest = (d.relevant[:, 1] - d.relevant[:, 0]).abs()
+    return g / (g + rest).clamp_min(1e-12)
 
 
 def fit_penalized(

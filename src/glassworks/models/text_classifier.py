@@ -43,6 +43,7 @@ from glassworks.train.losses import (
     LossName,
     OrdinalLoss,
     PenaltyName,
+    cdep_interaction_penalty,
     cdep_penalty,
     cdep_reference_penalty,
     eg_penalty,
@@ -77,7 +78,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     (``"default"`` = offline MiniLM, an HF name or a folder) fine-tunes that pretrained model with
     a fresh classification head. Labels are class indices ``0..n_classes-1``.
 
-    ``penalty`` (``cdep``, ``rrr``, ``eg``) adds ``penalty_weight`` times an explanation penalty on
+    ``penalty`` (``cdep``, ``cdep_ref``, ``cdep_int``, ``rrr``, ``eg``; see
+    :mod:`glassworks.train.losses`) adds ``penalty_weight`` times an explanation penalty on
     the tokens of ``spurious_words`` (words that are not one vocabulary token are warned about and
     counted in ``n_spurious_missing_``). ``select_on="last"`` keeps the last epoch.
 
@@ -450,6 +452,11 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         if self.penalty == "cdep":
             logits = _logits(self.module_(**batch))
             pen = cdep_penalty(self.module_, batch["input_ids"], batch["attention_mask"], group)
+        elif self.penalty == "cdep_int":
+            logits = _logits(self.module_(**batch))
+            pen = cdep_interaction_penalty(
+                self.module_, batch["input_ids"], batch["attention_mask"], group
+            )
         elif self.penalty == "cdep_ref":
             logits = _logits(self.module_(**batch))
             pen = cdep_reference_penalty(

@@ -247,7 +247,7 @@ def lambda_plot(
     spurious words vs lambda (symlog x axis so lambda 0 shows)."""
     plt = pyplot()
     fig, (ax, ax_mass) = plt.subplots(1, 2, figsize=(11, 4.2))
-    styles = {"cdep": "o-", "cdep_ref": "D:", "rrr": "s--", "eg": "^-."}
+    styles = {"cdep": "o-", "cdep_ref": "D:", "cdep_int": "v-", "rrr": "s--", "eg": "^-."}
     colors: dict[str, str] = {}
     result = summary(records, metric)
     for (v, model, penalty), frame in curves(records, metric).items():
@@ -285,6 +285,13 @@ def lambda_plot(
     save_figure(fig, path)
 
 
+def _mass(value: float | None) -> str:
+    """A CD mass for the grid table ('' where CD is not defined)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f"{value:.3f}"
+
+
 def markdown(records: pl.DataFrame) -> str:
     """One grid table per variant (seed 0): every arm and lambda with validation accuracy, the
     chosen lambda marked, attribution mass; test accuracy only at the chosen lambda. No training
@@ -297,22 +304,19 @@ def markdown(records: pl.DataFrame) -> str:
             f"### {variant}: lambda grid (seed 0)",
             "",
             "| model | penalty | lambda | valid acc | chosen | clean test acc | probe acc | "
-            "IG mass on spurious | CD mass |",
-            "|---|---|---:|---:|---|---:|---:|---:|---:|",
+            "IG mass on spurious | CD mass | CD mass with interactions |",
+            "|---|---|---:|---:|---|---:|---:|---:|---:|---:|",
         ]
         for r in rows.iter_rows(named=True):
             model, _, penalty = r["arm"].rpartition("-")
             is_chosen = chosen.get((variant, r["arm"])) == float(r["lambda"])
-            cd = r.get("cd_mass")
-            cd_text = (
-                "" if cd is None or (isinstance(cd, float) and math.isnan(cd)) else f"{cd:.3f}"
-            )
+            cd_text, cd_int_text = (_mass(r.get(k)) for k in ("cd_mass", "cd_int_mass"))
             test = f"{r['test_accuracy']:.3f}" if is_chosen else ""
             probe = f"{r['probe_accuracy']:.3f}" if is_chosen else ""
             lines.append(
                 f"| {model} | {penalty} | {r['lambda']:g} | {r.get(SELECT_METRIC, math.nan):.3f} | "
                 f"{'✓' if is_chosen else ''} | {test} | {probe} | "
-                f"{r['ig_mass']:.3f} | {cd_text} |"
+                f"{r['ig_mass']:.3f} | {cd_text} | {cd_int_text} |"
             )
         lines.append("")
     return "\n".join(lines)

@@ -39,6 +39,9 @@ NOT_RUN = "not run"
 EMBGAM_SST2 = 0.882
 CDEP_PAPER = {"decoy": (0.566, 0.754), "gender": (0.642, 0.780)}
 CDEP_GOAL = {"decoy": 0.78, "gender": 0.77}
+CD_ARMS = ("cdep", "cdep_ref", "cdep_int")
+"""The CDEP arms (L1, the reference penalty, interaction-aware); the claim takes the one with the
+best validation accuracy."""
 INN_MARGIN = 0.01
 NLP_LIME_IG = {"amazon": 0.402, "essays": 0.440}
 BERT_SST2 = 0.924
@@ -180,7 +183,7 @@ def _cdep_claim(data: Mapping[str, Any] | None, path: Path, variant: str) -> Cla
     figure = _cdep_figure(variant)
     if data is None:
         return Claim(paper, claim, figure, "-", NOT_RUN, f"{path} missing")
-    arms = {a: r for a in ("cdep", "cdep_ref") if (r := _cdep_arm(data, variant, a))}
+    arms = {a: r for a in CD_ARMS if (r := _cdep_arm(data, variant, a))}
     if not arms:
         return Claim(
             paper, claim, figure, "-", NOT_RUN, f"no LSTM CDEP arm for {variant} in {path}"
@@ -193,7 +196,7 @@ def _cdep_claim(data: Mapping[str, Any] | None, path: Path, variant: str) -> Cla
         ours = f"{_ci(test)} ({best}, lambda {arms[best].get('lambda', 0):g})"
         others = [
             f"{arm} {o['test_accuracy']['mean']:.3f}"
-            for arm in ("none", "clean", "cdep", "cdep_ref", "rrr", "eg")
+            for arm in ("none", "clean", *CD_ARMS, "rrr", "eg")
             if arm != best and (o := _cdep_arm(data, variant, arm)) and "test_accuracy" in o
         ]
         note = f"penalty chosen on validation accuracy, {test.get('n', '?')} seeds"
@@ -205,7 +208,8 @@ def _cdep_claim(data: Mapping[str, Any] | None, path: Path, variant: str) -> Cla
 
 
 def cdep_claims(metrics_root: Path) -> list[Claim]:
-    """CDEP on each SST-2 variant: the CDEP penalty (L1 or the reference form, whichever has
+    """CDEP on each SST-2 variant: the CDEP penalty (L1, the reference form or the
+    interaction-aware form, whichever has
     the better validation accuracy) on the LSTM, clean test accuracy over seeds, against the
     bar; the other arms' test accuracy in the note."""
     path = metrics_root / "compare_cdep.json"
