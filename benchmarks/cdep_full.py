@@ -55,6 +55,7 @@ def run_arm(params: TrainCdepParams, data: Any, arm: str, max_train: int | None)
             "lambda": lam, "seed": seed, "n_train": train.height,
             "seconds": round(time.perf_counter() - t, 1),
             **{k: metrics[k] for k in ("valid_accuracy", "test_accuracy", "ig_mass")},
+            "train_penalty": metrics.get("train_penalty", 0.0),  # low here + chance accuracy: gamed
         }  # fmt: skip
         print(json.dumps({"arm": arm, **row}), flush=True)
         return row

@@ -264,7 +264,18 @@ def test_full_profile_benchmarks_follow_their_claims(metrics: Path, tmp_path: Pa
             "arms_planned": ["lstm-clean", "lstm-cdep", "lstm-none", "lstm-eg"],
             "arms": {
                 "lstm-clean": {"test_accuracy": s(0.81, 0.80, 0.82)},
-                "lstm-cdep": {"test_accuracy": s(0.79, 0.785, 0.80), "lambda": 3, "n_train": 39090},
+                "lstm-cdep": {
+                    "test_accuracy": s(0.79, 0.785, 0.80),
+                    "valid_accuracy": s(0.80, 0.79, 0.81),
+                    "lambda": 3,
+                    "n_train": 39090,
+                },
+                "lstm-cdep_int": {  # lower on validation: not the one judged
+                    "test_accuracy": s(0.85, 0.84, 0.86),
+                    "valid_accuracy": s(0.70, 0.69, 0.71),
+                    "lambda": 1,
+                    "command": "python benchmarks/cdep_full.py --arms lstm-cdep_int --merge",
+                },
             },
         },
     )
@@ -281,11 +292,14 @@ def test_full_profile_benchmarks_follow_their_claims(metrics: Path, tmp_path: Pa
     assert "n <= 2: 0.790 / 0.820" in ngrams.note
     assert decoy.verdict == REACHED  # [0.785, 0.80] >= 0.78
     assert "39090 phrases" in decoy.ours
+    assert "(cdep, lambda 3" in decoy.ours  # the CD arm with the best validation accuracy
     assert "clean 0.810" in decoy.note
-    assert "PARTIAL: 2 of 4 arms so far" in decoy.note
+    assert "cdep_int 0.850" in decoy.note
+    assert "`python benchmarks/cdep_full.py`; `python benchmarks/cdep_full.py --arms" in decoy.note
+    assert "PARTIAL: 3 of 4 arms so far" in decoy.note
     assert "PARTIAL" not in ngrams.note  # no complete flag: a finished run
     assert gender.verdict == NOT_RUN
-    assert "no lstm-cdep arm yet" in gender.note
+    assert "no LSTM CDEP arm yet" in gender.note
 
 
 def test_the_tuned_tabular_benchmark_follows_the_inn_claim(metrics: Path, tmp_path: Path) -> None:

@@ -432,20 +432,28 @@ def cdep_full_claim(benchmarks_root: Path, variant: str) -> Claim | None:
 
     def build() -> Claim:
         arms = _field(data, "arms", path)
-        if "lstm-cdep" not in arms:
-            raise MissingField(path, "no lstm-cdep arm yet")
-        r = arms["lstm-cdep"]
+        cd = {a: arms[f"lstm-{a}"] for a in CD_ARMS if f"lstm-{a}" in arms}
+        if not cd:
+            raise MissingField(path, "no LSTM CDEP arm yet")
+        valid = {a: _field(r, "valid_accuracy.mean", path) for a, r in cd.items()}
+        best = max(valid, key=lambda a: valid[a])
+        r = cd[best]
         test = _field(r, "test_accuracy", path)
-        ours = f"{_ci(test)} (lambda {r.get('lambda', 0):g}, {r.get('n_train', '?')} phrases)"
+        ours = (
+            f"{_ci(test)} ({best}, lambda {r.get('lambda', 0):g}, {r.get('n_train', '?')} phrases)"
+        )
         others = ", ".join(
             f"{a.removeprefix('lstm-')} {o['test_accuracy']['mean']:.3f}"
             for a, o in arms.items()
-            if a != "lstm-cdep" and "test_accuracy" in o
+            if a != f"lstm-{best}" and "test_accuracy" in o
         )
-        note = f"lambda chosen on validation, {len(data.get('seeds', []))} seeds"
+        note = f"penalty and lambda chosen on validation, {len(data.get('seeds', []))} seeds"
         if others:
             note += f"; {others}"
-        note += f" (`{str(data.get('command', '')).strip()}`, {data.get('seconds', '?')} s)"
+        commands = dict.fromkeys(
+            str(o.get("command", data.get("command", ""))).strip() for o in arms.values()
+        )
+        note += f" (`{'`; `'.join(c for c in commands if c)}`, {data.get('seconds', '?')} s)"
         note += _partial(data, "arms_planned", "arms")
         return Claim(paper, claim, figure, ours, verdict(test["ci95"], CDEP_GOAL[variant]), note)
 
