@@ -83,19 +83,22 @@ def main() -> None:
     args = ap.parse_args()
     params = load_section(REPO / "params.yaml", "train_cdep", TrainCdepParams)
     data = read_variant(REPO / "data/variants" / args.variant)
-    start = time.perf_counter()
     out = REPO / "benchmarks" / "results" / f"cdep_full_{args.variant}.json"
     command = " ".join(["python benchmarks/cdep_full.py", *sys.argv[1:]])
     previous = json.loads(out.read_text()) if args.merge and out.exists() else {}
-    if previous and previous.get("max_train") != (args.max_train or None):
-        raise SystemExit(f"--merge: {out} was made with max_train {previous.get('max_train')}")
-    arms: dict[str, Any] = {  # an arm's own command wins over the file's
-        a: {"command": previous["command"], **r}
-        for a, r in previous.get("arms", {}).items()
-        if a not in args.arms
+    for key, now in (("max_train", args.max_train or None), ("seeds", list(params.seeds))):
+        if previous and previous.get(key) != now:
+            raise SystemExit(f"--merge: {out} was made with {key} {previous.get(key)}, not {now}")
+    # an arm's own command wins over the file's; an arm run again keeps its old result until the
+    # new one is in
+    arms: dict[str, Any] = {
+        a: {"command": previous["command"], **r} for a, r in previous.get("arms", {}).items()
     }
+    planned = list(dict.fromkeys([*previous.get("arms_planned", []), *args.arms]))
+    done: list[str] = []
     for arm in args.arms:  # the file is rewritten after each arm: a long run keeps what it made
         arms[arm] = {"command": command, **run_arm(params, data, arm, args.max_train or None)}
+        done.append(arm)
         result = {
             "command": command,
             "variant": args.variant,
@@ -104,10 +107,9 @@ def main() -> None:
             "selection": f"lambda on {SELECT_METRIC} (first seed), then every seed at it",
             "threads": params.threads,
             "arms": arms,
-            "arms_planned": list(args.arms),
-            "complete": all(a in arms for a in args.arms),
-            "seconds": round(time.perf_counter() - start, 1)
-            + (previous.get("seconds", 0.0) if previous else 0.0),
+            "arms_planned": planned,
+            "complete": all(a in arms for a in planned) and done == list(args.arms),
+            "seconds": round(sum(r["seconds"] for r in arms.values()), 1),  # every arm's
         }
         tmp = out.with_suffix(".tmp")
         tmp.write_text(json.dumps(result, indent=2) + "\n")

@@ -70,6 +70,8 @@ COST_HINT: tuple[tuple[str, float], ...] = (
     ("audit_tabular@*", 50.0),
     ("train_cdep@*-eg", 110.0),
     ("train_cdep@*-rrr", 90.0),
+    ("train_cdep@*-cdep_int", 110.0),  # six lambdas
+    ("train_cdep@*-clp", 60.0),
     ("train_cdep@*-cdep*", 80.0),
     ("train_cdep@*", 30.0),
     ("embed@*", 30.0),

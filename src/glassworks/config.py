@@ -698,11 +698,11 @@ class PrepareSstVariantsParams(Frozen):
     seed: Seed = 0
 
 
-CDEP_PENALTIES = ("none", "clean", "cdep", "cdep_ref", "cdep_int", "rrr", "eg")
-PENALIZED = ("cdep", "cdep_ref", "cdep_int", "rrr", "eg")
+CDEP_PENALTIES = ("none", "clean", "cdep", "cdep_ref", "cdep_int", "clp", "rrr", "eg")
+PENALIZED = ("cdep", "cdep_ref", "cdep_int", "clp", "rrr", "eg")
+"""The arms with an explanation penalty (a lambda grid)."""
 CD_BASED = ("cdep", "cdep_ref", "cdep_int")
 """The penalties built on contextual decomposition (not defined for attention)."""
-"""The arms with an explanation penalty (a lambda grid)."""
 
 
 class CdepModelParams(TextModelParams):
@@ -730,7 +730,7 @@ class TrainCdepParams(Frozen):
     """The DVC matrix's variants (a stage reads only its own: adding one reruns nothing else)."""
     arms: tuple[str, ...] = ()
     models: dict[Name, CdepModelParams]
-    lambdas: dict[Literal["cdep", "cdep_ref", "cdep_int", "rrr", "eg"], tuple[float, ...]]
+    lambdas: dict[Literal["cdep", "cdep_ref", "cdep_int", "clp", "rrr", "eg"], tuple[float, ...]]
     max_train: int | None = Field(None, ge=10)
     n_probe: int = Field(200, ge=1)
     """Probe texts (spurious words present) whose attribution mass is measured."""

@@ -121,4 +121,6 @@ def test_cost_hints_match_addresses_most_specific_first() -> None:
     assert cost_hint("train_tabular@openml-31-ebm") == 40
     assert cost_hint("train_tabular@openml-151-inn") == 10
     assert cost_hint("train_cdep@decoy-lstm-cdep_ref") == 80
+    assert cost_hint("train_cdep@gender-lstm-cdep_int") == 110
+    assert cost_hint("train_cdep@decoy-lstm-clp") == 60
     assert cost_hint("prepare@sst2") == 5

@@ -327,3 +327,39 @@ def test_the_tuned_tabular_benchmark_follows_the_inn_claim(metrics: Path, tmp_pa
     assert "INN - ebm -0.020" in tuned.ours
     assert "inn +0.004, ebm -0.002" in tuned.note
     assert "openml-31, openml-37" in tuned.note
+
+
+def test_the_exact_interaction_aware_penalty_gets_its_own_rows(
+    metrics: Path, tmp_path: Path
+) -> None:
+    """``clp`` is not CD: it never becomes the CDEP row, and where it ran (CPU profile or full
+    size) it is judged in a row of its own against the same bar."""
+    data = json.loads((metrics / "compare_cdep.json").read_text())
+    data["decoy.lstm"]["clp"] = arm(0.81, 0.95, 1)  # better on validation than every CD arm
+    write(metrics / "compare_cdep.json", data)
+    bench = tmp_path / "benchmarks"
+    write(
+        bench / "cdep_full_decoy.json",
+        {
+            "command": "python benchmarks/cdep_full.py",
+            "seeds": [0, 1, 2],
+            "arms": {"lstm-cdep": arm(0.68, 0.68, 3), "lstm-clp": arm(0.81, 0.82, 3)},
+        },
+    )
+    claims = paper_claims(metrics, RUNS, bench)
+    cdep = [c for c in claims if c.paper == "CDEP"]
+    assert [("clp" in c.claim, "full profile" in c.claim) for c in cdep] == [
+        (False, False),
+        (False, False),
+        (True, False),
+        (False, True),
+        (True, True),
+    ]  # fmt: skip  (gender: no clp arm, no full-size file: no row)
+    assert "cdep_ref, lambda 300" in cdep[0].ours  # clp never wins the CDEP row
+    assert "clp 0.810" in cdep[0].note
+    assert cdep[2].ours.startswith("0.810")
+    assert "(clp, lambda 1)" in cdep[2].ours
+    assert cdep[2].verdict == REACHED
+    assert cdep[3].verdict == NOT_REACHED  # the CD arm at full size: 0.68
+    assert cdep[4].verdict == REACHED  # [0.79, 0.83] >= 0.78
+    assert "(clp, lambda 3" in cdep[4].ours

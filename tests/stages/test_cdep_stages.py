@@ -17,14 +17,20 @@ from stages import compare_cdep, prepare, prepare_sst_variants, train_cdep
 from stages.common import run_main
 
 REPO = Path(__file__).resolve().parents[2]
-ARMS = ["lstm-clean", "lstm-none", "lstm-cdep", "lstm-cdep_int", "transformer-eg"]
+ARMS = ["lstm-clean", "lstm-none", "lstm-cdep", "lstm-cdep_int", "lstm-clp", "transformer-eg"]
 
 
 def _params(tmp: Path, **train_cdep_overrides: object) -> Path:
     params = yaml.safe_load((REPO / "params.yaml").read_text())
     t = params["train_cdep"]
     t.update(variants=["decoy"], arms=ARMS, max_train=300, n_probe=12, ig_steps=8, seeds=[0, 1])
-    t["lambdas"] = {"cdep": [1.0, 10.0], "cdep_int": [1.0], "rrr": [10.0], "eg": [1.0]}
+    t["lambdas"] = {
+        "cdep": [1.0, 10.0],
+        "cdep_int": [1.0],
+        "clp": [1.0],
+        "rrr": [10.0],
+        "eg": [1.0],
+    }
     for model in t["models"].values():
         model.update(epochs=1, vocab_size=2000, d_model=50 if model["backbone"] == "small" else 16)
     t.update(train_cdep_overrides)
@@ -169,7 +175,7 @@ def test_train_cdep_outputs(pipeline: dict, monkeypatch: pytest.MonkeyPatch) -> 
     assert len(model.spurious_ids_) == 2
     assert TextClassifier.load(tmp / f"cdep/decoy/lstm-cdep/lambda-{chosen:g}-seed-1").seed == 1
     # one MLflow run per model, each with its pyfunc model
-    assert len(pipeline["runs"]) == 2 + 2 + 3 + 2 + 2
+    assert len(pipeline["runs"]) == 2 + 2 + 3 + 2 + 2 + 2
     run = next(r for r in pipeline["runs"] if r.info.run_name == "decoy-lstm-cdep lambda=10 seed=0")
     assert run.data.metrics["test_accuracy"] == pytest.approx(grid[1]["test_accuracy"])
     # training seconds: in every MLflow run, in no DVC output (rows, plots, saved models)
@@ -189,7 +195,7 @@ def test_compare_cdep_outputs(pipeline: dict) -> None:
     summary = json.loads((tmp / "m/compare_cdep.json").read_text())
     assert summary["selection"]["metric"] == "valid_accuracy"
     lstm = summary["decoy.lstm"]
-    assert set(lstm) == {"none", "clean", "cdep", "cdep_int", "comparisons"}
+    assert set(lstm) == {"none", "clean", "cdep", "cdep_int", "clp", "comparisons"}
     assert lstm["cdep"]["lambda"] in (1.0, 10.0)
     records = pd.read_csv(tmp / "reports/records.csv")
     assert "train_seconds" not in records.columns
@@ -202,7 +208,10 @@ def test_compare_cdep_outputs(pipeline: dict) -> None:
         ("lstm-cdep", "lstm-none"),
         ("lstm-cdep_int", "lstm-none"),
         ("lstm-clean", "lstm-none"),
-        ("lstm-cdep", "lstm-cdep_int"),  # penalty against penalty
+        ("lstm-clp", "lstm-none"),
+        ("lstm-cdep", "lstm-cdep_int"),  # every penalty against every other
+        ("lstm-cdep", "lstm-clp"),
+        ("lstm-cdep_int", "lstm-clp"),
     }
     for c in pairs.values():
         assert c["seeds"]["difference"]["n"] == 2
@@ -230,7 +239,7 @@ def test_compare_cdep_outputs(pipeline: dict) -> None:
     ("override", "message"),
     [
         (
-            {"lambdas": {"cdep": [-1.0], "cdep_int": [1.0], "rrr": [1.0], "eg": [1.0]}},
+            {"lambdas": {"cdep": [-1.0], "cdep_int": [1.0], "clp": [1], "rrr": [1.0], "eg": [1.0]}},
             "lambda must be >= 0",
         ),
         ({"arms": ["transformer-cdep_int"]}, "not defined for attention"),

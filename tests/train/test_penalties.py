@@ -18,9 +18,11 @@ from glassworks.train.losses import (
     cdep_interaction_penalty,
     cdep_penalty,
     cdep_reference_penalty,
+    counterfactual_penalty,
     eg_penalty,
     group_interaction_part,
     rrr_penalty,
+    without_group,
 )
 
 
@@ -147,16 +149,71 @@ def test_group_interaction_part_books_interactions_to_the_group(lstm: LSTMTextMo
 
 def test_cdep_interaction_penalty_value_zero_and_gradient(lstm: LSTMTextModule) -> None:
     ids, mask, group = _batch()
+    bias = lstm.head.bias
     pen = cdep_interaction_penalty(lstm, ids, mask, group)
+    assert lstm.head.bias is bias  # the same parameter restored after
     part = group_interaction_part(lstm, ids, mask, group).irrelevant
     assert float(pen.detach()) == pytest.approx(float(part.abs().sum().detach()) / 3, rel=1e-10)
-    assert lstm.head.bias is not None  # restored after
     none = cdep_interaction_penalty(lstm, ids, mask, torch.zeros_like(group))
     assert float(none) == 0.0
     (grad,) = torch.autograd.grad(pen, lstm.embedding.weight)
     assert grad[7].abs().sum() > 0  # the decoy's embedding is pushed
     assert grad[5].abs().sum() > 0  # and so are the words it interacts with
     assert float(grad[4].abs().sum()) == 0.0  # a word only in the row without the decoy is not
+
+
+def test_without_group_deletes_the_group_and_keeps_the_order() -> None:
+    ids, mask, group = _batch()
+    new_ids, new_mask = without_group(ids, mask, group)
+    rows = [r[m.bool()].tolist() for r, m in zip(new_ids, new_mask, strict=True)]
+    assert rows == [[2, 5, 9], [2, 3], [2, 4, 6, 8, 10]]
+    assert new_mask.tolist() == [[1, 1, 1, 0, 0], [1, 1, 0, 0, 0], [1, 1, 1, 1, 1]]
+
+
+def test_counterfactual_penalty_is_the_effect_of_deleting_the_group(
+    lstm: LSTMTextModule,
+) -> None:
+    """By hand: each row run with and without its token 7 as a text of its own."""
+    ids, mask, group = _batch()
+    logits = lstm(input_ids=ids, attention_mask=mask)
+    pen = counterfactual_penalty(lstm, ids, mask, group, logits)
+    by_hand = 0.0
+    for row in range(3):
+        real = ids[row][mask[row].bool()]
+        kept = real[real != 7]
+        full = lstm(input_ids=real[None], attention_mask=torch.ones_like(real)[None])
+        cut = lstm(input_ids=kept[None], attention_mask=torch.ones_like(kept)[None])
+        by_hand += float((full - cut).abs().sum())
+    assert by_hand > 0
+    assert float(pen.detach()) == pytest.approx(by_hand / 3, rel=1e-10)
+    zero = counterfactual_penalty(lstm, ids, mask, torch.zeros_like(group), logits)
+    assert float(zero) == 0.0
+    only = counterfactual_penalty(lstm, ids, mask, mask.bool(), logits)  # nothing would be left
+    assert float(only) == 0.0
+    (grad,) = torch.autograd.grad(pen, lstm.embedding.weight)
+    assert grad[7].abs().sum() > 0
+    assert float(grad[4].abs().sum()) == 0.0  # only in the row without the group
+
+
+def test_cd_books_the_output_gate_to_the_rest_and_clp_does_not() -> None:
+    """The loophole ``cdep_int`` leaves and ``clp`` closes: a decoy read only by the LSTM's output
+    gate (gate biases 0) changes the output, yet CD books all of it to the rest of the text (its
+    LSTM rule never splits the output gate), so ``cdep_int`` is 0 and ``clp`` is not."""
+    torch.manual_seed(1)
+    lstm = LSTMTextModule(20, 2, embedding_dim=6, hidden_size=8, dropout=0.0).double()
+    h = 8
+    with torch.no_grad():
+        lstm.embedding.weight[:, 4:] = 0.0  # dims 4-5: the decoy's alone
+        lstm.embedding.weight[7, 4:] = 3.0
+        lstm.embedding.weight[7, :4] = 0.0
+        w_ih = lstm.encoder.lstm.weight_ih_l0
+        w_ih[: 3 * h, 4:] = 0.0  # the i, f, g gates never read them: only the output gate does
+        lstm.encoder.lstm.bias_ih_l0.zero_()
+        lstm.encoder.lstm.bias_hh_l0.zero_()
+    ids, mask, group = _batch()
+    logits = lstm(input_ids=ids, attention_mask=mask)
+    assert float(cdep_interaction_penalty(lstm, ids, mask, group).detach()) < 1e-12
+    assert float(counterfactual_penalty(lstm, ids, mask, group, logits).detach()) > 1e-3
 
 
 POS, NEG = ["good", "great", "fine", "superb"], ["bad", "awful", "dull", "poor"]
@@ -202,7 +259,9 @@ def _fit(penalty: str, lam: float) -> TextClassifier:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("penalty", "lam"), [("eg", 3.0), ("cdep", 10.0), ("cdep_int", 10.0)])
+@pytest.mark.parametrize(
+    ("penalty", "lam"), [("eg", 3.0), ("cdep", 10.0), ("cdep_int", 10.0), ("clp", 3.0)]
+)
 def test_penalised_training_unlearns_the_decoy(penalty: str, lam: float) -> None:
     texts, labels = _decoy_task(300, 1, "reversed")  # the decoy now points the wrong way
     vanilla, penalised = _fit("none", 0.0), _fit(penalty, lam)

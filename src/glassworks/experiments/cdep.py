@@ -5,9 +5,10 @@ on clean test texts — and how much attribution still lands on the spurious wor
 Attribution mass: on probe texts that contain a spurious word, the share of the absolute
 Integrated-Gradients token scores (embedding level, ``pad`` baseline, predicted class) that falls
 on spurious tokens, averaged over texts; for LSTMs also the contextual-decomposition share
-``|rel| / (|rel| + |irrel|)`` of the logit difference (``cd_mass``) and the same share with the
-spurious words' interactions with the rest booked to them (``cd_int_mass``,
-:func:`glassworks.train.losses.group_interaction_part`; both without the output bias there).
+``|rel| / (|rel| + |irrel|)`` of the logit difference (``cd_mass``, the output bias split between
+the parts by CD's rule) and the share of what CD does not book to the rest of the text
+(``cd_int_mass``, :func:`glassworks.train.losses.group_interaction_part`, without the output
+bias): the spurious words' own part and their relevant x irrelevant gate products.
 """
 
 from __future__ import annotations

@@ -46,6 +46,7 @@ from glassworks.train.losses import (
     cdep_interaction_penalty,
     cdep_penalty,
     cdep_reference_penalty,
+    counterfactual_penalty,
     eg_penalty,
     make_loss,
     ordinal_log_probs,
@@ -78,7 +79,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     (``"default"`` = offline MiniLM, an HF name or a folder) fine-tunes that pretrained model with
     a fresh classification head. Labels are class indices ``0..n_classes-1``.
 
-    ``penalty`` (``cdep``, ``cdep_ref``, ``cdep_int``, ``rrr``, ``eg``; see
+    ``penalty`` (``cdep``, ``cdep_ref``, ``cdep_int``, ``clp``, ``rrr``, ``eg``; see
     :mod:`glassworks.train.losses`) adds ``penalty_weight`` times an explanation penalty on
     the tokens of ``spurious_words`` (words that are not one vocabulary token are warned about and
     counted in ``n_spurious_missing_``). ``select_on="last"`` keeps the last epoch.
@@ -456,6 +457,11 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             logits = _logits(self.module_(**batch))
             pen = cdep_interaction_penalty(
                 self.module_, batch["input_ids"], batch["attention_mask"], group
+            )
+        elif self.penalty == "clp":
+            logits = _logits(self.module_(**batch))
+            pen = counterfactual_penalty(
+                self.module_, batch["input_ids"], batch["attention_mask"], group, logits
             )
         elif self.penalty == "cdep_ref":
             logits = _logits(self.module_(**batch))

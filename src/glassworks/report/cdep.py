@@ -247,7 +247,14 @@ def lambda_plot(
     spurious words vs lambda (symlog x axis so lambda 0 shows)."""
     plt = pyplot()
     fig, (ax, ax_mass) = plt.subplots(1, 2, figsize=(11, 4.2))
-    styles = {"cdep": "o-", "cdep_ref": "D:", "cdep_int": "v-", "rrr": "s--", "eg": "^-."}
+    styles = {
+        "cdep": "o-",
+        "cdep_ref": "D:",
+        "cdep_int": "v-",
+        "clp": "P--",
+        "rrr": "s--",
+        "eg": "^-.",
+    }
     colors: dict[str, str] = {}
     result = summary(records, metric)
     for (v, model, penalty), frame in curves(records, metric).items():

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from glassworks.config import CD_BASED
 from glassworks.errors import DataError
 from glassworks.io import read_json
 
@@ -39,9 +40,9 @@ NOT_RUN = "not run"
 EMBGAM_SST2 = 0.882
 CDEP_PAPER = {"decoy": (0.566, 0.754), "gender": (0.642, 0.780)}
 CDEP_GOAL = {"decoy": 0.78, "gender": 0.77}
-CD_ARMS = ("cdep", "cdep_ref", "cdep_int")
+CD_ARMS = CD_BASED
 """The CDEP arms (L1, the reference penalty, interaction-aware); the claim takes the one with the
-best validation accuracy."""
+best validation accuracy. ``clp`` (no CD) is reported beside them in the note."""
 INN_MARGIN = 0.01
 NLP_LIME_IG = {"amazon": 0.402, "essays": 0.440}
 BERT_SST2 = 0.924
@@ -178,12 +179,20 @@ def _cdep_arm(data: Mapping[str, Any], variant: str, arm: str) -> Mapping[str, A
     return data.get(f"{variant}.lstm", {}).get(arm)
 
 
-def _cdep_claim(data: Mapping[str, Any] | None, path: Path, variant: str) -> Claim:
-    paper, claim = "CDEP", f"CDEP removes the {variant} shortcut (LSTM, clean test accuracy)"
+CLP_CLAIM = "the decoy's exact effect penalised (clp, no CD) removes the {variant} shortcut"
+"""The claim text of the ``clp`` rows: the interaction-aware penalty taken to its exact form."""
+
+
+def _cdep_claim(
+    data: Mapping[str, Any] | None, path: Path, variant: str, candidates: tuple[str, ...] = CD_ARMS
+) -> Claim:
+    paper = "CDEP"
+    what = "CDEP removes the {variant} shortcut" if candidates == CD_ARMS else CLP_CLAIM
+    claim = what.format(variant=variant) + " (LSTM, clean test accuracy)"
     figure = _cdep_figure(variant)
     if data is None:
         return Claim(paper, claim, figure, "-", NOT_RUN, f"{path} missing")
-    arms = {a: r for a in CD_ARMS if (r := _cdep_arm(data, variant, a))}
+    arms = {a: r for a in candidates if (r := _cdep_arm(data, variant, a))}
     if not arms:
         return Claim(
             paper, claim, figure, "-", NOT_RUN, f"no LSTM CDEP arm for {variant} in {path}"
@@ -196,7 +205,7 @@ def _cdep_claim(data: Mapping[str, Any] | None, path: Path, variant: str) -> Cla
         ours = f"{_ci(test)} ({best}, lambda {arms[best].get('lambda', 0):g})"
         others = [
             f"{arm} {o['test_accuracy']['mean']:.3f}"
-            for arm in ("none", "clean", *CD_ARMS, "rrr", "eg")
+            for arm in ("none", "clean", *CD_ARMS, "clp", "rrr", "eg")
             if arm != best and (o := _cdep_arm(data, variant, arm)) and "test_accuracy" in o
         ]
         note = f"penalty chosen on validation accuracy, {test.get('n', '?')} seeds"
@@ -209,12 +218,16 @@ def _cdep_claim(data: Mapping[str, Any] | None, path: Path, variant: str) -> Cla
 
 def cdep_claims(metrics_root: Path) -> list[Claim]:
     """CDEP on each SST-2 variant: the CDEP penalty (L1, the reference form or the
-    interaction-aware form, whichever has
-    the better validation accuracy) on the LSTM, clean test accuracy over seeds, against the
-    bar; the other arms' test accuracy in the note."""
+    interaction-aware form, whichever has the best validation accuracy) on the LSTM, clean test
+    accuracy over seeds, against the bar; the other arms' test accuracy in the note."""
     path = metrics_root / "compare_cdep.json"
     data = _read(path)
-    return [_cdep_claim(data, path, variant) for variant in CDEP_PAPER]
+    claims = [_cdep_claim(data, path, variant) for variant in CDEP_PAPER]
+    return claims + [  # the exact interaction-aware penalty, where it ran
+        _cdep_claim(data, path, variant, ("clp",))
+        for variant in CDEP_PAPER
+        if data is not None and _cdep_arm(data, variant, "clp")
+    ]
 
 
 def _tabular_runs(metrics_root: Path) -> tuple[dict[str, float], set[int]]:
@@ -419,20 +432,26 @@ def tabular_tuned_claim(benchmarks_root: Path) -> Claim | None:
     return _judged(paper, claim, figure, build)
 
 
-def cdep_full_claim(benchmarks_root: Path, variant: str) -> Claim | None:
-    """The CDEP arm on all of a variant's training phrases (``cdep_full_<variant>.json``,
-    ``benchmarks/cdep_full.py``) against the bar; None when that benchmark has not run."""
+def cdep_full_claim(
+    benchmarks_root: Path, variant: str, candidates: tuple[str, ...] = CD_ARMS
+) -> Claim | None:
+    """The CDEP arm (of those run, the best on validation) on all of a variant's training
+    phrases (``cdep_full_<variant>.json``, ``benchmarks/cdep_full.py``) against the bar; None
+    when that benchmark has not run."""
     path = benchmarks_root / f"cdep_full_{variant}.json"
     data = _read(path)
     if data is None:
         return None
     paper = "CDEP"
-    claim = f"CDEP removes the {variant} shortcut (LSTM, {FULL})"
+    what = "CDEP removes the {variant} shortcut" if candidates == CD_ARMS else CLP_CLAIM
+    claim = what.format(variant=variant) + f" (LSTM, {FULL})"
     figure = _cdep_figure(variant)
+    if candidates != CD_ARMS and not any(f"lstm-{a}" in data.get("arms", {}) for a in candidates):
+        return None  # that penalty has not run at full size
 
     def build() -> Claim:
         arms = _field(data, "arms", path)
-        cd = {a: arms[f"lstm-{a}"] for a in CD_ARMS if f"lstm-{a}" in arms}
+        cd = {a: arms[f"lstm-{a}"] for a in candidates if f"lstm-{a}" in arms}
         if not cd:
             raise MissingField(path, "no LSTM CDEP arm yet")
         valid = {a: _field(r, "valid_accuracy.mean", path) for a, r in cd.items()}
@@ -473,6 +492,7 @@ def paper_claims(
     if benchmarks_root is not None:
         full = [embgam_ngrams_claim(benchmarks_root)]
         full += [cdep_full_claim(benchmarks_root, v) for v in CDEP_PAPER]
+        full += [cdep_full_claim(benchmarks_root, v, ("clp",)) for v in CDEP_PAPER]
     claims = [
         embgam_claim(root, benchmarks_root),
         full[0] if full else None,

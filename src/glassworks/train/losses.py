@@ -9,10 +9,16 @@ explanation penalties that push a model's attribution to a known-spurious group 
   softplus(rel_y - irrel_y)`` of the true class ``y``, the CD scores taken without the output
   layer's bias and with the embeddings detached; a cross-entropy asking the non-group part to carry
   the class, with the reference's lambda scale (hundreds);
-- ``cdep_int``: interaction-aware CDEP (glassworks): everything in the output that is not the
-  rest of the text acting alone, i.e. the group's own part *and* its interactions with the other
-  tokens (the gate products CD books as irrelevant), pushed to zero, ``mean_b sum_c |f_c -
-  rel_c(not group)|`` without the output bias;
+- ``cdep_int``: interaction-aware CDEP (glassworks): CD run with the *rest* of the text as the
+  relevant set, and everything CD does not book to the rest pushed to zero, ``mean_b sum_c |f_c -
+  rel_c(not group)|`` without the output bias: the group's own part and the relevant x irrelevant
+  gate products plain CDEP leaves out. CD's LSTM rule still books two routes to the rest (the
+  output gate is never split, and half of each within-gate interaction goes to each side), so
+  the decoy can hide there;
+- ``clp``: the decoy's *exact* total effect, its own part and every interaction with the rest,
+  ``mean_b sum_c |f_c(x) - f_c(x without the group's tokens)|``: counterfactual logit pairing
+  (Garg et al., AIES 2019) with the counterfactual made by deleting the group, what
+  ``cdep_int`` approximates through CD; any architecture;
 - ``rrr``: Right for the Right Reasons (Ross, Hughes & Doshi-Velez, IJCAI 2017), the squared input
   gradient of ``sum_k log p_k`` on the group's embeddings;
 - ``eg``: Expected Gradients of the label's log-probability on the group (an attribution prior,
@@ -35,8 +41,8 @@ from glassworks.explain.cd import Decomposition, contextual_decomposition
 from glassworks.explain.paths import expected_gradients
 
 LossName = Literal["ce", "weighted_ce", "ordinal"]
-PenaltyName = Literal["none", "cdep", "cdep_ref", "cdep_int", "rrr", "eg"]
-PENALTIES: tuple[str, ...] = ("none", "cdep", "cdep_ref", "cdep_int", "rrr", "eg")
+PenaltyName = Literal["none", "cdep", "cdep_ref", "cdep_int", "clp", "rrr", "eg"]
+PENALTIES: tuple[str, ...] = ("none", "cdep", "cdep_ref", "cdep_int", "clp", "rrr", "eg")
 CD_PENALTIES: tuple[str, ...] = ("cdep", "cdep_ref", "cdep_int")
 """Penalties built on contextual decomposition (LSTM/CNN only: CD is not defined for attention)."""
 
@@ -108,11 +114,17 @@ def _without_output_bias(module: nn.Module) -> Iterator[None]:
     """The model's last linear layer without its bias for the duration (restored after)."""
     from glassworks.explain.cd import layers
 
-    heads = [layer for _, layer in layers(module) if isinstance(layer, nn.Linear)]
-    if not heads or heads[-1].bias is None:
+    walk = [layer for _, layer in layers(module)]
+    head = walk[-1]
+    if not isinstance(head, nn.Linear):
+        raise ValueError(
+            f"the output bias is left out of the last layer, which must be nn.Linear "
+            f"(got {type(head).__name__})"
+        )
+    if head.bias is None:
         yield
         return
-    head, bias = heads[-1], heads[-1].bias
+    bias = head.bias
     head.bias = None
     try:
         yield
@@ -149,11 +161,14 @@ def group_interaction_part(
     attention_mask: torch.Tensor,
     group: torch.Tensor,
 ) -> Decomposition:
-    """The output without the last layer's bias, split into what the tokens *outside* ``group``
-    give on their own (``relevant``) and the rest (``irrelevant``, ``(B, C)``): the group's own
-    contribution plus every interaction of the group with the other tokens. It is CD with the
-    complement of ``group`` among real tokens as the relevant set, so a row without a group token
-    has ``irrelevant`` exactly 0 and a group holding every real token has all of the output."""
+    """The output without the last layer's bias, split into what CD books to the tokens
+    *outside* ``group`` (``relevant``) and the rest (``irrelevant``, ``(B, C)``): the group's own
+    contribution and its relevant x irrelevant gate products with the other tokens. It is CD with
+    the complement of ``group`` among real tokens as the relevant set, so a row without a group
+    token has ``irrelevant`` exactly 0 and a group holding every real token has all of the output.
+    Not every interaction: CD's LSTM rule books the group's effect through the output gate, and
+    half of each within-gate interaction, to the relevant side (:func:`counterfactual_penalty`
+    measures the exact total effect)."""
     rest = attention_mask.bool() & ~group.bool()
     with _without_output_bias(module):
         return contextual_decomposition(module, input_ids, rest, attention_mask)
@@ -175,6 +190,39 @@ def cdep_interaction_penalty(
         return torch.zeros((), device=input_ids.device)
     part = group_interaction_part(module, input_ids[rows], attention_mask[rows], group[rows])
     return part.irrelevant.abs().sum() / len(input_ids)
+
+
+def without_group(
+    input_ids: torch.Tensor, attention_mask: torch.Tensor, group: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The batch with the ``group`` tokens deleted: each row's remaining real tokens moved left in
+    order, the freed places masked out (they keep a group token's id, which no mask-respecting
+    model reads)."""
+    keep = attention_mask.bool() & ~group.bool()
+    order = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)
+    return input_ids.gather(1, order), keep.gather(1, order).to(attention_mask.dtype)
+
+
+def counterfactual_penalty(
+    module: nn.Module,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    group: torch.Tensor,
+    logits: torch.Tensor,
+) -> torch.Tensor:
+    """``mean_b sum_c |f_c(x) - f_c(x without group)|`` (counterfactual logit pairing, Garg et
+    al., AIES 2019, the counterfactual deleting the group): the group's exact total effect, all
+    its interactions included; ``logits`` is ``f(x)`` (the training forward's). Rows without a
+    group token, or with nothing but group tokens (no text would be left), contribute 0 and are
+    not run again."""
+    group = group.bool() & attention_mask.bool()
+    rows = group.any(1) & (attention_mask.bool() & ~group).any(1)
+    if not bool(rows.any()):
+        return torch.zeros((), device=input_ids.device)
+    ids, mask = without_group(input_ids[rows], attention_mask[rows], group[rows])
+    out = module(input_ids=ids, attention_mask=mask)
+    out = out.logits if hasattr(out, "logits") else out
+    return (logits[rows] - out).abs().sum() / len(input_ids)
 
 
 def rrr_penalty(logits: torch.Tensor, embeds: torch.Tensor, group: torch.Tensor) -> torch.Tensor:
