@@ -334,6 +334,45 @@ MUTANTS: tuple[Mutant, ...] = (
         "EG penalty: sum_e |EG_te| instead of |sum_e EG_te| per token (wrong reduction)",
         (f"{T_PEN}::test_eg_penalty_matches_the_engine_and_is_differentiable",),
     ),
+    Mutant(
+        "cdep_int_keeps_output_bias",
+        LOSSES,
+        """    with _without_output_bias(module):
+        return contextual_decomposition(module, input_ids, rest, attention_mask)""",
+        """    return contextual_decomposition(module, input_ids, rest, attention_mask)""",
+        "interaction-aware CDEP: the output bias left in (CD splits it onto the decoy's part)",
+        (f"{T_PEN}::test_group_interaction_part_books_interactions_to_the_group",),
+    ),
+    Mutant(
+        "cdep_int_group_as_relevant",
+        LOSSES,
+        "    rest = attention_mask.bool() & ~group.bool()",
+        "    rest = group.bool()",
+        "interaction-aware CDEP: plain CD of the group (the rest not made the relevant set)",
+        (f"{T_PEN}::test_group_interaction_part_books_interactions_to_the_group",),
+    ),
+    Mutant(
+        "clp_counterfactual_keeps_the_group",
+        LOSSES,
+        "    keep = attention_mask.bool() & ~group.bool()",
+        "    keep = attention_mask.bool()",
+        "clp: the counterfactual still holds the decoy (nothing deleted)",
+        (
+            f"{T_PEN}::test_without_group_deletes_the_group_and_keeps_the_order",
+            f"{T_PEN}::test_counterfactual_penalty_is_the_effect_of_deleting_the_group",
+        ),
+    ),
+    Mutant(
+        "clp_deleted_tokens_left_in_place",
+        LOSSES,
+        "    order = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)",
+        "    order = torch.arange(keep.shape[1], device=keep.device).expand_as(keep)",
+        "clp: the decoy masked where it stands instead of deleted (a gap mid-sequence)",
+        (
+            f"{T_PEN}::test_without_group_deletes_the_group_and_keeps_the_order",
+            f"{T_PEN}::test_counterfactual_penalty_is_the_effect_of_deleting_the_group",
+        ),
+    ),
 )
 
 
