@@ -141,14 +141,16 @@ def test_a_stage_past_its_timeout_is_stopped_and_the_rerun_completes(
     from flows.pipeline import pipeline
 
     monkeypatch.setenv("PYTHONPATH", str(REPO))
-    _add_slow_stage(project, delay=60, timeout=4)
+    # 15 s: the stage must have opened its MLflow run (a fresh sqlite store's migrations take
+    # several seconds on a busy 2-core machine) before the timeout stops it
+    _add_slow_stage(project, delay=60, timeout=15)
     with pytest.raises(
-        StageFailed, match=r"stage slow stopped after [\d.]+ s: timed out after 4 s"
+        StageFailed, match=r"stage slow stopped after [\d.]+ s: timed out after 15 s"
     ):
         pipeline(root=str(project))
     assert not _stage_pids()
     _assert_consistent_and_stale(project)
-    _assert_run_closed("timed out after 4 s")
+    _assert_run_closed("timed out after 15 s")
     with get_client(sync_client=True) as client:  # the newest "slow" (the session's server
         tasks = client.read_task_runs(sort=TaskRunSort.EXPECTED_START_TIME_DESC, limit=50)
     state = next(t.state for t in tasks if t.name == "slow")  # holds other tests' runs too)
