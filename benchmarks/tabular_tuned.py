@@ -3,7 +3,7 @@
 each method refit at its best setting over ``train_tabular.seeds`` and scored on test once.
 
     .venv/bin/python benchmarks/tabular_tuned.py [--datasets openml-31 openml-37 ...]
-        [--trials 20] [--methods inn catboost ...]
+        [--trials 20] [--methods inn catboost ...] [--merge]
 
 Needs ``data/prepared/<dataset>`` (``dvc repro prepare``). Encoding, ``max_train`` and the
 untuned settings come from ``params.yaml`` (``train_tabular``), as in the stage; each method is
@@ -12,6 +12,9 @@ also refit at those untuned settings, so the table shows what tuning gained per 
 setting, its validation AUROC, test AUROC per seed (tuned and untuned); over all datasets the
 mean test AUROC per method and INN minus the best other method, paired over dataset x seed,
 with its 95% interval and the verdict against -0.01 (issue 20's bar); the command and wall time.
+``--merge`` keeps the saved (dataset, method) results that this run does not redo (same trials,
+seeds and ``max_train`` required), so a large set or one method's new search space can be run
+on its own.
 """
 
 from __future__ import annotations
@@ -113,6 +116,9 @@ def main() -> None:
     ap.add_argument("--methods", nargs="+", default=None, help="default: train_tabular.methods")
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument(
+        "--merge", action="store_true", help="keep the saved results this run does not redo"
+    )
+    ap.add_argument(
         "--resummarize", action="store_true", help="recompute the summary of the saved results"
     )
     args = ap.parse_args()
@@ -125,20 +131,42 @@ def main() -> None:
         return
     params = load_section(REPO / "params.yaml", "train_tabular", TrainTabularParams)
     methods = list(args.methods or params.methods)
-    start = time.perf_counter()
+    command = " ".join(["python benchmarks/tabular_tuned.py", *sys.argv[1:]])
     results: dict[str, dict[str, Any]] = {}
+    commands, planned, seconds = [command], list(args.datasets), 0.0
+    if args.merge and OUT.exists():
+        saved = json.loads(OUT.read_text())
+        same = {"trials_per_method": args.trials, "seeds": list(params.seeds),
+                "max_train": params.max_train}  # fmt: skip
+        for key, want in same.items():
+            if saved[key] != want:
+                raise SystemExit(f"--merge: {OUT} has {key}={saved[key]}, this run {want}")
+        for ds, done in saved["datasets"].items():  # a redone (dataset, method) is replaced
+            results[ds] = {
+                m: r for m, r in done.items() if ds not in args.datasets or m not in methods
+            }
+        commands = [*saved.get("commands", [saved["command"]]), command]
+        planned = [*[d for d in saved["datasets_planned"] if d not in planned], *planned]
+        seconds = float(saved["seconds"])
+    start = time.perf_counter()
     for dataset in args.datasets:
-        results[dataset] = run_dataset(params, dataset, methods, args.trials)
+        results[dataset] = {
+            **results.get(dataset, {}),
+            **run_dataset(params, dataset, methods, args.trials),
+        }
         result = {
-            "command": " ".join(["python benchmarks/tabular_tuned.py", *sys.argv[1:]]),
+            "command": "; ".join(commands),
+            "commands": commands,
             "trials_per_method": args.trials,
-            "datasets_planned": list(args.datasets),
-            "complete": len(results) == len(args.datasets),
+            "datasets_planned": planned,
+            "complete": all(d in results for d in planned),
             "seeds": list(params.seeds),
             "max_train": params.max_train,
             "datasets": results,
-            "summary": summary(results, methods),
-            "seconds": round(time.perf_counter() - start, 1),
+            "summary": summary(
+                results, [m for m in params.methods if all(m in r for r in results.values())]
+            ),
+            "seconds": round(seconds + time.perf_counter() - start, 1),
         }
         OUT.parent.mkdir(parents=True, exist_ok=True)
         tmp = OUT.with_suffix(".tmp")

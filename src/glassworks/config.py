@@ -564,6 +564,8 @@ class TabularNetParams(Frozen):
     dropout: float = Field(0.1, ge=0, lt=1)
     weight_norm: float = Field(0.1, ge=0)
     """INN only: L1 penalty on |W(x)|."""
+    smoothness: float = Field(0.0, ge=0)
+    """INN only: penalty on how fast W(x) changes with x (mean squared Jacobian dW/dx)."""
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(1e-5, ge=0)
     batch_size: int = Field(256, ge=2)
@@ -661,6 +663,7 @@ class TrainTabularParams(Frozen):
             values = TabularNetParams(**values).model_dump()
             if method == "tabresnet":
                 values.pop("weight_norm")
+                values.pop("smoothness")
             values["device"] = self.device
         return values
 

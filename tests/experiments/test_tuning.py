@@ -53,3 +53,26 @@ def test_tune_rejects_what_it_cannot_search() -> None:
     reg = encode_splits(_prepared(task="regression"))
     with pytest.raises(ValueError, match="classification"):
         tune("logistic_regression", {}, reg, 2, 1)
+
+
+def test_inn_searches_its_smoothness_and_the_fit_uses_it() -> None:
+    """INN's space holds both regularisers; a searched smoothness reaches the fitted model."""
+    optuna = pytest.importorskip("optuna")
+    trial = optuna.trial.FixedTrial(
+        {
+            "lr": 1e-3,
+            "hidden_size": 64,
+            "nr_blocks": 1,
+            "dropout": 0.1,
+            "weight_decay": 1e-5,
+            "weight_norm": 0.1,
+            "smoothness": 3.0,
+        }  # fmt: skip
+    )
+    space = SEARCH_SPACES["inn"](trial)
+    assert space["smoothness"] == 3.0 and space["weight_norm"] == 0.1
+    assert "smoothness" not in SEARCH_SPACES["tabresnet"](trial)
+    data = encode_splits(_prepared())
+    net = {"epochs": 3, "warmup_epochs": 1, "nr_restarts": 1, "device": "cpu", **space}
+    model, _ = fit_and_score("inn", net, 0, data, 2)
+    assert model.smoothness == 3.0

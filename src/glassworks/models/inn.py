@@ -5,7 +5,11 @@ A TabResNet hypernetwork reads an example ``x`` and emits the weights ``W(x)`` o
 (``(d + 1) x C``: one row per feature plus a bias); the prediction is that linear model applied to
 the same example, ``logit_c = sum_j W_cj(x) x_j + b_c(x)``. ``W(x) * x`` are therefore exact
 per-feature contributions that sum to the logit. An L1 penalty on ``|W(x)|`` (``weight_norm``)
-keeps the per-example models sparse.
+keeps the per-example models sparse. ``smoothness`` (not in the paper; issue 20's question)
+penalises how fast ``W(x)`` changes with ``x``: the squared Frobenius norm of the Jacobian
+``dW/dx``, estimated with one random projection per example (Hutchinson's estimator, as in
+Hoffman, Roberts & Yaida 2019, "Robust learning with Jacobian regularization"), so that nearby
+examples get nearby linear models; :meth:`~_INNMixin.weight_sensitivity` measures it.
 
 Differences from the reference code, on purpose:
 - the snapshot ensemble averages the snapshots' weights, so its explanations are averaged exactly
@@ -64,6 +68,20 @@ class INNModule(nn.Module):
         return self.forward_with_weights(x)[0]
 
 
+def jacobian_norm_estimate(w: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Unbiased estimate of the mean over rows of ``||dW(x)/dx||_F^2 / W.size``, differentiable.
+
+    ``w`` (B, ...) must be computed from ``x`` (B, d), which requires grad. With ``u ~ N(0, I)``
+    shaped like ``w``, ``E ||J^T u||^2 = ||J||_F^2``; ``J^T u`` is one backward pass
+    (``create_graph`` so the penalty itself trains). In training mode TabResNet's BatchNorm
+    couples the rows through the batch statistics, so the gradient also holds the other rows'
+    ``O(1 / batch)`` share; in eval mode row ``b`` of ``w`` depends on row ``b`` of ``x`` only.
+    """
+    u = torch.randn_like(w)
+    (g,) = torch.autograd.grad((w * u).sum(), x, create_graph=True)
+    return g.pow(2).sum(1).mean() / w[0].numel()
+
+
 @dataclass(frozen=True)
 class Contributions:
     """Exact decomposition: ``contributions.sum(-1) + bias == output`` for every row and output.
@@ -90,8 +108,33 @@ class _INNMixin(_SnapshotNet):
         return INNModule(n_features, n_outputs, self.nr_blocks, self.hidden_size, self.dropout)
 
     def _penalty(self, module: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        smooth = self.smoothness
+        if smooth < 0:
+            raise ValueError(f"smoothness must be >= 0, got {smooth}")
+        if smooth:
+            x = x.detach().requires_grad_(True)
         out, w = module.forward_with_weights(x)
-        return out, self.weight_norm * w.abs().mean()
+        penalty = self.weight_norm * w.abs().mean()
+        if smooth:
+            penalty = penalty + smooth * jacobian_norm_estimate(w, x)
+        return out, penalty
+
+    def weight_sensitivity(self, X: Any, eps: float = 1e-3, n_directions: int = 8) -> float:  # noqa: N803
+        """How fast the fitted ``W(x)`` changes with ``x``: the root mean square, over the rows
+        of ``X`` and ``n_directions`` random unit directions ``v`` each (seeded), of the
+        directional derivative ``|W(x + eps v) - W(x)| / eps`` (all weights and the bias; a
+        central difference). ``||dW/dx||_F / sqrt(d)`` in expectation; the scale of
+        :attr:`smoothness`'s penalty, on the fitted ensemble."""
+        x = torch.as_tensor(self._fitted_input(X))
+        gen = torch.Generator().manual_seed(0)
+        total = 0.0
+        with torch.no_grad():
+            for _ in range(n_directions):
+                v = torch.randn(x.shape, generator=gen, dtype=x.dtype)
+                v = v / v.norm(dim=1, keepdim=True)
+                diff = self.module_.weights(x + eps * v) - self.module_.weights(x - eps * v)
+                total += float((diff.flatten(1) / (2 * eps)).pow(2).sum(1).mean())
+        return float(np.sqrt(total / n_directions))
 
     def _raw_contributions(self, X: Any) -> tuple[np.ndarray, ...]:  # noqa: N803
         x = self._fitted_input(X)
@@ -122,6 +165,7 @@ class INNClassifier(_INNMixin, _ClassifierNet):
     __doc__ = (
         "INN classifier: a TabResNet hypernetwork emits a linear model per example.\n\n"
         "    weight_norm: L1 penalty on the mean |W(x)| (feature weights and bias).\n"
+        "    smoothness: penalty on how fast W(x) changes with x (mean squared dW/dx).\n"
         + (TabResNetClassifier.__doc__ or "").split("\n", 1)[1]
     )
 
@@ -131,6 +175,7 @@ class INNClassifier(_INNMixin, _ClassifierNet):
         hidden_size: int = 128,
         dropout: float = 0.1,
         weight_norm: float = 0.1,
+        smoothness: float = 0.0,
         lr: float = 1e-3,
         weight_decay: float = 1e-5,
         batch_size: int = 256,
@@ -147,6 +192,7 @@ class INNClassifier(_INNMixin, _ClassifierNet):
         self.hidden_size = hidden_size
         self.dropout = dropout
         self.weight_norm = weight_norm
+        self.smoothness = smoothness
         self.lr = lr
         self.weight_decay = weight_decay
         self.batch_size = batch_size

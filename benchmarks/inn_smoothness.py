@@ -1,0 +1,145 @@
+"""Does penalising how fast INN's ``W(x)`` changes with ``x`` cost or gain accuracy (issue 20)?
+
+    .venv/bin/python benchmarks/inn_smoothness.py [--datasets openml-31 ...]
+        [--grid 0 0.1 1 10] [--sensitivity-rows 1000]
+
+INN (:class:`~glassworks.models.inn.INNClassifier`) at the CPU profile's settings
+(``train_tabular`` in ``params.yaml``: encoding, ``max_train``, hyperparameters, seeds, threads),
+trained at every ``smoothness`` of the grid on every seed. Per dataset the smoothness is chosen
+on mean validation AUROC over the seeds (the selection rule of :mod:`glassworks.selection`; test
+is never read to choose). Reported per dataset and grid value: validation and test AUROC and
+``weight_sensitivity`` (how fast the fitted ``W(x)`` changes, on up to ``--sensitivity-rows``
+test rows) per seed; over all datasets, each value's test AUROC minus the unpenalised one's,
+paired over dataset x seed, with its 95% interval, and the sensitivity ratio (geometric mean).
+Writes ``benchmarks/results/inn_smoothness.json`` after every dataset (temp file, then rename).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from glassworks.config import TrainTabularParams, load_section
+from glassworks.data import read_prepared
+from glassworks.device import torch_threads
+from glassworks.experiments.tabular import encode_splits, fit_and_score
+from glassworks.selection import choose
+from glassworks.stats import paired_difference, summarise
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "benchmarks" / "results" / "inn_smoothness.json"
+
+
+def run_dataset(
+    params: TrainTabularParams, dataset: str, grid: list[float], rows: int
+) -> dict[str, Any]:
+    prepared = read_prepared(REPO / "data/prepared" / dataset)
+    data = encode_splits(
+        prepared,
+        nominal=params.encoding.nominal,
+        max_categories=params.encoding.max_categories,
+        max_train=params.max_train,
+    )
+    n_classes = len(prepared.label_names)
+    probe = data.x["test"][:rows]
+    arms: dict[str, Any] = {}
+    for lam in grid:
+        record: dict[str, list[float]] = {"valid_auroc": [], "test_auroc": [], "sensitivity": []}
+        start = time.perf_counter()
+        with torch_threads(params.threads):
+            for seed in params.seeds:
+                model, info = fit_and_score(
+                    "inn", {**params.method_params("inn"), "smoothness": lam}, seed, data, n_classes
+                )
+                record["valid_auroc"].append(info["valid_auroc"])
+                record["test_auroc"].append(info["test_auroc"])
+                record["sensitivity"].append(model.weight_sensitivity(probe))
+        arms[str(lam)] = {**record, "seconds": round(time.perf_counter() - start, 1)}
+        print(f"{dataset} smoothness {lam}: valid {np.mean(record['valid_auroc']):.4f}, "
+              f"test {np.mean(record['test_auroc']):.4f}, "
+              f"sensitivity {np.mean(record['sensitivity']):.4g}, "
+              f"{arms[str(lam)]['seconds']} s", flush=True)  # fmt: skip
+    chosen = choose(
+        {k: float(np.mean(v["valid_auroc"])) for k, v in arms.items()}, metric="valid_auroc"
+    )
+    return {"arms": arms, "chosen": chosen}
+
+
+def summary(results: dict[str, dict[str, Any]], grid: list[float]) -> dict[str, Any]:
+    """Per grid value against no penalty (the first value must be 0), paired over dataset x
+    seed; and the per-dataset choice against no penalty."""
+    base = str(grid[0])
+
+    def cells(key: str, pick: Any) -> list[float]:
+        return [x for r in results.values() for x in r["arms"][pick(r)][key]]
+
+    out: dict[str, Any] = {"per_value": {}}
+    for lam in grid[1:]:
+        k = str(lam)
+        diff = paired_difference(
+            cells("test_auroc", lambda r, k=k: k), cells("test_auroc", lambda r: base),
+            names=(f"smoothness {k}", "no smoothness"),
+        )  # fmt: skip
+        log_ratio = np.log(cells("sensitivity", lambda r, k=k: k)) - np.log(
+            cells("sensitivity", lambda r: base)
+        )
+        ratio = summarise(log_ratio).as_dict()
+        out["per_value"][k] = {
+            "test_auroc_minus_none": diff.as_dict(),
+            "sensitivity_ratio": float(np.exp(ratio["mean"])),
+            "sensitivity_ratio_ci95": [float(np.exp(v)) for v in ratio["ci95"]],
+        }
+    chosen = paired_difference(
+        cells("test_auroc", lambda r: r["chosen"]), cells("test_auroc", lambda r: base),
+        names=("smoothness chosen on validation", "no smoothness"),
+    )  # fmt: skip
+    out["chosen"] = {
+        "per_dataset": {ds: r["chosen"] for ds, r in results.items()},
+        "test_auroc_minus_none": chosen.as_dict(),
+        "mean_test_auroc": float(np.mean(cells("test_auroc", lambda r: r["chosen"]))),
+        "mean_test_auroc_none": float(np.mean(cells("test_auroc", lambda r: base))),
+    }
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--datasets", nargs="+", default=None, help="default: train_tabular.datasets")
+    ap.add_argument("--grid", nargs="+", type=float, default=[0.0, 0.1, 1.0, 10.0])
+    ap.add_argument("--sensitivity-rows", type=int, default=1000)
+    args = ap.parse_args()
+    if not args.grid or args.grid[0] != 0.0 or len(args.grid) < 2:
+        raise SystemExit("--grid: start with 0 (no penalty, the reference) and give one more value")
+    params = load_section(REPO / "params.yaml", "train_tabular", TrainTabularParams)
+    datasets = list(args.datasets or params.datasets)
+    start = time.perf_counter()
+    results: dict[str, dict[str, Any]] = {}
+    for dataset in datasets:
+        results[dataset] = run_dataset(params, dataset, args.grid, args.sensitivity_rows)
+        result = {
+            "command": " ".join(["python benchmarks/inn_smoothness.py", *sys.argv[1:]]),
+            "grid": args.grid,
+            "datasets_planned": datasets,
+            "complete": len(results) == len(datasets),
+            "seeds": list(params.seeds),
+            "max_train": params.max_train,
+            "inn": {k: v for k, v in params.method_params("inn").items() if k != "device"},
+            "datasets": results,
+            "summary": summary(results, args.grid),
+            "seconds": round(time.perf_counter() - start, 1),
+        }
+        OUT.parent.mkdir(parents=True, exist_ok=True)
+        tmp = OUT.with_suffix(".tmp")
+        tmp.write_text(json.dumps(result, indent=2, default=float) + "\n")
+        tmp.replace(OUT)
+    print(json.dumps(result["summary"], indent=2, default=float)[:3000])
+
+
+if __name__ == "__main__":
+    main()
