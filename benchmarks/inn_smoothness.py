@@ -1,7 +1,7 @@
 """Does penalising how fast INN's ``W(x)`` changes with ``x`` cost or gain accuracy (issue 20)?
 
     .venv/bin/python benchmarks/inn_smoothness.py [--datasets openml-31 ...]
-        [--grid 0 0.1 1 10] [--sensitivity-rows 1000]
+        [--grid 0 0.1 1 10] [--sensitivity-rows 1000] [--audit-rows 100]
 
 INN (:class:`~glassworks.models.inn.INNClassifier`) at the CPU profile's settings
 (``train_tabular`` in ``params.yaml``: encoding, ``max_train``, hyperparameters, seeds, threads),
@@ -9,8 +9,11 @@ trained at every ``smoothness`` of the grid on every seed. Per dataset the smoot
 on mean validation AUROC over the seeds (the selection rule of :mod:`glassworks.selection`; test
 is never read to choose). Reported per dataset and grid value: validation and test AUROC and
 ``weight_sensitivity`` (how fast the fitted ``W(x)`` changes, on up to ``--sensitivity-rows``
-test rows) per seed; over all datasets, each value's test AUROC minus the unpenalised one's,
-paired over dataset x seed, with its 95% interval, and the sensitivity ratio (geometric mean).
+test rows) and how well Integrated Gradients (baseline 0, 64 steps, as ``audit_tabular``)
+agrees with INN's own ``W(x) * x`` on the first ``--audit-rows`` test rows (mean per-row
+Spearman; ``dW/dx`` is what separates the two) per seed. Over all datasets: each value's test
+AUROC and IG agreement minus the unpenalised one's, paired over dataset x seed, with its 95%
+interval, and the sensitivity ratio (geometric mean).
 Writes ``benchmarks/results/inn_smoothness.json`` after every dataset (temp file, then rename).
 """
 
@@ -29,6 +32,7 @@ from glassworks.config import TrainTabularParams, load_section
 from glassworks.data import read_prepared
 from glassworks.device import torch_threads
 from glassworks.experiments.tabular import encode_splits, fit_and_score
+from glassworks.explain.audit import agreement, explained_output, tabular_attributions
 from glassworks.selection import choose
 from glassworks.stats import paired_difference, summarise
 
@@ -36,8 +40,17 @@ REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "results" / "inn_smoothness.json"
 
 
+def ig_agreement(model: Any, x: np.ndarray) -> float:
+    """Mean per-row Spearman of IG (baseline 0) with INN's ``W(x) * x`` on its explained logit."""
+    contrib = model.explain_raw(x)
+    target = explained_output(contrib.output)
+    zero = np.zeros(x.shape[1])
+    ig = tabular_attributions(model.module_, x, x, target, zero, methods=("ig",))["ig"]
+    return agreement(ig, contrib.for_output(target))["spearman"]
+
+
 def run_dataset(
-    params: TrainTabularParams, dataset: str, grid: list[float], rows: int
+    params: TrainTabularParams, dataset: str, grid: list[float], rows: int, audit_rows: int
 ) -> dict[str, Any]:
     prepared = read_prepared(REPO / "data/prepared" / dataset)
     data = encode_splits(
@@ -50,7 +63,9 @@ def run_dataset(
     probe = data.x["test"][:rows]
     arms: dict[str, Any] = {}
     for lam in grid:
-        record: dict[str, list[float]] = {"valid_auroc": [], "test_auroc": [], "sensitivity": []}
+        record: dict[str, list[float]] = {
+            "valid_auroc": [], "test_auroc": [], "sensitivity": [], "ig_spearman": []
+        }  # fmt: skip
         start = time.perf_counter()
         with torch_threads(params.threads):
             for seed in params.seeds:
@@ -60,10 +75,12 @@ def run_dataset(
                 record["valid_auroc"].append(info["valid_auroc"])
                 record["test_auroc"].append(info["test_auroc"])
                 record["sensitivity"].append(model.weight_sensitivity(probe))
+                record["ig_spearman"].append(ig_agreement(model, data.x["test"][:audit_rows]))
         arms[str(lam)] = {**record, "seconds": round(time.perf_counter() - start, 1)}
         print(f"{dataset} smoothness {lam}: valid {np.mean(record['valid_auroc']):.4f}, "
               f"test {np.mean(record['test_auroc']):.4f}, "
               f"sensitivity {np.mean(record['sensitivity']):.4g}, "
+              f"IG Spearman {np.mean(record['ig_spearman']):.3f}, "
               f"{arms[str(lam)]['seconds']} s", flush=True)  # fmt: skip
     chosen = choose(
         {k: float(np.mean(v["valid_auroc"])) for k, v in arms.items()}, metric="valid_auroc"
@@ -90,8 +107,13 @@ def summary(results: dict[str, dict[str, Any]], grid: list[float]) -> dict[str, 
             cells("sensitivity", lambda r: base)
         )
         ratio = summarise(log_ratio).as_dict()
+        ig = paired_difference(
+            cells("ig_spearman", lambda r, k=k: k), cells("ig_spearman", lambda r: base),
+            names=(f"smoothness {k}", "no smoothness"),
+        )  # fmt: skip
         out["per_value"][k] = {
             "test_auroc_minus_none": diff.as_dict(),
+            "ig_spearman_minus_none": ig.as_dict(),
             "sensitivity_ratio": float(np.exp(ratio["mean"])),
             "sensitivity_ratio_ci95": [float(np.exp(v)) for v in ratio["ci95"]],
         }
@@ -113,6 +135,7 @@ def main() -> None:
     ap.add_argument("--datasets", nargs="+", default=None, help="default: train_tabular.datasets")
     ap.add_argument("--grid", nargs="+", type=float, default=[0.0, 0.1, 1.0, 10.0])
     ap.add_argument("--sensitivity-rows", type=int, default=1000)
+    ap.add_argument("--audit-rows", type=int, default=100)
     args = ap.parse_args()
     if not args.grid or args.grid[0] != 0.0 or len(args.grid) < 2:
         raise SystemExit("--grid: start with 0 (no penalty, the reference) and give one more value")
@@ -121,7 +144,9 @@ def main() -> None:
     start = time.perf_counter()
     results: dict[str, dict[str, Any]] = {}
     for dataset in datasets:
-        results[dataset] = run_dataset(params, dataset, args.grid, args.sensitivity_rows)
+        results[dataset] = run_dataset(
+            params, dataset, args.grid, args.sensitivity_rows, args.audit_rows
+        )
         result = {
             "command": " ".join(["python benchmarks/inn_smoothness.py", *sys.argv[1:]]),
             "grid": args.grid,
