@@ -43,6 +43,7 @@ def _train(backbone: str, tokenizer: str, threads: int, hash_seed: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("backbone", "tokenizer"), [("lstm", "word"), ("small", "bpe")])
 def test_training_is_bit_identical_across_processes_and_hash_seeds(
     backbone: str, tokenizer: str
