@@ -70,7 +70,8 @@ def test_inn_searches_its_smoothness_and_the_fit_uses_it() -> None:
         }  # fmt: skip
     )
     space = SEARCH_SPACES["inn"](trial)
-    assert space["smoothness"] == 3.0 and space["weight_norm"] == 0.1
+    assert space["smoothness"] == 3.0
+    assert space["weight_norm"] == 0.1
     assert "smoothness" not in SEARCH_SPACES["tabresnet"](trial)
     data = encode_splits(_prepared())
     net = {"epochs": 3, "warmup_epochs": 1, "nr_restarts": 1, "device": "cpu", **space}

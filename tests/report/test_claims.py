@@ -310,11 +310,18 @@ def test_the_tuned_tabular_benchmark_follows_the_inn_claim(metrics: Path, tmp_pa
             "command": "python benchmarks/tabular_tuned.py",
             "trials_per_method": 20,
             "seeds": [0, 1, 2],
-            "datasets": {"openml-31": {}, "openml-37": {}},
+            "datasets": {
+                "openml-31": {"inn": {"best": {"smoothness": 0.3}}},
+                "openml-37": {"inn": {"best": {"smoothness": 2.0}}},
+            },
             "summary": {
                 "mean_test_auroc": {"inn": 0.84, "ebm": 0.86},
                 "tuning_gain": {"inn": s(0.004, -0.01, 0.02), "ebm": s(-0.002, -0.01, 0.01)},
                 "inn_vs_best": {"best": "ebm", "difference": s(-0.02, -0.03, -0.012, 6)},
+                "per_dataset": {
+                    "openml-31": {"best": "ebm", "inn_minus_best": s(-0.05, -0.09, -0.02)},
+                    "openml-37": {"best": "catboost", "inn_minus_best": s(0.01, -0.01, 0.03)},
+                },
             },
         },
     )
@@ -327,6 +334,9 @@ def test_the_tuned_tabular_benchmark_follows_the_inn_claim(metrics: Path, tmp_pa
     assert "INN - ebm -0.020" in tuned.ours
     assert "inn +0.004, ebm -0.002" in tuned.note
     assert "openml-31, openml-37" in tuned.note
+    assert "INN - best per dataset: openml-31 (ebm) -0.050 [-0.090, -0.020], " in tuned.note
+    assert "openml-37 (catboost) +0.010 [-0.010, +0.030]" in tuned.note
+    assert "INN's search includes its smoothness penalty" in tuned.note
 
 
 def test_the_exact_interaction_aware_penalty_gets_its_own_rows(

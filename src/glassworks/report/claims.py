@@ -402,6 +402,21 @@ def embgam_ngrams_claim(benchmarks_root: Path) -> Claim | None:
     return _judged(paper, claim, figure, build)
 
 
+def _per_dataset_gaps(summary: Mapping[str, Any]) -> str:
+    """``; INN - best per dataset: <dataset> (<best>) <diff [CI]>, ...`` (best on validation)."""
+    per = summary.get("per_dataset") or {}
+    gaps = [f"{ds} ({v['best']}) {_signed_ci(v['inn_minus_best'])}" for ds, v in per.items()]
+    return f"; INN - best per dataset: {', '.join(gaps)}" if gaps else ""
+
+
+def _inn_space(data: Mapping[str, Any]) -> str:
+    """Says so when INN's search included its smoothness penalty (every dataset's best has it)."""
+    bests = [d.get("inn", {}).get("best", {}) for d in data.get("datasets", {}).values()]
+    if bests and all("smoothness" in b for b in bests):
+        return "; INN's search includes its smoothness penalty"
+    return ""
+
+
 def tabular_tuned_claim(benchmarks_root: Path) -> Claim | None:
     """INN against the best method when every method had the same tuning budget
     (``tabular_tuned.json``, ``benchmarks/tabular_tuned.py``); None when that has not run."""
@@ -424,7 +439,8 @@ def tabular_tuned_claim(benchmarks_root: Path) -> Claim | None:
             f"{data.get('trials_per_method', '?')} TPE trials per method on validation AUROC, "
             f"{len(data.get('datasets', {}))} OpenML sets x {len(data.get('seeds', []))} seeds "
             f"({', '.join(data.get('datasets', {}))}); {best} chosen on validation; test AUROC "
-            f"gained by tuning: {gains} (`{str(data.get('command', '')).strip()}`, "
+            f"gained by tuning: {gains}{_per_dataset_gaps(s)}{_inn_space(data)} "
+            f"(`{str(data.get('command', '')).strip()}`, "
             f"{data.get('seconds', '?')} s){_partial(data, 'datasets_planned', 'datasets')}"
         )
         return Claim(paper, claim, figure, ours, verdict(d["ci95"], -INN_MARGIN), note)
