@@ -118,3 +118,13 @@ def test_smoothness_slows_how_fast_the_weights_change() -> None:
     assert s_smooth < 0.5 * s_free, (s_smooth, s_free)
     with pytest.raises(ValueError, match="smoothness"):
         INNClassifier(smoothness=-1.0, **FAST).fit(x, y)
+
+
+def test_smoothness_trains_with_fgsm_augmentation() -> None:
+    """FGSM differentiates the whole loss by the input: the penalty must keep that input."""
+    x, y = _data(120)
+    fast = {**FAST, "epochs": 3}
+    model = INNClassifier(
+        smoothness=1.0, augmentation="fgsm", augmentation_probability=1.0, **fast
+    ).fit(x, y)
+    assert np.isfinite(model.history_[-1]["loss"])

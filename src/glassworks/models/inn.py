@@ -111,7 +111,7 @@ class _INNMixin(_SnapshotNet):
         smooth = self.smoothness
         if smooth < 0:
             raise ValueError(f"smoothness must be >= 0, got {smooth}")
-        if smooth:
+        if smooth and not x.requires_grad:  # fgsm's input already is a leaf that needs grad
             x = x.detach().requires_grad_(True)
         out, w = module.forward_with_weights(x)
         penalty = self.weight_norm * w.abs().mean()
