@@ -131,7 +131,7 @@ def main() -> None:
         return
     params = load_section(REPO / "params.yaml", "train_tabular", TrainTabularParams)
     methods = list(args.methods or params.methods)
-    command = " ".join(["python benchmarks/tabular_tuned.py", *sys.argv[1:]])
+    command = " ".join(["python benchmarks/tabular_tuned.py", *sys.argv[1:]]).strip()
     results: dict[str, dict[str, Any]] = {}
     commands, planned, seconds = [command], list(args.datasets), 0.0
     if args.merge and OUT.exists():
@@ -145,7 +145,7 @@ def main() -> None:
             results[ds] = {
                 m: r for m, r in done.items() if ds not in args.datasets or m not in methods
             }
-        commands = [*saved.get("commands", [saved["command"]]), command]
+        commands = [*(c.strip() for c in saved.get("commands", [saved["command"]])), command]
         planned = [*[d for d in saved["datasets_planned"] if d not in planned], *planned]
         seconds = float(saved["seconds"])
     start = time.perf_counter()
