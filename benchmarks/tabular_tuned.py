@@ -12,9 +12,10 @@ also refit at those untuned settings, so the table shows what tuning gained per 
 setting, its validation AUROC, test AUROC per seed (tuned and untuned); over all datasets the
 mean test AUROC per method and INN minus the best other method, paired over dataset x seed,
 with its 95% interval and the verdict against -0.01 (issue 20's bar); the command and wall time.
-``--merge`` keeps the saved (dataset, method) results that this run does not redo (same trials,
-seeds and ``max_train`` required), so a large set or one method's new search space can be run
-on its own.
+``--merge`` keeps the saved (dataset, method) results (same trials, seeds and ``max_train``
+required), so a large set or one method's new search space can run on its own; a redone result
+is replaced when its dataset finishes, so a run that stops early loses nothing (``complete`` is
+false and ``redoing`` names what is still old).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from glassworks.data import read_prepared
 from glassworks.device import torch_threads
 from glassworks.experiments.tabular import encode_splits, fit_and_score
 from glassworks.experiments.tuning import tune
+from glassworks.models.tabular import TABULAR_METHODS
 from glassworks.report.claims import INN_MARGIN, verdict
 from glassworks.stats import paired_difference, summarise
 
@@ -110,6 +112,13 @@ def summary(results: dict[str, dict[str, Any]], methods: list[str]) -> dict[str,
     return out
 
 
+def _common_methods(results: dict[str, dict[str, Any]]) -> list[str]:
+    """The methods every dataset has, in ``TABULAR_METHODS`` order (INN first), then others."""
+    common = [m for m in next(iter(results.values())) if all(m in r for r in results.values())]
+    return sorted(common, key=lambda m: (TABULAR_METHODS.index(m) if m in TABULAR_METHODS
+                                         else len(TABULAR_METHODS), m))  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--datasets", nargs="+", default=SMALL)
@@ -124,8 +133,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.resummarize:
         saved = json.loads(OUT.read_text())
-        methods = list(next(iter(saved["datasets"].values())))
-        saved["summary"] = summary(saved["datasets"], methods)
+        saved["summary"] = summary(saved["datasets"], _common_methods(saved["datasets"]))
         OUT.write_text(json.dumps(saved, indent=2, default=float) + "\n")
         print(json.dumps(saved["summary"]["inn_vs_best"], indent=2))
         return
@@ -141,31 +149,31 @@ def main() -> None:
         for key, want in same.items():
             if saved[key] != want:
                 raise SystemExit(f"--merge: {OUT} has {key}={saved[key]}, this run {want}")
-        for ds, done in saved["datasets"].items():  # a redone (dataset, method) is replaced
-            results[ds] = {
-                m: r for m, r in done.items() if ds not in args.datasets or m not in methods
-            }
+        # a redone (dataset, method) is replaced when its dataset is done, not before: a run
+        # that stops early leaves the saved results, and "redoing" says which are still old
+        results = saved["datasets"]
         commands = [*(c.strip() for c in saved.get("commands", [saved["command"]])), command]
         planned = [*[d for d in saved["datasets_planned"] if d not in planned], *planned]
         seconds = float(saved["seconds"])
     start = time.perf_counter()
+    redoing = list(args.datasets)
     for dataset in args.datasets:
         results[dataset] = {
             **results.get(dataset, {}),
             **run_dataset(params, dataset, methods, args.trials),
         }
+        redoing.remove(dataset)
         result = {
             "command": "; ".join(commands),
             "commands": commands,
             "trials_per_method": args.trials,
             "datasets_planned": planned,
-            "complete": all(d in results for d in planned),
+            "complete": not redoing and all(d in results for d in planned),
+            "redoing": {"datasets": redoing, "methods": methods} if redoing else None,
             "seeds": list(params.seeds),
             "max_train": params.max_train,
             "datasets": results,
-            "summary": summary(
-                results, [m for m in params.methods if all(m in r for r in results.values())]
-            ),
+            "summary": summary(results, _common_methods(results)),
             "seconds": round(seconds + time.perf_counter() - start, 1),
         }
         OUT.parent.mkdir(parents=True, exist_ok=True)

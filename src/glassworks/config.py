@@ -565,7 +565,7 @@ class TabularNetParams(Frozen):
     weight_norm: float = Field(0.1, ge=0)
     """INN only: L1 penalty on |W(x)|."""
     smoothness: float = Field(0.0, ge=0)
-    """INN only: penalty on how fast W(x) changes with x (mean squared Jacobian dW/dx)."""
+    """INN only: penalty on how fast W(x) changes with x (``||dW/dx||_F^2`` over W's size)."""
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(1e-5, ge=0)
     batch_size: int = Field(256, ge=2)

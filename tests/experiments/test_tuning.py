@@ -77,3 +77,7 @@ def test_inn_searches_its_smoothness_and_the_fit_uses_it() -> None:
     net = {"epochs": 3, "warmup_epochs": 1, "nr_restarts": 1, "device": "cpu", **space}
     model, _ = fit_and_score("inn", net, 0, data, 2)
     assert model.smoothness == 3.0
+    # and training felt it: the same seed without the penalty fits another model
+    free, _ = fit_and_score("inn", {**net, "smoothness": 0.0}, 0, data, 2)
+    x = data.x["test"]
+    assert abs(model.decision_function(x) - free.decision_function(x)).max() > 1e-6

@@ -311,8 +311,8 @@ def test_the_tuned_tabular_benchmark_follows_the_inn_claim(metrics: Path, tmp_pa
             "trials_per_method": 20,
             "seeds": [0, 1, 2],
             "datasets": {
-                "openml-31": {"inn": {"best": {"smoothness": 0.3}}},
-                "openml-37": {"inn": {"best": {"smoothness": 2.0}}},
+                "openml-31": {"inn": {"trials": [{"params": {}}, {"params": {"smoothness": 3}}]}},
+                "openml-37": {"inn": {"trials": [{"params": {"smoothness": 0.2}}]}},
             },
             "summary": {
                 "mean_test_auroc": {"inn": 0.84, "ebm": 0.86},
@@ -337,6 +337,14 @@ def test_the_tuned_tabular_benchmark_follows_the_inn_claim(metrics: Path, tmp_pa
     assert "INN - best per dataset: openml-31 (ebm) -0.050 [-0.090, -0.020], " in tuned.note
     assert "openml-37 (catboost) +0.010 [-0.010, +0.030]" in tuned.note
     assert "INN's search includes its smoothness penalty" in tuned.note
+    # a search without it (only the configured setting's default) does not say so
+    data = json.loads((bench / "tabular_tuned.json").read_text())
+    data["datasets"]["openml-37"]["inn"]["trials"] = [{"params": {"weight_norm": 0.1}}]
+    data["summary"]["per_dataset"] = "not a mapping"
+    write(bench / "tabular_tuned.json", data)
+    note = [c for c in paper_claims(metrics, RUNS, bench) if "equal budget" in c.claim][0].note
+    assert "smoothness" not in note
+    assert "per dataset" not in note
 
 
 def test_the_exact_interaction_aware_penalty_gets_its_own_rows(

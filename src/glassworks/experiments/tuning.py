@@ -37,7 +37,7 @@ def _inn_like(trial: Any) -> dict[str, Any]:
 
 def _inn(trial: Any) -> dict[str, Any]:
     # weight_norm: the L1 penalty on |W(x)|, INN's sparsity regulariser; smoothness: how fast
-    # W(x) may change with x (benchmarks/inn_smoothness.py; 1e-2 is as good as none)
+    # W(x) may change with x (benchmarks/inn_smoothness.py; 0.1 already halves dW/dx there)
     norm = trial.suggest_float("weight_norm", 1e-3, 1.0, log=True)
     smooth = trial.suggest_float("smoothness", 1e-2, 1e2, log=True)
     return {**_inn_like(trial), "weight_norm": norm, "smoothness": smooth}

@@ -7,9 +7,11 @@ the same example, ``logit_c = sum_j W_cj(x) x_j + b_c(x)``. ``W(x) * x`` are the
 per-feature contributions that sum to the logit. An L1 penalty on ``|W(x)|`` (``weight_norm``)
 keeps the per-example models sparse. ``smoothness`` (not in the paper; issue 20's question)
 penalises how fast ``W(x)`` changes with ``x``: the squared Frobenius norm of the Jacobian
-``dW/dx``, estimated with one random projection per example (Hutchinson's estimator, as in
-Hoffman, Roberts & Yaida 2019, "Robust learning with Jacobian regularization"), so that nearby
-examples get nearby linear models; :meth:`~_INNMixin.weight_sensitivity` measures it.
+``dW/dx`` divided by ``W``'s size ``C (d + 1)`` (summed over the inputs, so one value is not the
+same strength on every dataset), estimated with one random projection per example
+(Hutchinson's estimator, as in Hoffman, Roberts & Yaida 2019, "Robust learning with Jacobian
+regularization"), so that nearby examples get nearby linear models;
+:meth:`~_INNMixin.weight_sensitivity` measures it.
 
 Differences from the reference code, on purpose:
 - the snapshot ensemble averages the snapshots' weights, so its explanations are averaged exactly
@@ -122,9 +124,10 @@ class _INNMixin(_SnapshotNet):
     def weight_sensitivity(self, X: Any, eps: float = 1e-3, n_directions: int = 8) -> float:  # noqa: N803
         """How fast the fitted ``W(x)`` changes with ``x``: the root mean square, over the rows
         of ``X`` and ``n_directions`` random unit directions ``v`` each (seeded), of the
-        directional derivative ``|W(x + eps v) - W(x)| / eps`` (all weights and the bias; a
-        central difference). ``||dW/dx||_F / sqrt(d)`` in expectation; the scale of
-        :attr:`smoothness`'s penalty, on the fitted ensemble."""
+        directional derivative ``|W(x + eps v) - W(x - eps v)| / (2 eps)`` (all weights and the
+        bias; the fitted ensemble). Its square estimates the mean over rows of
+        ``||dW/dx||_F^2 / d``; the training penalty divides the same norm by ``W``'s size
+        ``C (d + 1)`` instead."""
         x = torch.as_tensor(self._fitted_input(X))
         gen = torch.Generator().manual_seed(0)
         total = 0.0
@@ -165,7 +168,7 @@ class INNClassifier(_INNMixin, _ClassifierNet):
     __doc__ = (
         "INN classifier: a TabResNet hypernetwork emits a linear model per example.\n\n"
         "    weight_norm: L1 penalty on the mean |W(x)| (feature weights and bias).\n"
-        "    smoothness: penalty on how fast W(x) changes with x (mean squared dW/dx).\n"
+        "    smoothness: penalty on how fast W(x) changes with x (||dW/dx||_F^2 / W.size).\n"
         + (TabResNetClassifier.__doc__ or "").split("\n", 1)[1]
     )
 
