@@ -24,7 +24,7 @@ from typing import Any
 
 from glassworks.config import TrainTabularParams, load_section
 from glassworks.data import read_prepared
-from glassworks.experiments.tabular import encode_splits, fit_score_and_time
+from glassworks.experiments.tabular import encode_as_configured, fit_score_and_time
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "benchmarks" / "results" / "ebm_learning_rate.json"
@@ -44,12 +44,7 @@ def main() -> None:
     per: dict[str, Any] = {}
     for dataset in datasets:
         prepared = read_prepared(REPO / "data/prepared" / dataset)
-        data = encode_splits(
-            prepared,
-            nominal=params.encoding.nominal,
-            max_categories=params.encoding.max_categories,
-            max_train=params.max_train,
-        )
+        data = encode_as_configured(prepared, params)
         runs = []
         for seed in seeds:
             row: dict[str, Any] = {"seed": seed}

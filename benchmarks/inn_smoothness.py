@@ -31,7 +31,7 @@ import numpy as np
 from glassworks.config import TrainTabularParams, load_section
 from glassworks.data import read_prepared
 from glassworks.device import torch_threads
-from glassworks.experiments.tabular import encode_splits, fit_and_score
+from glassworks.experiments.tabular import encode_as_configured, fit_and_score
 from glassworks.explain.audit import agreement, explained_output, tabular_attributions
 from glassworks.selection import choose
 from glassworks.stats import paired_difference, summarise
@@ -53,12 +53,7 @@ def run_dataset(
     params: TrainTabularParams, dataset: str, grid: list[float], rows: int, audit_rows: int
 ) -> dict[str, Any]:
     prepared = read_prepared(REPO / "data/prepared" / dataset)
-    data = encode_splits(
-        prepared,
-        nominal=params.encoding.nominal,
-        max_categories=params.encoding.max_categories,
-        max_train=params.max_train,
-    )
+    data = encode_as_configured(prepared, params)
     n_classes = len(prepared.label_names)
     probe = data.x["test"][:rows]
     arms: dict[str, Any] = {}

@@ -32,7 +32,7 @@ import numpy as np
 from glassworks.config import TrainTabularParams, load_section
 from glassworks.data import read_prepared
 from glassworks.device import torch_threads
-from glassworks.experiments.tabular import encode_splits, fit_and_score
+from glassworks.experiments.tabular import encode_as_configured, fit_and_score
 from glassworks.experiments.tuning import tune
 from glassworks.models.tabular import TABULAR_METHODS
 from glassworks.report.claims import INN_MARGIN, verdict
@@ -47,12 +47,7 @@ def run_dataset(
     params: TrainTabularParams, dataset: str, methods: list[str], trials: int
 ) -> dict[str, Any]:
     prepared = read_prepared(REPO / "data/prepared" / dataset)
-    data = encode_splits(
-        prepared,
-        nominal=params.encoding.nominal,
-        max_categories=params.encoding.max_categories,
-        max_train=params.max_train,
-    )
+    data = encode_as_configured(prepared, params)
     n_classes = len(prepared.label_names)
     out: dict[str, Any] = {}
     for method in methods:

@@ -35,7 +35,7 @@ from glassworks.errors import ConfigError
 from glassworks.experiments.tabular import (
     EncodedSplits,
     check_tabular,
-    encode_splits,
+    encode_as_configured,
     fit_score_and_time,
     input_example,
     save_seed,
@@ -90,12 +90,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             make_tabular_model(args.method, 0, params.hyperparameters, task="regression")
         except TypeError as exc:
             raise ConfigError(f"train_tabular.hyperparameters.{args.method}: {exc}") from None
-    data = encode_splits(
-        prepared,
-        nominal=params.encoding.nominal,
-        max_categories=params.encoding.max_categories,
-        max_train=params.max_train,
-    )
+    data = encode_as_configured(prepared, params)
     example = input_example(prepared.splits["test"])
     hyper, tuning = _tuned(st, prepared, data)
     with atomic_dir(args.out_dir / args.method / args.dataset) as tmp:

@@ -25,6 +25,8 @@ from glassworks.train.evaluate import regression_metrics
 if TYPE_CHECKING:
     import pandas as pd
 
+    from glassworks.config import TabularRun, TrainTabularParams
+
 SCORES = ("test_auroc", "valid_auroc", "test_accuracy")
 """The scores of one classification seed that are written, logged and summarised over seeds."""
 
@@ -187,6 +189,19 @@ def encode_splits(
     if prepared.task == "regression":
         y = {n: v.astype(np.float64) for n, v in y.items()}
     return EncodedSplits(encoder, x, y, prepared.task)
+
+
+def encode_as_configured(
+    prepared: PreparedDataset, params: TrainTabularParams | TabularRun
+) -> EncodedSplits:
+    """:func:`encode_splits` with ``train_tabular``'s encoding and ``max_train`` (the stage and
+    the tabular benchmarks encode alike)."""
+    return encode_splits(
+        prepared,
+        nominal=params.encoding.nominal,
+        max_categories=params.encoding.max_categories,
+        max_train=params.max_train,
+    )
 
 
 def auroc(y_true: np.ndarray, proba: np.ndarray, n_classes: int) -> float:

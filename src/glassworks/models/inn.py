@@ -109,10 +109,13 @@ class _INNMixin(_SnapshotNet):
     def _build(self, n_features: int, n_outputs: int) -> nn.Module:
         return INNModule(n_features, n_outputs, self.nr_blocks, self.hidden_size, self.dropout)
 
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.smoothness < 0:
+            raise ValueError(f"smoothness must be >= 0, got {self.smoothness}")
+
     def _penalty(self, module: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         smooth = self.smoothness
-        if smooth < 0:
-            raise ValueError(f"smoothness must be >= 0, got {smooth}")
         if smooth and not x.requires_grad:  # fgsm's input already is a leaf that needs grad
             x = x.detach().requires_grad_(True)
         out, w = module.forward_with_weights(x)
