@@ -9,8 +9,12 @@ Two measurements, each the median of ``--repeats`` alternating runs:
 - ``repro``: ``dvc repro --single-item <stage> --force`` of a stage that itself takes about a
   second (``prepare`` of a small OpenML set), as a subprocess, ``dvc`` vs ``python -m
   flows.dvc_cli``; what is left after subtracting the stage is DVC's overhead.
-Both write the same ``dvc.lock`` (checked, after one warm-up run that records the stage's
-current dependencies). Needs ``make run`` first (the lock and the stage's
+- ``status``: the check ``make run`` makes before anything else (DVC's index and the status of
+  every stage, ``flows.dvc_project.plan``), in a fresh process each time, without and with
+  ``flows.dvc_cli.patch_reads`` (YAML parsed once per text, plain parameter keys looked up
+  without ``dpath``); both must report the same stale stages with the same reasons.
+Both repro variants write the same ``dvc.lock`` (checked, after one warm-up run that records the
+stage's current dependencies). Needs ``make run`` first (the lock and the stage's
 data). Writes ``benchmarks/results/dvc_overhead.json``.
 """
 
@@ -34,6 +38,12 @@ sys.path.insert(0, str(REPO))  # flows/ is not installed: run from anywhere
 from flows import dvc_cli  # noqa: E402
 
 OUT = REPO / "benchmarks" / "results" / "dvc_overhead.json"
+
+
+def _stage_names() -> list[str]:
+    from flows.dvc_project import stage_graph
+
+    return sorted(stage_graph(REPO).upstream)
 
 
 def lock_update(path: Path) -> float:
@@ -66,6 +76,30 @@ def stage_alone(stage: str) -> float:
     return time.perf_counter() - start
 
 
+STATUS_SCRIPT = """
+import json, sys, time
+sys.path.insert(0, {repo!r})
+if {patched}:
+    from flows.dvc_cli import patch_reads
+    patch_reads()
+from dvc.repo import Repo
+start = time.perf_counter()
+with Repo({repo!r}) as repo:
+    report = repo.status()
+print(json.dumps({{"seconds": time.perf_counter() - start, "report": report}}, default=str))
+"""
+
+
+def status(patched: bool) -> tuple[float, object]:
+    """Seconds of DVC's index load and status of every stage (imports excluded), and the report."""
+    code = STATUS_SCRIPT.format(repo=str(REPO), patched=patched)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, check=True, capture_output=True, text=True
+    )
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    return out["seconds"], out["report"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--repeats", type=int, default=5)
@@ -87,6 +121,13 @@ def main() -> None:
             fast_update.append(lock_update(copy))
             assert copy.read_bytes() == plain_bytes, "the patched update wrote other bytes"
         _yaml.parse_yaml_for_update = original
+    plain_status, fast_status = [], []
+    for _ in range(args.repeats):
+        seconds, plain_report = status(patched=False)
+        plain_status.append(seconds)
+        seconds, fast_report = status(patched=True)
+        fast_status.append(seconds)
+        assert fast_report == plain_report, "the patched reads report another status"
     plain_cmd = [str(Path(sys.executable).parent / "dvc")]
     shim_cmd = [sys.executable, "-m", "flows.dvc_cli"]
     repro(plain_cmd, args.stage)  # warm-up; records the stage's current deps in the lock
@@ -107,6 +148,13 @@ def main() -> None:
             "plain_s": statistics.median(plain_update),
             "patched_s": statistics.median(fast_update),
             "ratio": statistics.median(plain_update) / statistics.median(fast_update),
+        },
+        "status": {
+            "stages": len(_stage_names()),
+            "stale_stages": len(plain_report),
+            "plain_s": statistics.median(plain_status),
+            "patched_s": statistics.median(fast_status),
+            "ratio": statistics.median(plain_status) / statistics.median(fast_status),
         },
         "repro": {
             "stage": args.stage,

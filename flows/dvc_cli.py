@@ -13,15 +13,24 @@ checks both on the committed lock and through a real ``dvc repro``). Measured si
 DVC's whole overhead around a stage 2.9 s -> 1.8 s, about 2 minutes over `make run`'s 119 stages.
 Any other YAML file (``dvc.yaml``, ``params.yaml``) keeps the round trip.
 
+It also parses each YAML text once per process (:func:`patch_yaml_cache`). DVC's status check
+reads ``params.yaml`` anew for every stage that declares params (123 parses of the same file in
+``make run``'s up-to-date check) and ``dvc.lock`` twice; the cache hands out copies of the first
+parse of the same text. Parameter look-ups by a plain dotted key (``train_text.seeds``) walk the
+dict instead of going through ``dpath``'s generic glob matcher (:func:`patch_param_lookup`).
+Measured side by side (``benchmarks/dvc_overhead.py``): ``make run``'s check of an up-to-date
+pipeline, see ``benchmarks/results/dvc_overhead.json``.
+
 If a DVC release moves these functions, the patch is skipped with a warning and DVC runs as is.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 log = logging.getLogger("glassworks.flows.dvc_cli")
@@ -45,7 +54,7 @@ def patch_lockfile_reader() -> bool:
 
     def parse_for_update(text: str, path: Any) -> Any:
         if os.path.basename(os.fspath(path)) == LOCKFILE:
-            return fast(text, path)
+            return _yaml.parse_yaml(text, path)  # the cached reader when patch_yaml_cache ran
         return round_trip(text, path)
 
     parse_for_update.glassworks_patched = True  # type: ignore[attr-defined]
@@ -53,9 +62,100 @@ def patch_lockfile_reader() -> bool:
     return True
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``dvc <argv>`` with :func:`patch_lockfile_reader` applied; DVC's exit code."""
+YAML_CACHE_SIZE = 8
+"""Distinct YAML texts a process keeps parsed (params.yaml, dvc.lock, a few .dvc files)."""
+
+
+def patch_yaml_cache() -> bool:
+    """Parse each YAML text once per process: DVC's safe (non-round-trip) reader memoised on
+    ``(path, text)``, each caller getting its own deep copy (DVC may modify what it read). False
+    when DVC's layout is unknown (nothing patched)."""
+    try:
+        from dvc.utils import serialize, strictyaml
+        from dvc.utils.serialize import _yaml
+    except ImportError:
+        return False
+    plain = getattr(_yaml, "parse_yaml", None)
+    if plain is None or not hasattr(strictyaml, "parse_yaml"):
+        log.warning("dvc_cli: DVC's YAML reader moved; YAML files are parsed as often as DVC asks")
+        return False
+    if getattr(plain, "glassworks_patched", False):
+        return True
+    parsed: dict[tuple[str, str], Any] = {}
+
+    def parse_yaml(text: str, path: Any, typ: str = "safe") -> Any:
+        if typ != "safe":  # round-trip documents carry comments and layout: not shared
+            return plain(text, path, typ=typ)
+        key = (os.fspath(path), text)
+        if key not in parsed:
+            if len(parsed) >= YAML_CACHE_SIZE:
+                parsed.pop(next(iter(parsed)))  # the oldest
+            parsed[key] = plain(text, path, typ=typ)
+        return copy.deepcopy(parsed[key])
+
+    parse_yaml.glassworks_patched = True  # type: ignore[attr-defined]
+    for module in (_yaml, serialize, strictyaml):
+        module.parse_yaml = parse_yaml
+    return True
+
+
+def _is_plain_key(key: str) -> bool:
+    return not any(c in key for c in "*?[]!")
+
+
+def patch_param_lookup() -> bool:
+    """Look parameters up by a plain dotted key (``train_text.seeds``) with a dict walk; a glob
+    key, or one the walk does not find, goes to ``dpath`` as before (its error included). False
+    when DVC's layout is unknown (nothing patched)."""
+    try:
+        from dvc.dependency import param
+    except ImportError:
+        return False
+    dpath = getattr(param, "dpath", None)
+    if dpath is None or not callable(getattr(dpath, "get", None)):
+        log.warning("dvc_cli: DVC's params reader moved; parameters are looked up by dpath")
+        return False
+    if isinstance(dpath, _FastDpath):
+        return True
+    param.dpath = _FastDpath(dpath)
+    return True
+
+
+class _FastDpath:
+    """``dpath`` with a fast ``get`` for plain dotted keys; everything else is ``dpath``'s."""
+
+    def __init__(self, dpath: Any) -> None:
+        self._dpath = dpath
+        self._get: Callable[..., Any] = dpath.get
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._dpath, name)
+
+    def get(self, obj: Any, glob: str, separator: str = "/", **kwargs: Any) -> Any:
+        if not kwargs and isinstance(glob, str) and _is_plain_key(glob):
+            node = obj
+            for part in glob.split(separator):
+                if isinstance(node, dict) and part in node:
+                    node = node[part]
+                elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                    node = node[int(part)]
+                else:
+                    break
+            else:
+                return node
+        return self._get(obj, glob, separator=separator, **kwargs)
+
+
+def patch_reads() -> None:
+    """Every read-side speed-up of this module (DVC's results unchanged)."""
+    patch_yaml_cache()
+    patch_param_lookup()
     patch_lockfile_reader()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``dvc <argv>`` with :func:`patch_reads` applied; DVC's exit code."""
+    patch_reads()
     from dvc.cli import main as dvc_main
 
     return int(dvc_main(list(sys.argv[1:] if argv is None else argv)) or 0)

@@ -76,3 +76,130 @@ def test_repro_through_the_shim_writes_what_dvc_writes(project: Path, tmp_path: 
     assert (twin / "dvc.lock").read_bytes() == (project / "dvc.lock").read_bytes()
     assert "chars: 5" not in (twin / "dvc.lock").read_text()  # metrics are not in the lock
     assert flow_dvc(twin, "status", "--json").stdout.strip() == "{}"
+
+
+@pytest.fixture
+def yaml_cache(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """The YAML cache over a counting parser; the list records what was really parsed."""
+    from dvc.utils import serialize, strictyaml
+
+    parsed: list[tuple[str, str]] = []
+    plain = _yaml.parse_yaml
+
+    def counting(text: str, path: object, typ: str = "safe") -> object:
+        parsed.append((text, typ))
+        return plain(text, path, typ=typ)
+
+    for module in (_yaml, serialize, strictyaml):
+        monkeypatch.setattr(module, "parse_yaml", counting)
+    assert dvc_cli.patch_yaml_cache()
+    assert dvc_cli.patch_yaml_cache()  # twice: still one layer
+    return parsed
+
+
+def test_yaml_text_is_parsed_once_and_each_caller_gets_its_own_copy(
+    yaml_cache: list[tuple[str, str]],
+) -> None:
+    from dvc.utils import strictyaml
+
+    text = "train:\n  seeds: [0, 1, 2]\n  lr: 0.001\n"
+    first = _yaml.parse_yaml(text, "params.yaml")
+    first["train"]["seeds"].append(99)  # a caller changing what it read
+    second = strictyaml.parse_yaml(text, "params.yaml")
+    assert second == {"train": {"seeds": [0, 1, 2], "lr": 0.001}}
+    assert len(yaml_cache) == 1
+    assert _yaml.parse_yaml(text + "  epochs: 3\n", "params.yaml")["train"]["epochs"] == 3
+    assert _yaml.parse_yaml(text, "other.yaml") == second  # another file: parsed on its own
+    assert len(yaml_cache) == 3
+    _yaml.parse_yaml(text, "params.yaml", typ="rt")  # round trip: never shared
+    _yaml.parse_yaml(text, "params.yaml", typ="rt")
+    assert [typ for _, typ in yaml_cache].count("rt") == 2
+
+
+def test_yaml_cache_keeps_a_bounded_number_of_texts(yaml_cache: list[tuple[str, str]]) -> None:
+    for i in range(dvc_cli.YAML_CACHE_SIZE + 1):
+        _yaml.parse_yaml(f"n: {i}\n", "params.yaml")
+    _yaml.parse_yaml("n: 0\n", "params.yaml")  # the oldest was dropped: parsed again
+    _yaml.parse_yaml(f"n: {dvc_cli.YAML_CACHE_SIZE}\n", "params.yaml")  # the newest was kept
+    assert len(yaml_cache) == dvc_cli.YAML_CACHE_SIZE + 2
+
+
+def test_yaml_errors_are_dvcs_own_and_not_cached(yaml_cache: list[tuple[str, str]]) -> None:
+    from dvc.utils.serialize import YAMLFileCorruptedError
+
+    for _ in range(2):
+        with pytest.raises(YAMLFileCorruptedError):
+            _yaml.parse_yaml("a: [1, 2\n", "params.yaml")
+    assert len(yaml_cache) == 2
+
+
+PARAMS = {"train": {"seeds": [0, 1, 2], "models": {"small": {"lr": 0.001}}}, "7": {"x": 1}}
+
+
+@pytest.mark.parametrize(
+    "key", ["train", "train.seeds", "train.seeds.1", "train.models.small.lr", "7.x"]
+)
+def test_plain_param_keys_find_what_dpath_finds(key: str) -> None:
+    import dpath
+
+    fast = dvc_cli._FastDpath(dpath)
+    assert fast.get(PARAMS, key, separator=".") == dpath.get(PARAMS, key, separator=".")
+
+
+@pytest.mark.parametrize("key", ["train.epochs", "train.seeds.5", "train.seeds.x", "nope"])
+def test_missing_param_keys_raise_dpaths_error(key: str) -> None:
+    import dpath
+
+    fast = dvc_cli._FastDpath(dpath)
+    with pytest.raises(KeyError):
+        dpath.get(PARAMS, key, separator=".")
+    with pytest.raises(KeyError):
+        fast.get(PARAMS, key, separator=".")
+
+
+def test_glob_param_keys_go_to_dpath(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dpath
+
+    seen: list[str] = []
+    monkeypatch.setattr(dpath, "get", lambda obj, glob, **kw: seen.append(glob) or "dpath's")
+    fast = dvc_cli._FastDpath(dpath)
+    assert fast.get(PARAMS, "train.mod*.small", separator=".") == "dpath's"
+    assert fast.get(PARAMS, "train.epochs", separator=".") == "dpath's"  # not found: dpath
+    assert fast.get(PARAMS, "train.seeds", separator=".") == [0, 1, 2]
+    assert seen == ["train.mod*.small", "train.epochs"]
+    assert fast.search is dpath.search  # the rest of dpath is dpath's
+
+
+def test_param_lookup_patch_is_applied_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dvc.dependency import param
+
+    monkeypatch.setattr(param, "dpath", param.dpath)
+    assert dvc_cli.patch_param_lookup()
+    assert dvc_cli.patch_param_lookup()
+    assert isinstance(param.dpath, dvc_cli._FastDpath)
+    assert not isinstance(param.dpath._dpath, dvc_cli._FastDpath)
+
+
+def test_the_patched_status_of_this_repo_is_dvcs(tmp_path: Path) -> None:
+    """This project's own status (123 stages) with and without the patched reads."""
+    code = (
+        "import json, sys; sys.path.insert(0, {repo!r})\n"
+        "if {patched}:\n    from flows.dvc_cli import patch_reads; patch_reads()\n"
+        "from dvc.repo import Repo\n"
+        "with Repo({repo!r}) as r: print(json.dumps(r.status(), sort_keys=True, default=str))\n"
+    )
+    import subprocess
+    import sys
+
+    out = [
+        subprocess.run(
+            [sys.executable, "-c", code.format(repo=str(REPO), patched=patched)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=REPO,
+        ).stdout  # fmt: skip
+        for patched in (False, True)
+    ]
+    assert out[0] == out[1]
+    assert out[0].startswith("{")
