@@ -575,6 +575,9 @@ class TabularNetParams(Frozen):
     augmentation: Literal["mixup", "cutmix", "cutout", "fgsm", "gaussian_noise"] | None = None
     augmentation_probability: float = Field(0.0, ge=0, le=1)
     oversample: bool = False
+    numeric_bins: int = Field(0, ge=0, le=256)
+    """0: the network reads the encoded features as they are; N: also a piecewise-linear encoding
+    of each numeric column in up to N quantile bins (INN: the hypernetwork's input only)."""
 
     @model_validator(mode="after")
     def _schedule(self) -> TabularNetParams:

@@ -5,13 +5,16 @@ A TabResNet hypernetwork reads an example ``x`` and emits the weights ``W(x)`` o
 (``(d + 1) x C``: one row per feature plus a bias); the prediction is that linear model applied to
 the same example, ``logit_c = sum_j W_cj(x) x_j + b_c(x)``. ``W(x) * x`` are therefore exact
 per-feature contributions that sum to the logit. An L1 penalty on ``|W(x)|`` (``weight_norm``)
-keeps the per-example models sparse. ``smoothness`` (not in the paper; issue 20's question)
-penalises how fast ``W(x)`` changes with ``x``: the squared Frobenius norm of the Jacobian
-``dW/dx`` divided by ``W``'s size ``C (d + 1)`` (summed over the inputs, so one value is not the
-same strength on every dataset), estimated with one random projection per example
-(Hutchinson's estimator, as in Hoffman, Roberts & Yaida 2019, "Robust learning with Jacobian
-regularization"), so that nearby examples get nearby linear models;
-:meth:`~_INNMixin.weight_sensitivity` measures it.
+keeps the per-example models sparse. Not in the paper:
+- ``numeric_bins`` lets the hypernetwork read a piecewise-linear encoding of the numeric columns
+  as well (Gorishniy et al. 2022); the linear model still reads ``x``, so the contributions stay
+  per input column;
+- ``smoothness`` (issue 20's question) penalises how fast ``W(x)`` changes with ``x``: the
+  squared Frobenius norm of the Jacobian ``dW/dx`` divided by ``W``'s size ``C (d + 1)`` (summed
+  over the inputs, so one value is not the same strength on every dataset), estimated with one
+  random projection per example (Hutchinson's estimator, as in Hoffman, Roberts & Yaida 2019,
+  "Robust learning with Jacobian regularization"), so that nearby examples get nearby linear
+  models; :meth:`~_INNMixin.weight_sensitivity` measures it.
 
 Differences from the reference code, on purpose:
 - the snapshot ensemble averages the snapshots' weights, so its explanations are averaged exactly
@@ -30,6 +33,7 @@ import torch
 from torch import nn
 
 from glassworks.models.tabresnet import (
+    PiecewiseLinearEncoding,
     TabResNet,
     TabResNetClassifier,
     _ClassifierNet,
@@ -48,17 +52,20 @@ class INNModule(nn.Module):
         nr_blocks: int = 2,
         hidden_size: int = 128,
         dropout: float = 0.1,
+        encoding: PiecewiseLinearEncoding | None = None,
     ) -> None:
         super().__init__()
         self.n_features = n_features
         self.n_outputs = n_outputs
-        self.hyper = TabResNet(
-            n_features, (n_features + 1) * n_outputs, nr_blocks, hidden_size, dropout
-        )
+        self.encoding = encoding  # what the hypernetwork reads; the linear model reads x
+        width = encoding.n_outputs if encoding is not None else n_features
+        self.hyper = TabResNet(width, (n_features + 1) * n_outputs, nr_blocks, hidden_size, dropout)
 
     def weights(self, x: torch.Tensor) -> torch.Tensor:
         """Per-example weights ``(B, C, d + 1)``; the last column is the bias."""
-        return self.hyper(x).view(-1, self.n_outputs, self.n_features + 1)
+        encoding = getattr(self, "encoding", None)  # None in models pickled before it existed
+        h = self.hyper(encoding(x) if encoding is not None else x)
+        return h.view(-1, self.n_outputs, self.n_features + 1)
 
     def forward_with_weights(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(logits (B, C), weights (B, C, d + 1))``."""
@@ -107,7 +114,14 @@ class _INNMixin(_SnapshotNet):
     interpretable = True
 
     def _build(self, n_features: int, n_outputs: int) -> nn.Module:
-        return INNModule(n_features, n_outputs, self.nr_blocks, self.hidden_size, self.dropout)
+        return INNModule(
+            n_features,
+            n_outputs,
+            self.nr_blocks,
+            self.hidden_size,
+            self.dropout,
+            encoding=self._input_encoding(),
+        )
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -191,6 +205,7 @@ class INNClassifier(_INNMixin, _ClassifierNet):
         augmentation: str | None = None,
         augmentation_probability: float = 0.0,
         oversample: bool = False,
+        numeric_bins: int = 0,
         seed: int = 0,
         device: str = "auto",
     ) -> None:
@@ -208,6 +223,7 @@ class INNClassifier(_INNMixin, _ClassifierNet):
         self.augmentation = augmentation
         self.augmentation_probability = augmentation_probability
         self.oversample = oversample
+        self.numeric_bins = numeric_bins
         self.seed = seed
         self.device = device
 

@@ -4,11 +4,13 @@ shared by TabResNet and INN: same data checks, same training loop
 (:mod:`glassworks.train.snapshots`), same snapshot ensemble.
 
 Binary tasks have one output (the log-odds of the second class), multiclass tasks one per class,
-regression one (on the standardised target).
+regression one (on the standardised target). ``numeric_bins`` > 0 feeds the network its input
+followed by a piecewise-linear encoding of the numeric columns (:class:`PiecewiseLinearEncoding`).
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -66,6 +68,61 @@ class TabResNet(nn.Module):
         return self.head(self.act(self.norm(self.blocks(self.stem(x)))))
 
 
+class PiecewiseLinearEncoding(nn.Module):
+    """``x`` followed by the piecewise-linear encoding of its numeric columns (Gorishniy, Rubachev
+    & Babenko 2022, "On Embeddings for Numerical Features in Tabular Deep Learning"): each column
+    with more than two distinct training values is cut into up to ``n_bins`` bins at its training
+    quantiles; bin ``t`` reads 0 below its lower edge, 1 above its upper edge and rises linearly
+    in between. The map is continuous and piecewise linear in ``x``, so gradients (attributions,
+    INN's smoothness penalty) pass through it.
+
+    Buffers: ``columns`` (the input column of each bin), ``lower`` and ``width`` (its edges).
+    """
+
+    def __init__(
+        self, n_features: int, columns: torch.Tensor, lower: torch.Tensor, width: torch.Tensor
+    ) -> None:
+        super().__init__()
+        self.n_features = n_features
+        self.register_buffer("columns", columns.long())
+        self.register_buffer("lower", lower.float())
+        self.register_buffer("width", width.float())
+
+    @classmethod
+    def fit(cls, x: np.ndarray, n_bins: int) -> PiecewiseLinearEncoding:
+        """Bins at the quantiles of each numeric column of the training matrix ``x``."""
+        if n_bins < 1:
+            raise ValueError(f"numeric_bins must be >= 1 to encode, got {n_bins}")
+        columns, lower, width = [], [], []
+        levels = np.linspace(0.0, 1.0, n_bins + 1)
+        for j in range(x.shape[1]):
+            col = x[:, j]
+            if len(np.unique(col)) <= 2:
+                continue  # binary and constant columns (one-hot codes) stay as they are
+            edges = np.unique(np.quantile(col, levels))
+            if len(edges) < 2:
+                continue
+            columns += [j] * (len(edges) - 1)
+            lower += list(edges[:-1])
+            width += list(np.diff(edges))
+        return cls(
+            x.shape[1],
+            torch.as_tensor(columns, dtype=torch.long),
+            torch.as_tensor(lower, dtype=torch.float32),
+            torch.as_tensor(width, dtype=torch.float32),
+        )
+
+    @property
+    def n_outputs(self) -> int:
+        """Input columns plus bins."""
+        return self.n_features + len(self.columns)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, n_features + bins)``."""
+        bins = ((x[:, self.columns] - self.lower) / self.width).clamp(0.0, 1.0)
+        return torch.cat([x, bins], 1)
+
+
 class SnapshotEnsemble(nn.Module):
     """Mean of the members' outputs (logits), and of their per-example weights for INN members:
     the logits are linear in the weights, so averaged contributions sum to the averaged logit."""
@@ -120,8 +177,19 @@ class _SnapshotNet(BaseEstimator):
 
     interpretable = False
 
+    def _input_encoding(self) -> PiecewiseLinearEncoding | None:
+        """A fresh copy of the fitted input encoding (each snapshot member gets its own)."""
+        encoding = getattr(self, "encoding_", None)
+        return copy.deepcopy(encoding) if encoding is not None else None
+
     def _build(self, n_features: int, n_outputs: int) -> nn.Module:
-        return TabResNet(n_features, n_outputs, self.nr_blocks, self.hidden_size, self.dropout)
+        encoding = self._input_encoding()
+        if encoding is None:
+            return TabResNet(n_features, n_outputs, self.nr_blocks, self.hidden_size, self.dropout)
+        net = TabResNet(
+            encoding.n_outputs, n_outputs, self.nr_blocks, self.hidden_size, self.dropout
+        )
+        return nn.Sequential(encoding, net)
 
     def _penalty(self, module: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return module(x), torch.zeros((), device=x.device)
@@ -134,6 +202,9 @@ class _SnapshotNet(BaseEstimator):
             )
         if not 0.0 <= self.augmentation_probability <= 1.0:
             raise ValueError("augmentation_probability must lie in [0, 1]")
+        bins = getattr(self, "numeric_bins", 0)
+        if not isinstance(bins, int | np.integer) or isinstance(bins, bool) or bins < 0:
+            raise ValueError(f"numeric_bins must be an integer >= 0, got {bins!r}")
 
     def _train(
         self,
@@ -145,6 +216,8 @@ class _SnapshotNet(BaseEstimator):
     ) -> None:
         self._check_params()
         device = resolve_device(self.device)
+        bins = int(getattr(self, "numeric_bins", 0))
+        self.encoding_ = PiecewiseLinearEncoding.fit(x, bins) if bins else None
 
         def loss(module: nn.Module, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
             out, penalty = self._penalty(module, xb)
@@ -266,6 +339,9 @@ _DOC_PARAMS = """
     augmentation, augmentation_probability: one of mixup, cutmix, cutout, fgsm, gaussian_noise,
         applied to a batch with that probability.
     oversample: random oversampling of minority classes every epoch.
+    numeric_bins: 0 feeds the network the encoded features as they are; N > 0 appends a
+        piecewise-linear encoding of each numeric column in up to N quantile bins (Gorishniy et
+        al. 2022; fitted on the training rows).
     device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``; inference is float64 on CPU.
 """
 
@@ -287,6 +363,7 @@ class TabResNetClassifier(_ClassifierNet):
         augmentation: str | None = None,
         augmentation_probability: float = 0.0,
         oversample: bool = False,
+        numeric_bins: int = 0,
         seed: int = 0,
         device: str = "auto",
     ) -> None:
@@ -302,6 +379,7 @@ class TabResNetClassifier(_ClassifierNet):
         self.augmentation = augmentation
         self.augmentation_probability = augmentation_probability
         self.oversample = oversample
+        self.numeric_bins = numeric_bins
         self.seed = seed
         self.device = device
 
