@@ -753,7 +753,7 @@ class TrainCdepParams(Frozen):
             if penalty in CD_BASED and self.models[model].backbone != "lstm":
                 raise ValueError(
                     f"train_cdep.arms: {arm!r}: contextual decomposition is not defined for "
-                    "attention (backbone 'small'); use rrr or eg for the transformer"
+                    "attention (backbone 'small'); use clp, rrr or eg for the transformer"
                 )
         for penalty, grid in self.lambdas.items():
             bad = [lam for lam in grid if lam < 0]

@@ -625,7 +625,7 @@ def check_supported(model: nn.Module) -> None:
             ):
                 why = (
                     "attention multiplies two decomposed activations, so CD is not defined for "
-                    "it; penalise a transformer with penalty 'rrr' or 'eg' instead"
+                    "it; penalise a transformer with penalty 'clp', 'rrr' or 'eg' instead"
                 )
             elif isinstance(layer, nn.Embedding):
                 why = "an embedding can only be the first layer"

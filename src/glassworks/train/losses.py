@@ -37,13 +37,14 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
+from glassworks.config import CD_BASED
 from glassworks.explain.cd import Decomposition, contextual_decomposition
 from glassworks.explain.paths import expected_gradients
 
 LossName = Literal["ce", "weighted_ce", "ordinal"]
 PenaltyName = Literal["none", "cdep", "cdep_ref", "cdep_int", "clp", "rrr", "eg"]
 PENALTIES: tuple[str, ...] = ("none", "cdep", "cdep_ref", "cdep_int", "clp", "rrr", "eg")
-CD_PENALTIES: tuple[str, ...] = ("cdep", "cdep_ref", "cdep_int")
+CD_PENALTIES: tuple[str, ...] = CD_BASED
 """Penalties built on contextual decomposition (LSTM/CNN only: CD is not defined for attention)."""
 
 
