@@ -16,6 +16,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    NonNegativeFloat,
     PositiveFloat,
     ValidationError,
     model_validator,
@@ -269,6 +270,9 @@ class TrainEmbGAMParams(Frozen):
     Cs: tuple[float, ...] = (0.001, 0.01, 0.1, 1.0, 10.0)
     max_iter: int = Field(2000, ge=10)
     class_weight: Literal["balanced"] | None = None
+    residuals: tuple[NonNegativeFloat, ...] = Field((0.0,), min_length=1)
+    """Scales of each training n-gram's own weight on top of its embedding's, chosen on
+    validation (0: the paper's Emb-GAM; :class:`~glassworks.models.emb_gam.EmbGAMClassifier`)."""
     baseline_Cs: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0)
     n_explain: int = Field(20, ge=0)
     """Test texts explained n-gram by n-gram in the HTML report."""

@@ -249,3 +249,84 @@ def test_regressor_pickles(embedder: CachedEmbedder) -> None:
     model = EmbGAMRegressor(embedder, Cs=(1.0,)).fit(x, y)
     clone = pickle.loads(pickle.dumps(model))
     np.testing.assert_allclose(clone.predict(x), model.predict(x), atol=1e-12)
+
+
+def _word_task(n: int, seed: int) -> tuple[list[str], np.ndarray]:
+    """The label is carried by which of 40 made-up words a text holds: with 2-d embeddings the
+    embedding cannot tell 20 positive words from 20 negative ones; per-word weights can."""
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(40)]
+    texts, labels = [], []
+    for _ in range(n):
+        k = int(rng.integers(40))
+        texts.append(" ".join([words[k], *rng.choice(FILL, 3)]))
+        labels.append(int(k % 2))
+    return texts, np.array(labels)
+
+
+def test_residuals_learn_what_the_embedding_cannot_and_are_chosen_on_valid(
+    tmp_path,  # noqa: ANN001
+) -> None:
+    embedder = CachedEmbedder(HashEncoder(dim=2), tmp_path / "cache")
+    x, y = _word_task(600, 0)
+    xv, yv = _word_task(200, 1)
+    xt, yt = _word_task(300, 2)
+    plain = EmbGAMClassifier(embedder, ngram_order=1, Cs=(0.1, 1.0, 10.0)).fit(x, y, xv, yv)
+    model = EmbGAMClassifier(
+        embedder, ngram_order=1, Cs=(0.1, 1.0, 10.0), residuals=(0.0, 1.0)
+    ).fit(x, y, xv, yv)
+    assert model.residual_ == 1.0
+    assert model.residual_scores_[1.0] > model.residual_scores_[0.0]
+    assert model.score(xt, yt) > 0.95
+    assert plain.score(xt, yt) < 0.8
+    # still an exact sum of per-n-gram contributions, checked against the slow path
+    np.testing.assert_allclose(
+        model.decision_function(xt), model.decision_function_embeddings(xt), atol=1e-9
+    )
+    table = model.explain(xt[0])
+    assert table["contribution_1"].sum() + model.intercept_[0] == pytest.approx(
+        model.decision_function(xt[:1])[0], abs=1e-9
+    )
+    assert model.contributions(xt[0])[0][0] == xt[0].split()[0]  # the label word leads
+
+
+def test_residual_zero_is_plain_emb_gam(embedder: CachedEmbedder) -> None:
+    x, y = _texts(200, 5)
+    xv, yv = _texts(60, 6)
+    a = EmbGAMClassifier(embedder, Cs=(0.1, 1.0)).fit(x, y, xv, yv)
+    b = EmbGAMClassifier(embedder, Cs=(0.1, 1.0), residuals=(0.0,)).fit(x, y, xv, yv)
+    np.testing.assert_array_equal(a.ngram_contributions_, b.ngram_contributions_)
+    assert not b.residual_coef_.any()
+    assert b.residual_ == 0.0
+
+
+@pytest.mark.parametrize(
+    ("residuals", "message"),
+    [((), "at least one"), ((0.0, -1.0), ">= 0"), ((float("nan"),), ">= 0")],
+)
+def test_bad_residuals_are_refused(
+    embedder: CachedEmbedder, residuals: tuple[float, ...], message: str
+) -> None:
+    x, y = _texts(50, 7)
+    with pytest.raises(ValueError, match=message):
+        EmbGAMClassifier(embedder, Cs=(1.0,), residuals=residuals).fit(x, y)
+    with pytest.raises(ValueError, match=message):
+        EmbGAMRegressor(embedder, Cs=(1.0,), residuals=residuals).fit(x, y * 1.0)
+
+
+def test_a_residual_grid_needs_validation(embedder: CachedEmbedder) -> None:
+    x, y = _texts(50, 8)
+    with pytest.raises(ValueError, match="chosen on validation"):
+        EmbGAMClassifier(embedder, Cs=(1.0,), residuals=(0.0, 1.0)).fit(x, y)
+
+
+def test_regressor_with_residuals_decomposes_exactly(embedder: CachedEmbedder) -> None:
+    x, labels = _texts(200, 9)
+    y = labels * 2.0 + 1.0
+    xv, lv = _texts(60, 10)
+    model = EmbGAMRegressor(embedder, Cs=(1.0, 10.0), residuals=(0.0, 0.5)).fit(
+        x, y, xv, lv * 2.0 + 1.0
+    )
+    xt, _ = _texts(20, 11)
+    np.testing.assert_allclose(model.predict(xt), model.decision_function_embeddings(xt), atol=1e-9)
+    assert set(model.residual_scores_) == {0.0, 0.5}

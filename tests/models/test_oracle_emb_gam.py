@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from glassworks.models.emb_gam import EmbGAMClassifier, EmbGAMRegressor
@@ -120,3 +121,42 @@ def test_ngram_contributions_and_intercept_sum_to_the_decision_function() -> Non
         assert total == pytest.approx(float(model.decision_function([text])[0]), abs=1e-10)
         (z_text,) = _standardise(_summed(x, emb), _summed([text], emb))[1:]
         assert total == pytest.approx(float(ref.decision_function(z_text)[0]), abs=1e-7)
+
+
+def _counts(texts: Sequence[str], vocab: Sequence[str]) -> np.ndarray:
+    """Occurrences of each training n-gram per text, written out by hand."""
+    index = {g: j for j, g in enumerate(vocab)}
+    out = np.zeros((len(texts), len(vocab)))
+    for i, t in enumerate(texts):
+        for g in _ngrams(t):
+            if g in index:
+                out[i, index[g]] += 1
+    return out
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_residuals_equal_sklearn_on_sums_and_scaled_counts(classes: int) -> None:
+    """With residual scale r the model is logistic regression on [standardised sums, r * counts];
+    each n-gram's contribution is its embedding's plus r times its own weight."""
+    emb, r = FakeEmbedder(), 0.7
+    x, y = _texts(150, 6, classes)
+    xt, _ = _texts(40, 7, classes)
+    xt.append("never seen words here")
+    model = EmbGAMClassifier(emb, Cs=(C,), max_iter=5000, residuals=(r,)).fit(x, y)
+    vocab = sorted({g for t in x for g in _ngrams(t)})
+    assert model.vocabulary_ == vocab
+    z_train, z_test = _standardise(_summed(x, emb), _summed(xt, emb))
+    # the same solver on the same (sparse) design, so both stop at the same iterate
+    design = sp.csr_matrix(np.hstack([z_train, r * _counts(x, vocab)]))
+    ref = LogisticRegression(C=C, max_iter=5000).fit(design, y)
+    expected = ref.decision_function(np.hstack([z_test, r * _counts(xt, vocab)]))
+    np.testing.assert_allclose(model.decision_function(xt), expected, rtol=1e-7, atol=1e-7)
+    # the n-gram "good": its embedding's part plus r times its own weight, per occurrence
+    sd = _summed(x, emb).std(0)
+    j = vocab.index("good")
+    w_emb = ref.coef_[:, : sd.size] / sd
+    by_hand = (
+        np.asarray(emb.embed(["good"]), np.float64)[0] @ w_emb.T + r * ref.coef_[:, sd.size + j]
+    )
+    np.testing.assert_allclose(model.ngram_contributions_[j], by_hand, rtol=1e-3, atol=1e-3)
+    assert np.abs(model.residual_coef_).max() > 0.01  # the residual weights are used

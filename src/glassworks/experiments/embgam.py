@@ -61,6 +61,7 @@ def fit_and_score_embgam(
         Cs=params.Cs,
         max_iter=params.max_iter,
         class_weight=params.class_weight,
+        residuals=params.residuals,
     ).fit(*train, *valid)
     bag, bag_c = bag_of_ngrams(
         spec, train, valid, params.baseline_Cs, params.max_iter, params.class_weight
@@ -73,6 +74,7 @@ def fit_and_score_embgam(
             **classification_metrics(y_test, pred["embgam"], task, names),
             "valid_accuracy": float(np.mean(model.predict(x_valid) == y_valid)),
             "C": model.C_,
+            "residual": model.residual_,
             "vocabulary": len(model.vocabulary_),
         },
         "bag_of_ngrams": {
@@ -106,9 +108,9 @@ def fit_and_score_embgam_regression(
     ``params.class_weight`` and ``max_iter`` are for classifiers and are not used."""
     train, valid, (x_test, y_test) = (_xy_real(splits, s) for s in ("train", "valid", "test"))
     x_valid, y_valid = valid
-    model = EmbGAMRegressor.from_spec(embedder, spec, normalize=params.normalize, Cs=params.Cs).fit(
-        *train, *valid
-    )
+    model = EmbGAMRegressor.from_spec(
+        embedder, spec, normalize=params.normalize, Cs=params.Cs, residuals=params.residuals
+    ).fit(*train, *valid)
     bag, bag_c = bag_of_ngrams_ridge(spec, train, valid, params.baseline_Cs)
     dummy = train_mean(train[1])
     pred = {"embgam": model.predict(x_test), "bag_of_ngrams": bag.predict(x_test)}
@@ -118,6 +120,7 @@ def fit_and_score_embgam_regression(
             "valid_rmse": rmse(y_valid, model.predict(x_valid)),
             "C": model.C_,
             "alpha": model.alpha_,
+            "residual": model.residual_,
             "vocabulary": len(model.vocabulary_),
         },
         "bag_of_ngrams": {

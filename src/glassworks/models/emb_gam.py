@@ -9,6 +9,15 @@ stays exact. Unlike the reference, unseen n-grams at predict time are embedded (
 embedder's cache), not scored as zero, and ``predict_proba`` keeps the intercept.
 ``min_frequency`` shapes the *training* vocabulary only: at prediction every n-gram of a text is
 scored, including training n-grams rarer than ``min_frequency`` (embedded like unseen ones).
+
+``residuals`` (glassworks, not in the paper) gives every training n-gram a weight of its own on
+top of the embedding's: the linear model reads the standardised summed embedding *and* the n-gram
+counts scaled by ``r``, so an n-gram's contribution per occurrence is ``w . emb(g) + r v_g``. The
+shared L2 penalty then shrinks each n-gram's own weight towards what its embedding predicts
+rather than towards 0 (the larger ``r``, the weaker that shrinkage): frequent n-grams can depart
+from their embedding, rare and unseen ones fall back on it. The model is still an exact sum of
+per-n-gram contributions. ``r`` is chosen on validation from the ``residuals`` grid, 0 (plain
+Emb-GAM) first so that a tie keeps the paper's model.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from glassworks.embed.ngrams import NgramSpec, count_ngrams, frequent, tokenize
 from glassworks.models.selection import select_on_valid
+from glassworks.selection import choose
 
 if TYPE_CHECKING:
     from sklearn.linear_model import LogisticRegression, LogisticRegressionCV, Ridge, RidgeCV
@@ -71,6 +81,14 @@ def _design(
     return known, new, list(new_index)
 
 
+def _with_counts(x: np.ndarray, counts: sp.csr_matrix, r: float) -> np.ndarray | sp.csr_matrix:
+    """The design matrix: the standardised summed embeddings, then ``r`` times the n-gram
+    counts when ``r`` > 0."""
+    if not r:
+        return x
+    return sp.hstack([sp.csr_matrix(x), counts * r], format="csr")
+
+
 class _EmbGAM(BaseEstimator):
     """Shared fitting and decomposition; subclasses choose the linear model."""
 
@@ -88,6 +106,7 @@ class _EmbGAM(BaseEstimator):
         Cs: Sequence[float] = (0.01, 0.1, 1.0, 10.0),  # noqa: N803 - scikit-learn's name
         max_iter: int = 2000,
         class_weight: str | None = None,
+        residuals: Sequence[float] = (0.0,),
     ) -> None:
         self.embedder = embedder
         self.ngram_order = ngram_order
@@ -98,6 +117,7 @@ class _EmbGAM(BaseEstimator):
         self.Cs = Cs
         self.max_iter = max_iter
         self.class_weight = class_weight
+        self.residuals = residuals
 
     @classmethod
     def from_spec(cls, embedder: Embedder, spec: NgramSpec, **params: Any) -> _EmbGAM:
@@ -130,6 +150,10 @@ class _EmbGAM(BaseEstimator):
 
     def _summed(self, texts: Sequence[str]) -> np.ndarray:
         """Sum of n-gram embeddings per text (known and unseen n-grams alike)."""
+        return self._features(texts)[0]
+
+    def _features(self, texts: Sequence[str]) -> tuple[np.ndarray, sp.csr_matrix]:
+        """Sum of n-gram embeddings per text, and its counts of training-vocabulary n-grams."""
         counts = count_ngrams(texts, self.spec)
         known, new, new_keys = _design(counts, self.vocabulary_index_, None)
         emb = self._embedder()
@@ -140,7 +164,7 @@ class _EmbGAM(BaseEstimator):
         )
         if new_keys:
             summed = summed + new @ emb.embed(new_keys)
-        return np.asarray(summed)
+        return np.asarray(summed), known
 
     def _make(self, c: float) -> Any:
         raise NotImplementedError
@@ -157,6 +181,14 @@ class _EmbGAM(BaseEstimator):
 
     def _check_params(self) -> None:
         """Reject hyperparameters the linear model cannot use (before any embedding)."""
+        self._check_residuals()
+
+    def _check_residuals(self) -> None:
+        grid = list(self.residuals)
+        if not grid:
+            raise ValueError("residuals: give at least one scale (0 = plain Emb-GAM)")
+        if any(not np.isfinite(r) or r < 0 for r in grid):
+            raise ValueError(f"residuals must be finite scales >= 0, got {grid}")
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -200,32 +232,65 @@ class _EmbGAM(BaseEstimator):
         else:
             mu, sigma = np.zeros(summed.shape[1]), np.ones(summed.shape[1])
         x = (summed - mu) / sigma
-        if X_valid is not None and y_valid is not None:
-            xv = (self._summed(list(X_valid)) - mu) / sigma
-            yv = np.asarray(y_valid)
-            model, self.C_, self.valid_scores_ = select_on_valid(
-                self._make,
-                list(self.Cs),
-                lambda m: m.fit(x, y_arr),
-                lambda m: self._valid_score(m, xv, yv),
+        grid = [float(r) for r in self.residuals]
+        has_valid = X_valid is not None and y_valid is not None
+        if len(grid) > 1 and not has_valid:
+            raise ValueError(
+                f"residuals: a grid of {len(grid)} scales is chosen on validation; pass "
+                "X_valid and y_valid or give one scale"
             )
-        elif len(self.Cs) > 1:
-            model = self._make_cv().fit(x, y_arr)
-            self.C_ = self._cv_choice(model)
-            self.valid_scores_ = {}
-        else:
-            self.C_ = float(self.Cs[0])
-            model = self._make(self.C_).fit(x, y_arr)
-            self.valid_scores_ = {}
+        valid = None
+        if has_valid:
+            summed_v, known_v = self._features(list(X_valid))  # type: ignore[arg-type]
+            valid = ((summed_v - mu) / sigma, known_v, np.asarray(y_valid))
+        fits: dict[float, tuple[Any, float, dict[float, float]]] = {}
+        for r in grid:
+            fits[r] = self._fit_linear(_with_counts(x, known, r), y_arr, valid, r)
+        best = grid[0]
+        if has_valid:  # the best validation score per scale; ties to the first scale
+            best = choose({r: max(fits[r][2].values()) for r in grid}, metric="valid_score")
+        model, self.C_, self.valid_scores_ = fits[best]
+        self.residual_ = best
+        self.residual_scores_ = {
+            r: max(f[2].values(), default=float("nan")) for r, f in fits.items()
+        }
         w = np.atleast_2d(model.coef_)
-        self.coef_ = w / sigma
+        d = embeddings.shape[1]
+        self.coef_ = np.asarray(w[:, :d]) / sigma
         self.intercept_ = np.atleast_1d(model.intercept_) - self.coef_ @ mu
         if hasattr(model, "classes_"):
             self.classes_ = model.classes_
-        self.ngram_contributions_ = embeddings @ self.coef_.T
-        self.n_features_in_ = embeddings.shape[1]
+        # each training n-gram's own weight per occurrence (V, outputs); zeros when r = 0
+        self.residual_coef_ = (
+            (best * np.asarray(w[:, d:])).T if best else np.zeros((len(vocab), w.shape[0]))
+        )
+        self.ngram_contributions_ = embeddings @ self.coef_.T + self.residual_coef_
+        self.n_features_in_ = d
         self._fit_embeddings = None  # not kept: the contributions are all predict needs
         return self
+
+    def _fit_linear(
+        self,
+        x: np.ndarray | sp.csr_matrix,
+        y: np.ndarray,
+        valid: tuple[np.ndarray, sp.csr_matrix, np.ndarray] | None,
+        r: float,
+    ) -> tuple[Any, float, dict[float, float]]:
+        """The linear model on design ``x`` with C chosen on validation (or by 5-fold CV, or
+        the one C given): ``(model, C, validation score per C)``."""
+        if valid is not None:
+            xv = _with_counts(valid[0], valid[1], r)
+            return select_on_valid(
+                self._make,
+                list(self.Cs),
+                lambda m: m.fit(x, y),
+                lambda m: self._valid_score(m, xv, valid[2]),
+            )
+        if len(self.Cs) > 1:
+            model = self._make_cv().fit(x, y)
+            return model, self._cv_choice(model), {}
+        c = float(self.Cs[0])
+        return self._make(c).fit(x, y), c, {}
 
     # ------------------------------------------------------------------ decomposition
     def _raw(self, texts: Sequence[str]) -> np.ndarray:
@@ -238,9 +303,14 @@ class _EmbGAM(BaseEstimator):
         return np.asarray(z) + self.intercept_
 
     def decision_function_embeddings(self, X: Sequence[str]) -> np.ndarray:  # noqa: N803
-        """The linear model applied to the summed embeddings (the slow path, for checking)."""
+        """The linear model applied to the summed embeddings (and the training n-grams' counts
+        when ``residual_`` > 0): the slow path, for checking."""
         check_is_fitted(self, "coef_")
-        z = self._summed(list(X)) @ self.coef_.T + self.intercept_
+        summed, known = self._features(list(X))
+        z = summed @ self.coef_.T + self.intercept_
+        residual = getattr(self, "residual_coef_", None)  # None in models pickled before it
+        if residual is not None:
+            z = z + np.asarray(known @ residual)
         return z[:, 0] if z.shape[1] == 1 else z
 
     def explain(self, text: str) -> pl.DataFrame:
@@ -393,6 +463,7 @@ class EmbGAMRegressor(RegressorMixin, _EmbGAM):
         return -float(np.sqrt(np.mean((model.predict(x) - y) ** 2)))
 
     def _check_params(self) -> None:
+        self._check_residuals()
         if self.class_weight is not None:
             raise ValueError("class_weight is for classifiers; EmbGAMRegressor needs None")
         for c in self.Cs:
