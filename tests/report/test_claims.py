@@ -286,6 +286,7 @@ def test_full_profile_benchmarks_follow_their_claims(metrics: Path, tmp_path: Pa
         ("Emb-GAM", False), ("Emb-GAM", True), ("CDEP", False), ("CDEP", False),
         ("CDEP", True), ("CDEP", True),
     ]  # fmt: skip
+    assert not any("residuals" in c.claim for c in claims)  # that benchmark has not run
     ngrams, decoy, gender = claims[1], claims[4], claims[5]
     assert ngrams.verdict == REACHED
     assert ngrams.ours.startswith("n <= 4: 0.830 vs bag-of-n-grams 0.815")
@@ -300,6 +301,32 @@ def test_full_profile_benchmarks_follow_their_claims(metrics: Path, tmp_path: Pa
     assert "PARTIAL" not in ngrams.note  # no complete flag: a finished run
     assert gender.verdict == NOT_RUN
     assert "no LSTM CDEP arm yet" in gender.note
+
+
+def test_the_residual_emb_gam_benchmark_gets_its_own_row(metrics: Path, tmp_path: Path) -> None:
+    bench = tmp_path / "benchmarks"
+    row = {
+        "order": 2,
+        "residual": 0.3,
+        "embgam": {"valid_accuracy": 0.83, "test_accuracy": 0.845},
+        "bag_of_ngrams": {"valid_accuracy": 0.82, "test_accuracy": 0.821},
+        "difference": {"difference": {"mean": 0.024, "ci95": [0.004, 0.044], "n": 872}},
+    }
+    write(
+        bench / "embgam_residuals.json",
+        {"command": "python benchmarks/embgam_ngrams.py --residuals 0 0.3 1",
+         "residuals": [0.0, 0.3, 1.0], "n_train": 61160, "orders": [row],
+         "chosen": {"embgam": 2, "bag_of_ngrams": 2}, "seconds": 300},
+    )  # fmt: skip
+    claims = paper_claims(metrics, RUNS, bench)
+    assert [c.paper for c in claims[:2]] == ["Emb-GAM", "Emb-GAM"]
+    residual = claims[1]
+    assert "per-n-gram residuals" in residual.claim
+    assert residual.verdict == REACHED  # [0.004, 0.044] excludes 0
+    assert residual.ours.startswith("n <= 2, residual scale 0.3: 0.845 vs bag-of-n-grams 0.821")
+    assert "residual scale chosen on validation from [0.0, 0.3, 1.0]" in residual.note
+    write(bench / "embgam_residuals.json", {"orders": [row], "chosen": {}})
+    assert paper_claims(metrics, RUNS, bench)[1].verdict == NOT_RUN  # no chosen order: says so
 
 
 def test_the_tuned_tabular_benchmark_follows_the_inn_claim(metrics: Path, tmp_path: Path) -> None:
