@@ -67,16 +67,20 @@ def test_inn_searches_its_smoothness_and_the_fit_uses_it() -> None:
             "weight_decay": 1e-5,
             "weight_norm": 0.1,
             "smoothness": 3.0,
+            "numeric_bins": 8,
         }  # fmt: skip
     )
     space = SEARCH_SPACES["inn"](trial)
     assert space["smoothness"] == 3.0
     assert space["weight_norm"] == 0.1
+    assert space["numeric_bins"] == 8
     assert "smoothness" not in SEARCH_SPACES["tabresnet"](trial)
+    assert "numeric_bins" not in SEARCH_SPACES["tabresnet"](trial)
     data = encode_splits(_prepared())
     net = {"epochs": 3, "warmup_epochs": 1, "nr_restarts": 1, "device": "cpu", **space}
     model, _ = fit_and_score("inn", net, 0, data, 2)
     assert model.smoothness == 3.0
+    assert model.module_.members[0].encoding is not None  # the searched bins reach the model
     # and training felt it: the same seed without the penalty fits another model
     free, _ = fit_and_score("inn", {**net, "smoothness": 0.0}, 0, data, 2)
     x = data.x["test"]

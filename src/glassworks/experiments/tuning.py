@@ -38,9 +38,13 @@ def _inn_like(trial: Any) -> dict[str, Any]:
 def _inn(trial: Any) -> dict[str, Any]:
     # weight_norm: the L1 penalty on |W(x)|, INN's sparsity regulariser; smoothness: how fast
     # W(x) may change with x (benchmarks/inn_smoothness.py; 0.1 already halves dW/dx there)
+    # numeric_bins: the hypernetwork also reads a piecewise-linear encoding of the numeric
+    # columns (benchmarks/inn_smoothness.py --param numeric_bins: electricity +0.040 test AUROC at
+    # 16 bins, the three small sets lose); TabResNet's space does not have it (not searched there)
     norm = trial.suggest_float("weight_norm", 1e-3, 1.0, log=True)
     smooth = trial.suggest_float("smoothness", 1e-2, 1e2, log=True)
-    return {**_inn_like(trial), "weight_norm": norm, "smoothness": smooth}
+    bins = trial.suggest_categorical("numeric_bins", [0, 8, 16, 32])
+    return {**_inn_like(trial), "weight_norm": norm, "smoothness": smooth, "numeric_bins": bins}
 
 
 SEARCH_SPACES: dict[str, Space] = {
