@@ -10,9 +10,10 @@ Two measurements, each the median of ``--repeats`` alternating runs:
   second (``prepare`` of a small OpenML set), as a subprocess, ``dvc`` vs ``python -m
   flows.dvc_cli``; what is left after subtracting the stage is DVC's overhead.
 - ``status``: the check ``make run`` makes before anything else (DVC's index and the status of
-  every stage, ``flows.dvc_project.plan``), in a fresh process each time, without and with
-  ``flows.dvc_cli.patch_reads`` (YAML parsed once per text, plain parameter keys looked up
-  without ``dpath``); both must report the same stale stages with the same reasons.
+  every stage: ``repo.status()``, what ``flows.dvc_project.plan`` calls), in a fresh process
+  each time, without and with ``flows.dvc_cli.patch_reads`` (YAML parsed once per text, plain
+  parameter keys looked up without ``dpath``); both must report the same stale stages with the
+  same reasons.
 Both repro variants write the same ``dvc.lock`` (checked, after one warm-up run that records the
 stage's current dependencies). Needs ``make run`` first (the lock and the stage's
 data). Writes ``benchmarks/results/dvc_overhead.json``.
@@ -102,7 +103,7 @@ def status(patched: bool) -> tuple[float, object]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=5, choices=range(1, 101), metavar="1..100")
     ap.add_argument("--stage", default="prepare@openml-37")
     args = ap.parse_args()
     lock = REPO / "dvc.lock"

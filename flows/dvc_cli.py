@@ -30,6 +30,7 @@ import copy
 import logging
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -82,16 +83,21 @@ def patch_yaml_cache() -> bool:
     if getattr(plain, "glassworks_patched", False):
         return True
     parsed: dict[tuple[str, str], Any] = {}
+    lock = threading.Lock()  # DVC reads plots' data sources from several threads
 
     def parse_yaml(text: str, path: Any, typ: str = "safe") -> Any:
         if typ != "safe":  # round-trip documents carry comments and layout: not shared
             return plain(text, path, typ=typ)
         key = (os.fspath(path), text)
-        if key not in parsed:
-            if len(parsed) >= YAML_CACHE_SIZE:
-                parsed.pop(next(iter(parsed)))  # the oldest
-            parsed[key] = plain(text, path, typ=typ)
-        return copy.deepcopy(parsed[key])
+        with lock:
+            data = parsed.get(key)
+        if data is None:
+            data = plain(text, path, typ=typ)
+            with lock:
+                while len(parsed) >= YAML_CACHE_SIZE:
+                    parsed.pop(next(iter(parsed)))  # the oldest
+                parsed[key] = data
+        return copy.deepcopy(data)
 
     parse_yaml.glassworks_patched = True  # type: ignore[attr-defined]
     for module in (_yaml, serialize, strictyaml):
@@ -135,10 +141,13 @@ class _FastDpath:
         if not kwargs and isinstance(glob, str) and _is_plain_key(glob):
             node = obj
             for part in glob.split(separator):
+                number = int(part) if part.isdecimal() and part.isascii() else None
+                if not part or (isinstance(node, dict) and number is not None and number in node):
+                    break  # an empty or ambiguous key ("1" and 1): dpath decides (and errs)
                 if isinstance(node, dict) and part in node:
                     node = node[part]
-                elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                    node = node[int(part)]
+                elif isinstance(node, list) and number is not None and number < len(node):
+                    node = node[number]
                 else:
                     break
             else:

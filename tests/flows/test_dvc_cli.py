@@ -133,17 +133,51 @@ def test_yaml_errors_are_dvcs_own_and_not_cached(yaml_cache: list[tuple[str, str
     assert len(yaml_cache) == 2
 
 
-PARAMS = {"train": {"seeds": [0, 1, 2], "models": {"small": {"lr": 0.001}}}, "7": {"x": 1}}
+PARAMS = {
+    "train": {"seeds": [0, 1, 2], "models": {"small": {"lr": 0.001}}, "cap": None},
+    "7": {"x": 1},
+    8: {"y": 2},  # YAML reads `8:` as an integer key
+}
 
 
 @pytest.mark.parametrize(
-    "key", ["train", "train.seeds", "train.seeds.1", "train.models.small.lr", "7.x"]
+    "key",
+    ["train", "train.seeds", "train.seeds.1", "train.models.small.lr", "train.cap", "7.x", "8.y"],
 )
-def test_plain_param_keys_find_what_dpath_finds(key: str) -> None:
+def test_plain_param_keys_find_what_dpath_finds(key: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dpath
+
+    expected = dpath.get(PARAMS, key, separator=".")
+    fast = dvc_cli._FastDpath(dpath)
+    if key != "8.y":  # string keys are walked without dpath: its get is never called
+        monkeypatch.setattr(fast, "_get", lambda *a, **k: pytest.fail("fell back to dpath"))
+    assert fast.get(PARAMS, key, separator=".") == expected
+
+
+@pytest.mark.parametrize("key", ["train..seeds", "train.seeds.²", ""])
+def test_odd_param_keys_get_dpaths_answer(key: str) -> None:
+    """An empty part or a non-ASCII digit: whatever dpath does (its error included)."""
     import dpath
 
     fast = dvc_cli._FastDpath(dpath)
-    assert fast.get(PARAMS, key, separator=".") == dpath.get(PARAMS, key, separator=".")
+    try:
+        expected: object = dpath.get(PARAMS, key, separator=".")
+    except Exception as exc:  # noqa: BLE001 - the same error type is what is asserted
+        with pytest.raises(type(exc)):
+            fast.get(PARAMS, key, separator=".")
+    else:
+        assert fast.get(PARAMS, key, separator=".") == expected
+
+
+def test_an_ambiguous_key_goes_to_dpath() -> None:
+    import dpath
+
+    both = {"a": {"1": "str", 1: "int"}}
+    seen: list[str] = []
+    fast = dvc_cli._FastDpath(dpath)
+    fast._get = lambda obj, glob, **kw: seen.append(glob) or "dpath's"  # type: ignore[method-assign]
+    assert fast.get(both, "a.1", separator=".") == "dpath's"
+    assert seen == ["a.1"]
 
 
 @pytest.mark.parametrize("key", ["train.epochs", "train.seeds.5", "train.seeds.x", "nope"])
@@ -178,6 +212,19 @@ def test_param_lookup_patch_is_applied_once(monkeypatch: pytest.MonkeyPatch) -> 
     assert dvc_cli.patch_param_lookup()
     assert isinstance(param.dpath, dvc_cli._FastDpath)
     assert not isinstance(param.dpath._dpath, dvc_cli._FastDpath)
+
+
+def test_the_patched_status_names_the_same_changed_params(project: Path) -> None:
+    """A stale project (changed values, a list, a None, an added key) reports the same status
+    through the patched reads as through plain ``dvc``."""
+    assert dvc(project, "repro").returncode == 0
+    set_params(project, commit=False, make={"n": 7}, check={"message": None, "extra": [1, 2]})
+    plain = dvc(project, "status", "--json")
+    patched = flow_dvc(project, "status", "--json")
+    assert plain.returncode == 0
+    assert patched.stdout.strip() == plain.stdout.strip()
+    assert "make.n" in plain.stdout
+    assert "check" in plain.stdout
 
 
 def test_the_patched_status_of_this_repo_is_dvcs(tmp_path: Path) -> None:

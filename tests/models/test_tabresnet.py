@@ -93,6 +93,14 @@ def test_tabresnet_with_binned_inputs_fits_and_smoothness_passes_through() -> No
     assert np.isfinite(inn.weight_sensitivity(x[:50]))
 
 
+def test_numeric_bins_survives_clone_and_get_params() -> None:
+    from sklearn.base import clone
+
+    for cls in (INNClassifier, TabResNetClassifier):
+        model = clone(cls(numeric_bins=12, **FAST))
+        assert model.get_params()["numeric_bins"] == 12
+
+
 @pytest.mark.parametrize("bad", [-1, 2.5, True])
 def test_bad_numeric_bins_is_refused(bad: object) -> None:
     x, y = _step(100)

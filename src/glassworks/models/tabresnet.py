@@ -73,7 +73,9 @@ class PiecewiseLinearEncoding(nn.Module):
     & Babenko 2022, "On Embeddings for Numerical Features in Tabular Deep Learning"): each column
     with more than two distinct training values is cut into up to ``n_bins`` bins at its training
     quantiles; bin ``t`` reads 0 below its lower edge, 1 above its upper edge and rises linearly
-    in between. The map is continuous and piecewise linear in ``x``, so gradients (attributions,
+    in between (the paper leaves the first bin open below and the last open above; here every
+    bin saturates, and the raw column, which comes first, carries what lies beyond the training
+    range). The map is continuous and piecewise linear in ``x``, so gradients (attributions,
     INN's smoothness penalty) pass through it.
 
     Buffers: ``columns`` (the input column of each bin), ``lower`` and ``width`` (its edges).

@@ -389,7 +389,8 @@ def embgam_ngrams_claim(
             raise MissingField(path, f"no row for the chosen order {order}")
         r = rows[order]
         d = _field(r, "difference.difference", path)
-        residual = f", residual scale {r['residual']:g}" if r.get("residual") is not None else ""
+        searched = any(data.get("residuals") or ())
+        residual = f", residual scale {r['residual']:g}" if searched and "residual" in r else ""
         ours = (
             f"n <= {order}{residual}: {r['embgam']['test_accuracy']:.3f} vs bag-of-n-grams "
             f"{r['bag_of_ngrams']['test_accuracy']:.3f}; difference {_signed_ci(d)}"
@@ -401,13 +402,9 @@ def embgam_ngrams_claim(
         curve = ", ".join(f"n <= {o}: {a:.3f} / {b:.3f}" for o, (a, b) in sorted(acc.items()))
         bag_order = data.get("chosen", {}).get("bag_of_ngrams", "?")
         grid = data.get("residuals")
-        searched = (
-            f"residual scale chosen on validation from {grid} with C; "
-            if grid and any(grid)
-            else ""
-        )
+        how = f"residual scale chosen on validation from {grid} with C; " if searched else ""
         note = (
-            f"{searched}Emb-GAM's order chosen on validation, bag-of-n-grams over the same "
+            f"{how}Emb-GAM's order chosen on validation, bag-of-n-grams over the same "
             f"n-grams (its own validation choice: n <= {bag_order}); paired over {d['n']} test "
             f"sentences, {data.get('n_train', '?')} training phrases; Emb-GAM / bag-of-n-grams "
             f"by order: {curve} (`{str(data.get('command', '')).strip()}`, "
