@@ -338,7 +338,11 @@ def test_the_tuned_tabular_benchmark_follows_the_inn_claim(metrics: Path, tmp_pa
             "trials_per_method": 20,
             "seeds": [0, 1, 2],
             "datasets": {
-                "openml-31": {"inn": {"trials": [{"params": {}}, {"params": {"smoothness": 3}}]}},
+                "openml-31": {
+                    "inn": {
+                        "trials": [{"params": {}}, {"params": {"smoothness": 3, "numeric_bins": 8}}]
+                    }
+                },
                 "openml-37": {"inn": {"trials": [{"params": {"smoothness": 0.2}}]}},
             },
             "summary": {
@@ -364,6 +368,7 @@ def test_the_tuned_tabular_benchmark_follows_the_inn_claim(metrics: Path, tmp_pa
     assert "INN - best per dataset: openml-31 (ebm) -0.050 [-0.090, -0.020], " in tuned.note
     assert "openml-37 (catboost) +0.010 [-0.010, +0.030]" in tuned.note
     assert "INN's search includes its smoothness penalty" in tuned.note
+    assert "on openml-31 only, its binned numeric inputs (numeric_bins)" in tuned.note
     # a search without it (only the configured setting's default) does not say so
     data = json.loads((bench / "tabular_tuned.json").read_text())
     data["datasets"]["openml-37"]["inn"]["trials"] = [{"params": {"weight_norm": 0.1}}]
@@ -371,6 +376,7 @@ def test_the_tuned_tabular_benchmark_follows_the_inn_claim(metrics: Path, tmp_pa
     write(bench / "tabular_tuned.json", data)
     note = [c for c in paper_claims(metrics, RUNS, bench) if "equal budget" in c.claim][0].note
     assert "smoothness" not in note
+    assert "numeric_bins" in note  # openml-31's search still varied it
     assert "per dataset" not in note
 
 

@@ -426,10 +426,21 @@ def _per_dataset_gaps(summary: Mapping[str, Any]) -> str:
 
 def _inn_space(data: Mapping[str, Any]) -> str:
     """Says so when INN's search varied its smoothness penalty on every dataset (a trial past
-    the first, the configured setting, set it)."""
-    runs = [d.get("inn", {}) for d in data.get("datasets", {}).values()]
-    searched = [any("smoothness" in t.get("params", {}) for t in r.get("trials", [])) for r in runs]
-    return "; INN's search includes its smoothness penalty" if runs and all(searched) else ""
+    the first, the configured setting, set it), and on which datasets it varied ``numeric_bins``
+    (the binned numeric inputs joined the space later)."""
+    items = [(ds, d.get("inn", {})) for ds, d in data.get("datasets", {}).items()]
+
+    def varied(run: Mapping[str, Any], name: str) -> bool:
+        return any(name in t.get("params", {}) for t in run.get("trials", []))
+
+    out = ""
+    if items and all(varied(r, "smoothness") for _, r in items):
+        out = "; INN's search includes its smoothness penalty"
+    binned = [ds for ds, r in items if varied(r, "numeric_bins")]
+    if binned:
+        where = "every dataset" if len(binned) == len(items) else ", ".join(binned) + " only"
+        out += f" and, on {where}, its binned numeric inputs (numeric_bins)"
+    return out
 
 
 def tabular_tuned_claim(benchmarks_root: Path) -> Claim | None:
