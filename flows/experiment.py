@@ -35,6 +35,7 @@ FULL_PROFILE: tuple[str, ...] = (
     "train_tabular.hyperparameters.ebm.outer_bags=14",
     "train_tabular.hyperparameters.ebm.learning_rate=0.015",
     "train_tabular.tuning.n_trials=30",
+    "train_embgam.residuals=[0,0.3,1,3]",
     "train_cdep.max_train=null",
 )
 """The full-scale settings of the method guides (docs/methods/, GPU machines)."""
