@@ -46,6 +46,7 @@ def test_fit_and_score_embgam_scores_every_model_on_test(tmp_path: Path) -> None
     assert m["embgam"]["C"] in (0.1, 1.0)
     assert m["bag_of_ngrams"]["C"] == 1.0
     assert m["embgam"]["vocabulary"] == len(model.vocabulary_)
+    assert m["embgam"]["residual"] == 0.0  # the default: the paper's Emb-GAM
     test = splits["test"]
     accuracy = float(np.mean(model.predict(test["text"].to_list()) == test["label"].to_numpy()))
     assert m["embgam"]["accuracy"] == pytest.approx(accuracy)
@@ -95,7 +96,9 @@ def test_regression_scores_every_model_on_test(tmp_path: Path) -> None:
     assert set(m) == {
         "embgam", "bag_of_ngrams", "test_intervals", "train_mean", "n_train", "n_test",
     }  # fmt: skip
-    assert set(m["embgam"]) == {"rmse", "mae", "r2", "valid_rmse", "C", "alpha", "vocabulary"}
+    assert set(m["embgam"]) == {
+        "rmse", "mae", "r2", "valid_rmse", "C", "alpha", "residual", "vocabulary"
+    }  # fmt: skip
     assert set(m["bag_of_ngrams"]) == {"rmse", "mae", "r2", "valid_rmse", "C", "alpha"}
     assert set(m["train_mean"]) == {"rmse", "mae", "r2", "valid_rmse"}
     assert (m["n_train"], m["n_test"]) == (160, 80)
