@@ -246,14 +246,13 @@ class _EmbGAM(BaseEstimator):
         fits: dict[float, tuple[Any, float, dict[float, float]]] = {}
         for r in grid:
             fits[r] = self._fit_linear(_with_counts(x, known, r), y_arr, valid, r)
+        # each scale's validation score at the C chosen for it (nan without validation)
+        self.residual_scores_ = {r: f[2].get(f[1], float("nan")) for r, f in fits.items()}
         best = grid[0]
-        if has_valid:  # the best validation score per scale; ties to the first scale
-            best = choose({r: max(fits[r][2].values()) for r in grid}, metric="valid_score")
+        if has_valid:  # ties to the first scale of the grid
+            best = choose(self.residual_scores_, metric="valid_score")
         model, self.C_, self.valid_scores_ = fits[best]
         self.residual_ = best
-        self.residual_scores_ = {
-            r: max(f[2].values(), default=float("nan")) for r, f in fits.items()
-        }
         w = np.atleast_2d(model.coef_)
         d = embeddings.shape[1]
         self.coef_ = np.asarray(w[:, :d]) / sigma
