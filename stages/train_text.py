@@ -27,6 +27,7 @@ from glassworks.experiments.text import (
     TextSplits,
     choose_on_valid,
     fit_and_score_text,
+    majority_accuracy,
     text_splits,
 )
 from glassworks.io import atomic_dir, write_csv, write_json
@@ -110,6 +111,9 @@ def _train_seed(
     logged: dict[str, Any] = {"run": run_params.model_dump(), "estimator": est}
     if len(candidates) > 1:
         logged["candidates"] = list(candidates)  # the chosen one: choice.json
+    floor = None
+    if len(candidates) > 1 and run_params.choose and run_params.choose.floor == "majority":
+        floor = majority_accuracy(train["label"].to_numpy(), splits.valid["label"].to_numpy())
     total = len(candidates) * TextClassifier(**est).epochs * train.height
     with (
         st.run(logged, run_name=f"{args.run}#{seed}") as run,
@@ -124,12 +128,12 @@ def _train_seed(
                     fitted, train, splits, prepared.task, prepared.label_names, on_step=advance
                 )
             )
-            if choose_on_valid(tried, run_params.select_on) == len(tried) - 1:
+            if choose_on_valid(tried, run_params.select_on, floor) == len(tried) - 1:
                 kept = fitted
-        best = choose_on_valid(tried, run_params.select_on)
+        best = choose_on_valid(tried, run_params.select_on, floor)
         model, scores = kept, tried[best]
         assert model is not None  # noqa: S101 - the first candidate is always kept
-        choice = _choice(candidates, tried, best, run_params.select_on)
+        choice = _choice(candidates, tried, best, run_params.select_on, floor)
         if choice:
             run.log_dict(choice, "choice.json")
         row = seed_metrics(seed, scores.valid, scores.test, **scores.counts)
@@ -152,13 +156,19 @@ def _train_seed(
 
 
 def _choice(
-    candidates: Sequence[dict[str, Any]], scores: Sequence[TextScores], best: int, select_on: str
+    candidates: Sequence[dict[str, Any]],
+    scores: Sequence[TextScores],
+    best: int,
+    select_on: str,
+    floor: float | None = None,
 ) -> dict[str, Any] | None:
-    """The metrics' record of a choice on validation (None with one candidate)."""
+    """The metrics' record of a choice on validation (None with one candidate); with a
+    ``floor``, the majority class's validation accuracy the candidates had to beat."""
     if len(candidates) < 2:
         return None
     return {
         "select_on": select_on,
+        **({"floor": {"majority_valid_accuracy": floor}} if floor is not None else {}),
         "candidates": [
             {
                 **cand,

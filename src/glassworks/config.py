@@ -366,6 +366,10 @@ class TextChoice(Frozen):
     window_stride: tuple[Annotated[int, Field(ge=1)] | None, ...] = ()
     """``null``: texts cut to ``max_length`` tokens; a number: sliding windows of that stride."""
     window_pool: tuple[Literal["mean", "sum"], ...] = ()
+    floor: Literal["majority"] | None = None
+    """``majority``: only candidates whose validation accuracy beats the majority class's (the
+    training split's most frequent class, scored on validation) compete on ``select_on``; if
+    none beats it, the most accurate candidate is kept. None: ``select_on`` alone decides."""
 
     @model_validator(mode="after")
     def _distinct(self) -> TextChoice:

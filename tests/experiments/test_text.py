@@ -16,6 +16,7 @@ from glassworks.experiments.text import (
     TextSplits,
     choose_on_valid,
     fit_and_score_text,
+    majority_accuracy,
     text_splits,
 )
 
@@ -101,6 +102,29 @@ def test_choose_on_valid_takes_the_best_validation_score_first_on_ties() -> None
         choose_on_valid(cands, "loss")
 
 
+def test_choose_on_valid_with_a_floor_keeps_candidates_above_it() -> None:
+    cands = [
+        _scores({"accuracy": 0.70, "macro_f1": 0.50}),  # best macro-F1, below the floor
+        _scores({"accuracy": 0.85, "macro_f1": 0.40}),
+        _scores({"accuracy": 0.90, "macro_f1": 0.30}),
+    ]
+    assert choose_on_valid(cands, "macro_f1") == 0
+    assert choose_on_valid(cands, "macro_f1", floor=0.80) == 1
+    assert choose_on_valid(cands, "macro_f1", floor=0.85) == 2  # "above": 0.85 does not pass
+    # none above the floor: the most accurate candidate (the first on ties)
+    assert choose_on_valid(cands, "macro_f1", floor=0.95) == 2
+    level = [_scores({"accuracy": 0.6, "macro_f1": f}) for f in (0.1, 0.9)]
+    assert choose_on_valid(level, "macro_f1", floor=0.7) == 0
+
+
+def test_majority_accuracy_scores_the_training_mode_on_validation() -> None:
+    y_train = np.array([2, 2, 1, 0, 2])
+    assert majority_accuracy(y_train, np.array([2, 1, 2, 0])) == 0.5
+    assert majority_accuracy(np.array([1, 0]), np.array([0, 0, 1])) == pytest.approx(2 / 3)  # tie
+    with pytest.raises(ValueError, match="no training labels"):
+        majority_accuracy(np.array([]), np.array([0]))
+
+
 def test_text_choice_candidates_and_errors() -> None:
     choice = TextChoice(loss=("ordinal", "ce"), window_stride=(None, 96))
     assert choice.candidates() == [
@@ -110,6 +134,10 @@ def test_text_choice_candidates_and_errors() -> None:
         {"loss": "ce", "window_stride": 96},
     ]
     assert TextChoice().candidates() == [{}]
+    # the floor is a rule for the choice, not a setting to try
+    assert TextChoice(loss=("ce",), floor="majority").candidates() == [{"loss": "ce"}]
+    with pytest.raises(ValueError, match="floor"):
+        TextChoice(floor="median")
     with pytest.raises(ValueError, match=r"choose.loss: \['ce', 'ce'\] repeats a value"):
         TextChoice(loss=("ce", "ce"))
     with pytest.raises(ValueError, match="greater than or equal to 1"):

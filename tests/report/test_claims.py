@@ -141,6 +141,22 @@ def test_beating_needs_the_whole_interval_above(metrics: Path) -> None:
     assert text.verdict == NOT_SEPARATED
 
 
+def test_the_text_claim_names_the_majority_floor_of_the_choice(metrics: Path) -> None:
+    choice = {
+        "select_on": "macro_f1",
+        "chosen": {"loss": "ce"},
+        "floor": {"majority_valid_accuracy": 0.809},
+    }
+    write(
+        metrics / "train_text" / "reviews-small.json",
+        {"test_accuracy": s(0.82, 0.81, 0.83), "choice": choice},
+    )
+    text = next(c for c in paper_claims(metrics, RUNS) if c.claim.startswith("reviews-small"))
+    assert "macro_f1 among candidates above the majority's valid accuracy 0.809: loss ce" in (
+        text.note
+    )
+
+
 def test_the_inn_rival_is_chosen_on_validation_and_the_budget_is_said(metrics: Path) -> None:
     # ebm has the best test AUROC, catboost the best validation AUROC: catboost is the rival
     data = json.loads((metrics / "compare_tabular.json").read_text())

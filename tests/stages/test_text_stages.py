@@ -40,7 +40,8 @@ def _run_stages(tmp: Path, raw_dir: Path) -> dict:
             "max_train": 300,
             "max_length": 40,
             "window_stride": 16,  # whole texts: the longest SST-2 sentences need 2-4 windows
-            "choose": {"loss": ["weighted_ce", "ce"]},  # chosen on validation macro-F1
+            # chosen on validation macro-F1 among the losses that beat the majority class
+            "choose": {"loss": ["weighted_ce", "ce"], "floor": "majority"},
         }
     }
     params["train_text"]["seeds"] = [0, 1]
@@ -153,11 +154,23 @@ def test_train_text_chooses_on_validation(trained: dict) -> None:
     tmp = trained["tmp"]
     m = json.loads((tmp / "m/train_text/tiny.json").read_text())
     choice = m["choice"]
-    assert [c["loss"] for c in choice["candidates"]] == ["weighted_ce", "ce"]
-    scores = [c["valid_macro_f1"] for c in choice["candidates"]]
-    best = choice["candidates"][scores.index(max(scores))]["loss"]
-    assert choice["chosen"] == {"loss": best}
-    assert m["per_seed"][0]["valid"]["macro_f1"] == max(scores)  # the kept model is the best
+    cands = choice["candidates"]
+    assert [c["loss"] for c in cands] == ["weighted_ce", "ce"]
+    # the floor: the training split's most frequent class, scored on validation
+    train = pd.read_parquet(tmp / "prepared/sst2/train.parquet")
+    valid = pd.read_parquet(tmp / "prepared/sst2/valid.parquet")
+    majority = train["label"].value_counts().idxmax()
+    floor = choice["floor"]["majority_valid_accuracy"]
+    assert floor == pytest.approx((valid["label"] == majority).mean())
+    above = [c for c in cands if c["valid_accuracy"] > floor]
+    if above:
+        best = max(above, key=lambda c: c["valid_macro_f1"])
+    else:
+        best = max(cands, key=lambda c: c["valid_accuracy"])
+    assert choice["chosen"] == {"loss": best["loss"]}
+    # the kept model is the chosen one
+    assert m["per_seed"][0]["valid"]["macro_f1"] == best["valid_macro_f1"]
+    best = best["loss"]
     for folder in ("tiny", "tiny/seed-1"):  # every seed trains with the chosen loss
         model = TextClassifier.load(tmp / "models" / folder)
         assert (model.loss, model.window_stride) == (best, 16)

@@ -89,12 +89,29 @@ def fit_and_score_text(
     )
 
 
-def choose_on_valid(scores: Sequence[TextScores], select_on: str) -> int:
+def majority_accuracy(y_train: np.ndarray, y_valid: np.ndarray) -> float:
+    """Validation accuracy of always predicting the training split's most frequent class (the
+    smallest label on ties)."""
+    labels, counts = np.unique(np.asarray(y_train), return_counts=True)
+    if not len(labels):
+        raise ValueError("majority_accuracy: no training labels")
+    return float(np.mean(np.asarray(y_valid) == labels[int(np.argmax(counts))]))
+
+
+def choose_on_valid(
+    scores: Sequence[TextScores], select_on: str, floor: float | None = None
+) -> int:
     """Index of the candidate with the highest validation ``select_on`` score (the first on
-    ties); test is not read."""
+    ties); test is not read. With ``floor`` (a validation accuracy, e.g. the majority class's),
+    only candidates whose validation accuracy is above it compete; if none is, the most
+    accurate candidate wins."""
     if len(scores) == 1:
         return 0
     if select_on not in {"accuracy", "macro_f1", "qwk"}:
         raise ConfigError(f"select_on: candidates cannot be compared on {select_on!r}")
+    accuracy = [float(s.valid["accuracy"]) for s in scores] if floor is not None else []
+    eligible = [i for i in range(len(scores)) if floor is None or accuracy[i] > floor]
+    if not eligible:
+        return max(range(len(scores)), key=lambda i: (accuracy[i], -i))
     values = [float(s.valid[select_on]) for s in scores]
-    return max(range(len(values)), key=lambda i: (values[i], -i))
+    return max(eligible, key=lambda i: (values[i], -i))

@@ -305,10 +305,17 @@ def _text_claim(metrics_root: Path, run: str, dataset: str) -> Claim:
         if f1 and emb_f1 is not None:
             beats = verdict(f1["ci95"], float(emb_f1), strict=True)
             note += f"; macro-F1 {_ci(f1)} vs Emb-GAM {float(emb_f1):.3f} ({beats})"
-        chosen = (data.get("choice") or {}).get("chosen")
+        choice = data.get("choice") or {}
+        chosen = choice.get("chosen")
         if chosen:
             picked = ", ".join(f"{k} {v}" for k, v in chosen.items())
-            note += f"; chosen on validation {data['choice'].get('select_on', '')}: {picked}"
+            floor = (choice.get("floor") or {}).get("majority_valid_accuracy")
+            among = (
+                f" among candidates above the majority's valid accuracy {float(floor):.3f}"
+                if floor is not None
+                else ""
+            )
+            note += f"; chosen on validation {choice.get('select_on', '')}{among}: {picked}"
         v = verdict(acc["ci95"], majority, strict=True)
         return Claim(paper, claim, figure, ours, v, note)
 
