@@ -453,6 +453,17 @@ class TrainTextParams(Frozen):
                     "validation loss differs between losses, use macro_f1, accuracy or qwk"
                 )
             _check_windows(name, run)
+            if run.choose and run.choose.floor is not None:
+                if len(run.choose.candidates()) < 2:
+                    raise ValueError(
+                        f"train_text.runs.{name}.choose.floor: no effect with fewer than two "
+                        "candidates"
+                    )
+                if run.select_on == "accuracy":
+                    raise ValueError(
+                        f"train_text.runs.{name}.choose.floor: no effect with select_on "
+                        "accuracy (the most accurate candidate wins either way)"
+                    )
         return self
 
     def run(self, name: str) -> TextRun:

@@ -135,7 +135,10 @@ def test_text_choice_candidates_and_errors() -> None:
     ]
     assert TextChoice().candidates() == [{}]
     # the floor is a rule for the choice, not a setting to try
-    assert TextChoice(loss=("ce",), floor="majority").candidates() == [{"loss": "ce"}]
+    assert TextChoice(loss=("ce", "weighted_ce"), floor="majority").candidates() == [
+        {"loss": "ce"},
+        {"loss": "weighted_ce"},
+    ]
     with pytest.raises(ValueError, match="floor"):
         TextChoice(floor="median")
     with pytest.raises(ValueError, match=r"choose.loss: \['ce', 'ce'\] repeats a value"):
@@ -143,6 +146,13 @@ def test_text_choice_candidates_and_errors() -> None:
     with pytest.raises(ValueError, match="greater than or equal to 1"):
         TextChoice(window_stride=(0,))
     models = {"small": {}, "mini": {"backbone": "default"}}
+    floor = {"dataset": "d", "model": "small", "choose": {"loss": ["ce"], "floor": "majority"}}
+    with pytest.raises(ValueError, match="runs.r.choose.floor: no effect with fewer than two"):
+        TrainTextParams(models=models, runs={"r": floor})
+    floor["choose"] = {"loss": ["ce", "weighted_ce"], "floor": "majority"}
+    TrainTextParams(models=models, runs={"r": floor})  # two losses on macro-F1: accepted
+    with pytest.raises(ValueError, match="choose.floor: no effect with select_on accuracy"):
+        TrainTextParams(models=models, runs={"r": {**floor, "select_on": "accuracy"}})
     bad_loss = {"dataset": "d", "model": "mini", "choose": {"loss": ["ce", "ordinal"]}}
     with pytest.raises(ValueError, match="runs.r: loss 'ordinal' needs a small backbone"):
         TrainTextParams(models=models, runs={"r": bad_loss})

@@ -136,25 +136,40 @@ def test_beating_needs_the_whole_interval_above(metrics: Path) -> None:
     assert verdict([0.8, 0.8], 0.8, strict=True) == NOT_SEPARATED  # always the majority class
     assert verdict([0.0, 0.02], 0.0, strict=True) == NOT_SEPARATED  # a difference touching 0
     assert verdict([0.8, 0.8], 0.8) == REACHED  # reaching a figure: at it is enough
+    # the same score computed by two routes: float noise is a tie, not a win or a loss
+    assert verdict([0.1 + 0.2, 0.1 + 0.2], 0.3, strict=True) == NOT_SEPARATED
+    assert verdict([0.3, 0.3], 0.1 + 0.2) == REACHED
+    assert verdict([0.3001, 0.31], 0.3, strict=True) == REACHED
     write(metrics / "train_text" / "reviews-small.json", {"test_accuracy": s(0.8, 0.8, 0.8)})
     text = next(c for c in paper_claims(metrics, RUNS) if c.claim.startswith("reviews-small"))
     assert text.verdict == NOT_SEPARATED
 
 
 def test_the_text_claim_names_the_majority_floor_of_the_choice(metrics: Path) -> None:
+    cands = [
+        {"loss": "weighted_ce", "valid_accuracy": 0.79, "valid_macro_f1": 0.5},
+        {"loss": "ce", "valid_accuracy": 0.85, "valid_macro_f1": 0.4},
+    ]
     choice = {
         "select_on": "macro_f1",
+        "candidates": cands,
         "chosen": {"loss": "ce"},
         "floor": {"majority_valid_accuracy": 0.809},
     }
-    write(
-        metrics / "train_text" / "reviews-small.json",
-        {"test_accuracy": s(0.82, 0.81, 0.83), "choice": choice},
-    )
+    path = metrics / "train_text" / "reviews-small.json"
+    write(path, {"test_accuracy": s(0.82, 0.81, 0.83), "choice": choice})
     text = next(c for c in paper_claims(metrics, RUNS) if c.claim.startswith("reviews-small"))
     assert "macro_f1 among candidates above the majority's valid accuracy 0.809: loss ce" in (
         text.note
     )
+    # no candidate above the floor (0.85 is not above 0.85): the most accurate was kept
+    choice["floor"] = {"majority_valid_accuracy": 0.85}
+    write(path, {"test_accuracy": s(0.82, 0.81, 0.83), "choice": choice})
+    text = next(c for c in paper_claims(metrics, RUNS) if c.claim.startswith("reviews-small"))
+    assert "no candidate above the majority's valid accuracy 0.850, so the most accurate" in (
+        text.note
+    )
+    assert "among candidates above" not in text.note
 
 
 def test_the_inn_rival_is_chosen_on_validation_and_the_budget_is_said(metrics: Path) -> None:

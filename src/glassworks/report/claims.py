@@ -73,6 +73,10 @@ class Claim:
         }
 
 
+TIE = 1e-9
+"""Relative distance within which an interval's end and a bar count as equal (:func:`verdict`)."""
+
+
 def verdict(
     ci95: tuple[float, float] | list[float] | None, bar: float, *, strict: bool = False
 ) -> str:
@@ -82,9 +86,10 @@ def verdict(
     if ci95 is None:
         return NOT_RUN
     lo, hi = float(ci95[0]), float(ci95[1])
-    if lo > bar or (lo == bar and not strict):
+    tie = TIE * max(1.0, abs(bar))  # float noise: 0.1 + 0.2 against 0.3 is a tie, not a win
+    if lo > bar + tie or (lo >= bar - tie and not strict):
         return REACHED
-    if hi < bar:
+    if hi < bar - tie:
         return NOT_REACHED
     return NOT_SEPARATED
 
@@ -309,17 +314,30 @@ def _text_claim(metrics_root: Path, run: str, dataset: str) -> Claim:
         chosen = choice.get("chosen")
         if chosen:
             picked = ", ".join(f"{k} {v}" for k, v in chosen.items())
-            floor = (choice.get("floor") or {}).get("majority_valid_accuracy")
-            among = (
-                f" among candidates above the majority's valid accuracy {float(floor):.3f}"
-                if floor is not None
-                else ""
-            )
-            note += f"; chosen on validation {choice.get('select_on', '')}{among}: {picked}"
+            note += f"; {_text_choice_words(choice)}: {picked}"
         v = verdict(acc["ci95"], majority, strict=True)
         return Claim(paper, claim, figure, ours, v, note)
 
     return _judged(paper, claim, figure, build)
+
+
+def _text_choice_words(choice: Mapping[str, Any]) -> str:
+    """How a text run's settings were chosen on validation, the majority floor included."""
+    select_on = choice.get("select_on", "")
+    floor = (choice.get("floor") or {}).get("majority_valid_accuracy")
+    if floor is None:
+        return f"chosen on validation {select_on}"
+    floor = float(floor)
+    above = [c for c in choice.get("candidates", []) if c.get("valid_accuracy", 0.0) > floor]
+    if not above:
+        return (
+            f"no candidate above the majority's valid accuracy {floor:.3f}, so the most "
+            "accurate was kept"
+        )
+    return (
+        f"chosen on validation {select_on} among candidates above the majority's valid "
+        f"accuracy {floor:.3f}"
+    )
 
 
 def text_claims(metrics_root: Path, run_datasets: Mapping[str, str]) -> list[Claim]:
