@@ -445,3 +445,83 @@ def test_the_exact_interaction_aware_penalty_gets_its_own_rows(
     assert cdep[3].verdict == NOT_REACHED  # the CD arm at full size: 0.68
     assert cdep[4].verdict == REACHED  # [0.79, 0.83] >= 0.78
     assert "(clp, lambda 3" in cdep[4].ours
+
+
+def full_finetune(diff: tuple[float, float, float]) -> dict:
+    per = [
+        {"seed": i, "test_accuracy": 0.84 + i / 100, "difference": {"difference": s(*diff, n=872)}}
+        for i in range(3)
+    ]
+    return {
+        "command": "python benchmarks/embgam_finetuned.py --full",
+        "ngram_order": 2,
+        "layer": -1,
+        "per_seed": per,
+        "embgam_test_accuracy": 0.85,
+        "bag_of_ngrams": {"test_accuracy": 0.8165},
+        "embgam_pretrained_accuracy": 0.79,
+        "difference": {"difference": s(*diff, n=872)},
+        "orders": [
+            {"order": o, "embgam_valid_accuracy": e, "bag_of_ngrams": {"valid_accuracy": b}}
+            for o, e, b in ((2, 0.838, 0.823), (3, 0.845, 0.822))
+        ],
+        "chosen": {"embgam": 3, "bag_of_ngrams": 2},
+        "seconds": 1200,
+    }
+
+
+def test_emb_gam_over_the_fully_fine_tuned_encoder_gets_its_own_row(
+    metrics: Path, tmp_path: Path
+) -> None:
+    bench = tmp_path / "benchmarks"
+    assert not any("fine-tuned on all" in c.claim for c in paper_claims(metrics, RUNS, bench))
+    write(bench / "embgam_finetuned_full.json", full_finetune((0.034, 0.012, 0.055)))
+    claims = paper_claims(metrics, RUNS, bench)
+    assert [c.paper for c in claims[:2]] == ["Emb-GAM", "Emb-GAM"]
+    row = claims[1]
+    assert "fine-tuned on all of SST-2" in row.claim
+    assert row.ours == "0.850 vs bag-of-n-grams 0.817; difference +0.034 [+0.012, +0.055]"
+    assert row.verdict == REACHED  # the paired interval excludes 0
+    assert "3 encoder seeds" in row.note
+    assert "seed 2 0.860" in row.note
+    assert "n <= 3: 0.845 / 0.822, chosen n <= 3 and n <= 2" in row.note
+    write(bench / "embgam_finetuned_full.json", full_finetune((0.01, -0.005, 0.025)))
+    assert paper_claims(metrics, RUNS, bench)[1].verdict == NOT_SEPARATED
+    write(bench / "embgam_finetuned_full.json", full_finetune((-0.03, -0.05, -0.01)))
+    assert paper_claims(metrics, RUNS, bench)[1].verdict == NOT_REACHED
+    write(bench / "embgam_finetuned_full.json", {"per_seed": []})
+    assert paper_claims(metrics, RUNS, bench)[1].verdict == NOT_RUN  # says what the file lacks
+    # the residual search has a row of its own, right after
+    residual = {**full_finetune((0.03, 0.01, 0.05)), "residuals": [0.0, 1.0, 3.0]}
+    residual["per_seed"] = [{**r, "residual": 3.0} for r in residual["per_seed"]]
+    write(bench / "embgam_finetuned_full_residuals.json", residual)
+    row = paper_claims(metrics, RUNS, bench)[2]
+    assert "per-n-gram residuals" in row.claim
+    assert "fine-tuned on all of SST-2" in row.claim
+    assert row.verdict == REACHED
+    assert "residual scale from [0.0, 1.0, 3.0] (chosen per seed: 3, 3, 3)" in row.note
+
+
+def test_the_full_minilm_run_follows_the_minilm_claim(metrics: Path, tmp_path: Path) -> None:
+    bench = tmp_path / "benchmarks"
+    result = {
+        "commands": ["python benchmarks/minilm_full.py"],
+        "recipe": {"epochs": 1},
+        "n_train": 39090,
+        "test_accuracy": s(0.905, 0.901, 0.909),
+        "seconds": 2900,
+    }
+    write(bench / "minilm_full.json", result)
+    claims = paper_claims(metrics, RUNS, bench)
+    full, pipeline = claims[-1], claims[-2]
+    assert "0.90" in pipeline.claim
+    assert "full profile" not in pipeline.claim
+    assert full.paper == "path_explain"
+    assert "full profile" in full.claim
+    assert full.ours == "0.905 [0.901, 0.909]"
+    assert full.verdict == REACHED
+    assert "39090 training phrases, 1 epoch(s)" in full.note
+    write(bench / "minilm_full.json", {**result, "test_accuracy": s(0.89, 0.885, 0.905)})
+    assert paper_claims(metrics, RUNS, bench)[-1].verdict == NOT_SEPARATED
+    write(bench / "minilm_full.json", {**result, "test_accuracy": s(0.88, 0.87, 0.89)})
+    assert paper_claims(metrics, RUNS, bench)[-1].verdict == NOT_REACHED

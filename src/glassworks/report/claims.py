@@ -440,6 +440,105 @@ def embgam_ngrams_claim(
     return _judged(paper, claim, figure, build)
 
 
+EMBGAM_FULL_FINETUNE_CLAIM = (
+    f"over the MiniLM fine-tuned on all of SST-2 beats bag-of-n-grams ({FULL})"
+)
+
+
+EMBGAM_FULL_FINETUNE_RESIDUALS_CLAIM = (
+    "with per-n-gram residuals (glassworks) over the MiniLM fine-tuned on all of SST-2 beats "
+    f"bag-of-n-grams ({FULL})"
+)
+
+
+def embgam_finetuned_full_claim(
+    benchmarks_root: Path,
+    name: str = "embgam_finetuned_full.json",
+    claim: str = EMBGAM_FULL_FINETUNE_CLAIM,
+) -> Claim | None:
+    """Emb-GAM over the MiniLMs fine-tuned on all of SST-2 (``embgam_finetuned_full.json``,
+    ``benchmarks/embgam_finetuned.py --full``) against bag-of-n-grams: the paired interval of its
+    seed-averaged test correctness minus bag-of-n-grams'; None when that benchmark has not run.
+    ``embgam_finetuned_full_residuals.json`` (``--residuals``) is the same with per-n-gram
+    residuals searched."""
+    path = benchmarks_root / name
+    data = _read(path)
+    if data is None:
+        return None
+    paper, figure = "Emb-GAM", EMBGAM_FIGURE
+
+    def build() -> Claim:
+        d = _field(data, "difference.difference", path)
+        seeds = _field(data, "per_seed", path)
+        bag = _field(data, "bag_of_ngrams.test_accuracy", path)
+        ours = (
+            f"{_field(data, 'embgam_test_accuracy', path):.3f} vs bag-of-n-grams {bag:.3f}; "
+            f"difference {_signed_ci(d)}"
+        )
+        per = ", ".join(
+            f"seed {r['seed']} {r['test_accuracy']:.3f} "
+            f"({_signed_ci(r['difference']['difference'])})"
+            for r in seeds
+        )
+        pretrained = data.get("embgam_pretrained_accuracy", float("nan"))
+        curve = ", ".join(
+            f"n <= {r['order']}: {r['embgam_valid_accuracy']:.3f} / "
+            f"{r['bag_of_ngrams']['valid_accuracy']:.3f}"
+            for r in data.get("orders", [])
+        )
+        chosen = data.get("chosen", {})
+        orders = (
+            f"; validation accuracy (Emb-GAM seed mean / bag-of-n-grams) by order: {curve}, "
+            f"chosen n <= {chosen.get('embgam', '?')} and n <= "
+            f"{chosen.get('bag_of_ngrams', '?')}"
+            if curve
+            else ""
+        )
+        grid = data.get("residuals") or []
+        residuals = ""
+        if any(grid):
+            chosen_scales = ", ".join(f"{r.get('residual', 0):g}" for r in seeds)
+            residuals = f", residual scale from {grid} (chosen per seed: {chosen_scales})"
+        note = (
+            f"{len(seeds)} encoder seeds, one Emb-GAM each (C{residuals} chosen on validation), "
+            "paired over "
+            f"{d['n']} test sentences (seed-averaged correctness), n <= "
+            f"{data.get('ngram_order', '?')}, layer {data.get('layer', '?')}{orders}; "
+            f"per seed {per}; "
+            f"over the pretrained MiniLM {pretrained:.3f} "
+            f"(`{str(data.get('command', '')).strip()}`, {data.get('seconds', '?')} s; encoders: "
+            "benchmarks/results/minilm_full.json)"
+        )
+        return Claim(paper, claim, figure, ours, verdict(d["ci95"], 0.0, strict=True), note)
+
+    return _judged(paper, claim, figure, build)
+
+
+def minilm_full_claim(benchmarks_root: Path) -> Claim | None:
+    """The MiniLM fine-tuned on all of SST-2 (``minilm_full.json``, ``benchmarks/minilm_full.py``)
+    against ``MINILM_GOAL``: its test accuracy over seeds; None when that benchmark has not run."""
+    path = benchmarks_root / "minilm_full.json"
+    data = _read(path)
+    if data is None:
+        return None
+    paper = "path_explain"
+    claim = f"fine-tuned MiniLM reaches {MINILM_GOAL:.2f} on SST-2 ({FULL})"
+    figure = f"{_pct(BERT_SST2)} (fine-tuned BERT)"
+
+    def build() -> Claim:
+        acc = _field(data, "test_accuracy", path)
+        recipe = data.get("recipe", {})
+        commands = "`; `".join(str(c) for c in data.get("commands", []))
+        note = (
+            f"{acc['n']} seeds, {data.get('n_train', '?')} training phrases, "
+            f"{recipe.get('epochs', '?')} epoch(s), early stopping on validation accuracy "
+            f"(`{commands}`, {data.get('seconds', '?')} s)"
+        )
+        return Claim(paper, claim, figure, _ci(acc), verdict(acc["ci95"], MINILM_GOAL), note)
+
+    return _judged(paper, claim, figure, build)
+
+
 def _per_dataset_gaps(summary: Mapping[str, Any]) -> str:
     """``; INN - best per dataset: <dataset> (<best>) <diff [CI]>, ...`` (best on validation)."""
     per = summary.get("per_dataset")
@@ -561,6 +660,12 @@ def paper_claims(
         embgam_full = [
             embgam_ngrams_claim(benchmarks_root),
             embgam_ngrams_claim(benchmarks_root, "embgam_residuals.json", EMBGAM_RESIDUALS_CLAIM),
+            embgam_finetuned_full_claim(benchmarks_root),
+            embgam_finetuned_full_claim(
+                benchmarks_root,
+                "embgam_finetuned_full_residuals.json",
+                EMBGAM_FULL_FINETUNE_RESIDUALS_CLAIM,
+            ),
         ]
         cdep_full = [cdep_full_claim(benchmarks_root, v) for v in CDEP_PAPER]
         cdep_full += [cdep_full_claim(benchmarks_root, v, ("clp",)) for v in CDEP_PAPER]
@@ -573,6 +678,7 @@ def paper_claims(
         tabular_tuned_claim(benchmarks_root) if benchmarks_root is not None else None,
         *text_claims(root, run_datasets),
         minilm_claim(root),
+        minilm_full_claim(benchmarks_root) if benchmarks_root is not None else None,
     ]
     return [c for c in claims if c is not None]
 
