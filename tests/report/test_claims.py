@@ -13,6 +13,7 @@ from glassworks.report.claims import (
     NOT_SEPARATED,
     REACHED,
     claims_markdown,
+    embgam_finetuned_full_claim,
     paper_claims,
     text_run_datasets,
     verdict,
@@ -483,7 +484,7 @@ def test_emb_gam_over_the_fully_fine_tuned_encoder_gets_its_own_row(
     assert row.ours == "0.850 vs bag-of-n-grams 0.817; difference +0.034 [+0.012, +0.055]"
     assert row.verdict == REACHED  # the paired interval excludes 0
     assert "3 encoder seeds" in row.note
-    assert "seed 2 0.860" in row.note
+    assert "2: 0.860 (+0.034 [+0.012, +0.055])" in row.note
     assert "n <= 3: 0.845 / 0.822, chosen n <= 3 and n <= 2" in row.note
     write(bench / "embgam_finetuned_full.json", full_finetune((0.01, -0.005, 0.025)))
     assert paper_claims(metrics, RUNS, bench)[1].verdict == NOT_SEPARATED
@@ -491,13 +492,13 @@ def test_emb_gam_over_the_fully_fine_tuned_encoder_gets_its_own_row(
     assert paper_claims(metrics, RUNS, bench)[1].verdict == NOT_REACHED
     write(bench / "embgam_finetuned_full.json", {"per_seed": []})
     assert paper_claims(metrics, RUNS, bench)[1].verdict == NOT_RUN  # says what the file lacks
-    # the residual search has a row of its own, right after
+    # a residual search says its grid and each seed's choice
     residual = {**full_finetune((0.03, 0.01, 0.05)), "residuals": [0.0, 1.0, 3.0]}
     residual["per_seed"] = [{**r, "residual": 3.0} for r in residual["per_seed"]]
-    write(bench / "embgam_finetuned_full_residuals.json", residual)
-    row = paper_claims(metrics, RUNS, bench)[2]
-    assert "per-n-gram residuals" in row.claim
-    assert "fine-tuned on all of SST-2" in row.claim
+    write(bench / "residuals.json", residual)
+    row = embgam_finetuned_full_claim(bench, "residuals.json", "with residuals")
+    assert row is not None
+    assert row.claim == "with residuals"
     assert row.verdict == REACHED
     assert "residual scale from [0.0, 1.0, 3.0] (chosen per seed: 3, 3, 3)" in row.note
 

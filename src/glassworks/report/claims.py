@@ -445,12 +445,6 @@ EMBGAM_FULL_FINETUNE_CLAIM = (
 )
 
 
-EMBGAM_FULL_FINETUNE_RESIDUALS_CLAIM = (
-    "with per-n-gram residuals (glassworks) over the MiniLM fine-tuned on all of SST-2 beats "
-    f"bag-of-n-grams ({FULL})"
-)
-
-
 def embgam_finetuned_full_claim(
     benchmarks_root: Path,
     name: str = "embgam_finetuned_full.json",
@@ -459,8 +453,7 @@ def embgam_finetuned_full_claim(
     """Emb-GAM over the MiniLMs fine-tuned on all of SST-2 (``embgam_finetuned_full.json``,
     ``benchmarks/embgam_finetuned.py --full``) against bag-of-n-grams: the paired interval of its
     seed-averaged test correctness minus bag-of-n-grams'; None when that benchmark has not run.
-    ``embgam_finetuned_full_residuals.json`` (``--residuals``) is the same with per-n-gram
-    residuals searched."""
+    A file of ``--residuals`` (``name``, with its ``claim``) says the scales searched."""
     path = benchmarks_root / name
     data = _read(path)
     if data is None:
@@ -476,8 +469,7 @@ def embgam_finetuned_full_claim(
             f"difference {_signed_ci(d)}"
         )
         per = ", ".join(
-            f"seed {r['seed']} {r['test_accuracy']:.3f} "
-            f"({_signed_ci(r['difference']['difference'])})"
+            f"{r['seed']}: {r['test_accuracy']:.3f} ({_signed_ci(r['difference']['difference'])})"
             for r in seeds
         )
         pretrained = data.get("embgam_pretrained_accuracy", float("nan"))
@@ -504,7 +496,7 @@ def embgam_finetuned_full_claim(
             "paired over "
             f"{d['n']} test sentences (seed-averaged correctness), n <= "
             f"{data.get('ngram_order', '?')}, layer {data.get('layer', '?')}{orders}; "
-            f"per seed {per}; "
+            f"per seed (the difference to bag-of-n-grams over the same n-grams) {per}; "
             f"over the pretrained MiniLM {pretrained:.3f} "
             f"(`{str(data.get('command', '')).strip()}`, {data.get('seconds', '?')} s; encoders: "
             "benchmarks/results/minilm_full.json)"
@@ -661,11 +653,6 @@ def paper_claims(
             embgam_ngrams_claim(benchmarks_root),
             embgam_ngrams_claim(benchmarks_root, "embgam_residuals.json", EMBGAM_RESIDUALS_CLAIM),
             embgam_finetuned_full_claim(benchmarks_root),
-            embgam_finetuned_full_claim(
-                benchmarks_root,
-                "embgam_finetuned_full_residuals.json",
-                EMBGAM_FULL_FINETUNE_RESIDUALS_CLAIM,
-            ),
         ]
         cdep_full = [cdep_full_claim(benchmarks_root, v) for v in CDEP_PAPER]
         cdep_full += [cdep_full_claim(benchmarks_root, v, ("clp",)) for v in CDEP_PAPER]
