@@ -6,13 +6,14 @@ SST-2 training phrase of 5 words or more (39,090), not the CPU profile's 2,000; 
 
 Needs ``make run``'s ``data/prepared/sst2``. Everything else is the run's recipe in
 ``params.yaml`` (``train_text.models.minilm`` and ``train_text.runs.sst2-minilm``: min_words,
-validation cap, early stopping on validation accuracy); ``--epochs`` overrides its epochs (the
-CPU budget) and torch uses every core (``threads: null``). Each seed's model is saved under
+validation cap, the best epoch by validation accuracy); ``--epochs`` overrides its epochs (the
+CPU budget) and torch uses every core (``threads: null``). As in the stage, validation is capped
+with the first of ``train_text.seeds`` for every seed. Each seed's model is saved under
 ``data/full/text/sst2-minilm/seed-<seed>/`` (Hugging Face encoder in ``model/``), which
 ``benchmarks/embgam_finetuned.py --full`` reads. Writes ``benchmarks/results/minilm_full.json``:
 per seed the validation and test metrics, epochs and seconds; over seeds the mean test accuracy
 with its 95% bootstrap interval (``glassworks.report.overview.seed_summaries``, as the stage);
-the command and the wall time. A rerun with ``--merge`` adds seeds to the file.
+the command and the wall time. A rerun with ``--merge`` adds seeds of the same recipe.
 """
 
 from __future__ import annotations
@@ -50,10 +51,15 @@ def main() -> None:
     prepared = read_prepared(REPO / "data/prepared" / run.dataset)
     old: dict[str, Any] = json.loads(OUT.read_text()) if args.merge and OUT.is_file() else {}
     rows: list[dict[str, Any]] = [r for r in old.get("per_seed", []) if r["seed"] not in args.seeds]
+    recipe = {**run.model_dump(), "epochs": args.epochs, "threads": None}
+    if old and old.get("recipe") != recipe:
+        raise SystemExit(f"{OUT}: made with another recipe ({old.get('recipe')}); --merge adds "
+                         "seeds of the same recipe only")  # fmt: skip
+    # the stage's split: validation capped with the first configured seed, the same for every seed
+    splits = text_splits(prepared, run, params.seeds[0], f"train_text.runs.{RUN}")
     start = time.perf_counter()
     for seed in args.seeds:
         t = time.perf_counter()
-        splits = text_splits(prepared, run, seed, f"train_text.runs.{RUN}")
         train = stratified_cap(splits.train, run.max_train, seed)
         est = {**params.estimator_params(RUN, seed), "epochs": args.epochs, "threads": None}
         model = TextClassifier(**est)
@@ -73,7 +79,7 @@ def main() -> None:
     result = {
         "commands": [*old.get("commands", []), command],
         "run": RUN,
-        "recipe": {**run.model_dump(), "epochs": args.epochs, "threads": None},
+        "recipe": recipe,
         "n_train": train.height,
         **summary,
         "seconds": round(old.get("seconds", 0.0) + time.perf_counter() - start, 1),

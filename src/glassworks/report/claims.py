@@ -486,6 +486,9 @@ def embgam_finetuned_full_claim(
             if curve
             else ""
         )
+        rows = {r.get("order"): r for r in data.get("orders", [])}
+        own = rows.get(data.get("ngram_order"), {}).get("bag_of_ngrams", {}).get("test_accuracy")
+        same_bag = f" (test {own:.3f})" if own is not None else ""
         grid = data.get("residuals") or []
         residuals = ""
         if any(grid):
@@ -496,7 +499,7 @@ def embgam_finetuned_full_claim(
             "paired over "
             f"{d['n']} test sentences (seed-averaged correctness), n <= "
             f"{data.get('ngram_order', '?')}, layer {data.get('layer', '?')}{orders}; "
-            f"per seed (the difference to bag-of-n-grams over the same n-grams) {per}; "
+            f"per seed, against bag-of-n-grams over the same n-grams{same_bag}: {per}; "
             f"over the pretrained MiniLM {pretrained:.3f} "
             f"(`{str(data.get('command', '')).strip()}`, {data.get('seconds', '?')} s; encoders: "
             "benchmarks/results/minilm_full.json)"
@@ -521,10 +524,11 @@ def minilm_full_claim(benchmarks_root: Path) -> Claim | None:
         acc = _field(data, "test_accuracy", path)
         recipe = data.get("recipe", {})
         commands = "`; `".join(str(c) for c in data.get("commands", []))
+        epochs = recipe.get("epochs", "?")
+        best = ", the best by validation accuracy" if isinstance(epochs, int) and epochs > 1 else ""
         note = (
-            f"{acc['n']} seeds, {data.get('n_train', '?')} training phrases, "
-            f"{recipe.get('epochs', '?')} epoch(s), early stopping on validation accuracy "
-            f"(`{commands}`, {data.get('seconds', '?')} s)"
+            f"{acc['n']} seeds, {data.get('n_train', '?')} training phrases, {epochs} epoch(s)"
+            f"{best} (`{commands}`, {data.get('seconds', '?')} s)"
         )
         return Claim(paper, claim, figure, _ci(acc), verdict(acc["ci95"], MINILM_GOAL), note)
 
