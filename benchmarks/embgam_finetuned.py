@@ -44,6 +44,7 @@ from glassworks.embed.cache import CachedEmbedder
 from glassworks.embed.encoder import Encoder
 from glassworks.embed.index import read_index
 from glassworks.embed.ngrams import NgramSpec
+from glassworks.io import write_json
 from glassworks.models.baselines import bag_of_ngrams
 from glassworks.models.emb_gam import EmbGAMClassifier
 from glassworks.stats import paired_difference
@@ -185,11 +186,8 @@ def main() -> None:
 
 
 def _write(out: Path, result: dict[str, Any]) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=2, default=float) + "\n")
-    tmp.replace(out)
-    print(json.dumps(result, indent=2, default=float))
+    write_json(out, result)
+    print(json.dumps(result, indent=2, default=str))
 
 
 if __name__ == "__main__":

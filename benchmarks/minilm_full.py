@@ -29,6 +29,7 @@ from glassworks.config import TrainTextParams, load_section
 from glassworks.data import read_prepared
 from glassworks.data.split import stratified_cap
 from glassworks.experiments.text import fit_and_score_text, text_splits
+from glassworks.io import write_json
 from glassworks.models.text_classifier import TextClassifier
 from glassworks.report.overview import seed_metrics, seed_summaries
 
@@ -84,10 +85,7 @@ def main() -> None:
         **summary,
         "seconds": round(old.get("seconds", 0.0) + time.perf_counter() - start, 1),
     }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    tmp = OUT.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=2, default=float) + "\n")
-    tmp.replace(OUT)
+    write_json(OUT, result)
     print(json.dumps({"test_accuracy": result["test_accuracy"], "seconds": result["seconds"]}))
 
 
