@@ -13,7 +13,7 @@ export HF_HUB_OFFLINE ?= 1
 # no telemetry from the temporary Prefect server `make run` starts (no network here anyway)
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 
-.PHONY: install browser run test test-all lint ui serve clean docs
+.PHONY: install browser run demo test test-all lint ui serve clean docs
 
 # torch goes in first and pinned: an unpinned torch pulls a multi-GB CUDA build.
 $(STAMP): pyproject.toml Makefile
@@ -29,13 +29,25 @@ install: $(STAMP)
 
 # `make run`: the stale stages side by side (flows/run.py: independent stages at once, the cores
 # shared out, DVC the only writer); `make run JOBS=1` one stage at a time; `make run DASK=local`
-# (or a scheduler address) on a Dask cluster. `dvc repro` still works and gives the same outputs.
+# (or a scheduler address) on a Dask cluster; `make run STAGES="train_embgam@sst2 ..."` only those
+# stages and what they need. `dvc repro` still works and gives the same outputs.
 JOBS ?=
 DASK ?=
+STAGES ?=
 run: $(STAMP)
 	$(BIN)/dvc pull -q data/raw/*.dvc
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m flows.run $(if $(JOBS),--workers $(JOBS)) $(if $(DASK),--dask $(DASK))
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m flows.run $(if $(JOBS),--workers $(JOBS)) $(if $(DASK),--dask $(DASK)) $(STAGES)
 	$(BIN)/glassworks summary
+
+# `make demo`: a first look at all five methods in minutes, not the hour of `make run`: one path
+# through each (Emb-GAM on SST-2 and its reconciliation with IG on a small transformer; IG/EG/IH
+# on an MLP; INN audited against the explainers; CDEP against vanilla on the decoy), 16 of the
+# pipeline's stages. They are `make run`'s own stages, so a later `make run` reuses them.
+DEMO_STAGES := train_embgam@sst2 explain@embgam-sst2 explain@mlp-openml-37 \
+	train_tabular@openml-37-inn audit_tabular@openml-37 explain_text@sst2-small \
+	reconcile_text@sst2-small train_cdep@decoy-lstm-none train_cdep@decoy-lstm-cdep
+demo: $(STAMP)
+	$(MAKE) --no-print-directory run STAGES="$(DEMO_STAGES)"
 
 # Debian's chromium for the MLflow UI browser test (tests/e2e/test_mlflow_ui.py); as root only,
 # otherwise that test is skipped and says why.

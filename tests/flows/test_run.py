@@ -124,3 +124,31 @@ def test_cost_hints_match_addresses_most_specific_first() -> None:
     assert cost_hint("train_cdep@gender-lstm-cdep_int") == 110
     assert cost_hint("train_cdep@decoy-lstm-clp") == 60
     assert cost_hint("prepare@sst2") == 5
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _make_variable(name: str) -> list[str]:
+    """The words of a ``NAME := ...`` assignment in the Makefile (continuation lines joined)."""
+    text = (REPO / "Makefile").read_text(encoding="utf-8").replace("\\\n", " ")
+    for line in text.splitlines():
+        left, sep, right = line.partition(":=")
+        if sep and left.strip() == name:
+            return right.split()
+    raise AssertionError(f"Makefile defines no {name}")
+
+
+def test_make_demo_is_a_small_slice_of_the_real_pipeline_touching_every_method() -> None:
+    """``make demo``'s stages exist in dvc.yaml, reach each of the five methods, and with what
+    they need stay a small slice of the pipeline (the point of the demo is minutes, not an hour)."""
+    demo = set(_make_variable("DEMO_STAGES"))
+    graph, _ = plan(REPO)
+    assert demo <= set(graph.upstream), f"not pipeline stages: {demo - set(graph.upstream)}"
+    families = {a.partition("@")[0] for a in demo}
+    assert {"train_embgam", "explain", "explain_text", "train_cdep"} <= families
+    assert any(a.startswith("train_tabular@") and a.endswith("-inn") for a in demo)  # INN
+    arms = {a.rpartition("-")[2] for a in demo if a.startswith("train_cdep@")}
+    assert {"none", "cdep"} <= arms  # CDEP beside the vanilla model it is compared with
+    needed = graph.needs(demo)
+    assert len(needed) <= 20 < len(graph.upstream) / 4, sorted(needed)
