@@ -506,6 +506,15 @@ def test_emb_gam_over_the_fully_fine_tuned_encoder_gets_its_own_row(
     assert row.claim == "with residuals"
     assert row.verdict == REACHED
     assert "residual scale from [0.0, 1.0, 3.0] (chosen per seed: 3, 3, 3)" in row.note
+    # the benchmark's own file (embgam_finetuned.py --full --residuals) is a row of the table,
+    # right after the plain fine-tuned one
+    write(bench / "embgam_finetuned_full.json", full_finetune((0.01, -0.005, 0.025)))
+    write(bench / "embgam_finetuned_full_residuals.json", residual)
+    claims = paper_claims(metrics, RUNS, bench)
+    assert [c.paper for c in claims[:3]] == ["Emb-GAM"] * 3
+    assert "with per-n-gram residuals" in claims[2].claim
+    assert "fine-tuned on all of SST-2" in claims[2].claim
+    assert (claims[1].verdict, claims[2].verdict) == (NOT_SEPARATED, REACHED)
 
 
 def test_the_full_minilm_run_follows_the_minilm_claim(metrics: Path, tmp_path: Path) -> None:
