@@ -82,6 +82,16 @@ def _run(args: argparse.Namespace, start: float, p: argparse.ArgumentParser) -> 
     if args.targets:
         todo &= graph.needs(set(args.targets))
     if not todo:
+        if args.targets:  # the rest of the pipeline may well be stale: say so, not "up to date"
+            needed = graph.needs(set(args.targets))
+            others = len(graph.downstream(stale) - needed)
+            log.info(
+                "the %d stages these targets need are up to date, nothing to run "
+                "(%d other stages stale: make run reproduces them)",
+                len(needed),
+                others,
+            )
+            return 0
         log.info("pipeline up to date (%d stages), nothing to run", len(graph.upstream))
         return 0
     workers, threads = share_cores(cores(), args.workers)

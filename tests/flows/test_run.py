@@ -4,6 +4,7 @@ each with its share of the cores, and an up-to-date pipeline checked without sta
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -82,12 +83,24 @@ def test_up_to_date_pipeline_starts_no_prefect(project: Path) -> None:
     assert "up to date" in out.stderr
 
 
-def test_targets_run_only_what_they_need(project: Path) -> None:
+def test_targets_run_only_what_they_need(project: Path, caplog: pytest.LogCaptureFixture) -> None:
     assert main(["--root", str(project), "--workers", "2", "count"]) == 0
     assert (project / "count.json").is_file()
     assert not (project / "upper.txt").exists()
     assert not (project / "ok.txt").exists()
     assert plan(project)[1] == {"upper", "check"}
+    # Prefect's logging config (first run) replaced the root handlers caplog relies on
+    logger = logging.getLogger("flows.run")
+    caplog.set_level(logging.INFO, logger="flows.run")
+    logger.addHandler(caplog.handler)
+    try:
+        assert main(["--root", str(project), "--workers", "2", "count"]) == 0  # nothing to do
+    finally:
+        logger.removeHandler(caplog.handler)
+    said = caplog.text
+    assert "stages these targets need are up to date" in said
+    assert "2 other stages stale" in said  # not "pipeline up to date"
+    assert "pipeline up to date" not in said
     with pytest.raises(SystemExit):
         main(["--root", str(project), "nosuch"])
 
