@@ -133,7 +133,7 @@ def summary(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "inn": lambda r: "inn",
         "inn_linear_limit": lambda r: "inn_linear_limit",
         "inn_chosen_on_validation": lambda r: r["chosen"],
-        "inn_chosen_by_cv": lambda r: r.get("chosen_cv", r["chosen"]),
+        "inn_chosen_by_cv": lambda r: r["chosen_cv"],
         "logistic_regression": lambda r: "logistic_regression",
     }
     pairs = [
@@ -153,7 +153,7 @@ def summary(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
             for a, b in pairs
         },
         "chosen": {ds: r["chosen"] for ds, r in results.items()},
-        "chosen_cv": {ds: r.get("chosen_cv", r["chosen"]) for ds, r in results.items()},
+        "chosen_cv": {ds: r["chosen_cv"] for ds, r in results.items()},
     }
 
 

@@ -78,18 +78,16 @@ def _run(args: argparse.Namespace, start: float, p: argparse.ArgumentParser) -> 
     unknown = sorted(set(args.targets) - set(graph.upstream))
     if unknown:
         p.error(f"unknown stages {unknown}; see `dvc stage list`")
-    todo = graph.downstream(stale)
-    if args.targets:
-        todo &= graph.needs(set(args.targets))
+    stale_all = graph.downstream(stale)
+    needed = graph.needs(set(args.targets)) if args.targets else set(graph.upstream)
+    todo = stale_all & needed
     if not todo:
         if args.targets:  # the rest of the pipeline may well be stale: say so, not "up to date"
-            needed = graph.needs(set(args.targets))
-            others = len(graph.downstream(stale) - needed)
             log.info(
                 "the %d stages these targets need are up to date, nothing to run "
                 "(%d other stages stale: make run reproduces them)",
                 len(needed),
-                others,
+                len(stale_all - needed),
             )
             return 0
         log.info("pipeline up to date (%d stages), nothing to run", len(graph.upstream))
