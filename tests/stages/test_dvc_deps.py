@@ -15,6 +15,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 CODE_ROOTS = ("src/", "stages/")
 PACKAGE_MARKER = "stages/__init__.py"  # a one-line docstring: not worth a rerun of every stage
+BY_FILE = ("src/glassworks/report",)
+"""Packages declared file by file: ``report`` holds modules only the summary runs (``claims.py``
+gains a row most weeks), and declared whole it made one such edit rerun 61 stages."""
 
 
 def _stage_deps() -> dict[str, list[str]]:
@@ -63,3 +66,15 @@ def test_declared_deps_are_the_code_the_stage_can_run(
 def test_function_level_imports_are_seen(graph: grimp.ImportGraph) -> None:
     """``glassworks.cli`` imports the text classifier inside a function only."""
     assert "src/glassworks/models/text_classifier.py" in code_files(graph, "glassworks.cli")
+
+
+@pytest.mark.parametrize(("name", "deps"), sorted(_stage_deps().items()))
+def test_summary_modules_rerun_only_the_stages_that_import_them(
+    graph: grimp.ImportGraph, name: str, deps: list[str]
+) -> None:
+    """A stage declares the files of ``BY_FILE`` packages it imports, not the package: an edit
+    to ``report/claims.py`` makes only the ``report`` stage stale."""
+    whole = [d for d in deps if d.rstrip("/") in BY_FILE]
+    assert not whole, f"{name} declares {whole} whole; list the files it imports"
+    claims = "src/glassworks/report/claims.py"
+    assert (claims in deps) == (name == "report"), f"{name}: {claims} declared: {claims in deps}"
