@@ -3,9 +3,12 @@ bytes as plain ``dvc``."""
 
 from __future__ import annotations
 
+import copy
 import io
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from dvc.utils.serialize import _yaml
@@ -250,3 +253,78 @@ def test_the_patched_status_of_this_repo_is_dvcs(tmp_path: Path) -> None:
     ]
     assert out[0] == out[1]
     assert out[0].startswith("{")
+
+
+@pytest.fixture
+def writer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lock reader and the block writer patched (undone after the test)."""
+    monkeypatch.setattr(_yaml, "parse_yaml_for_update", _yaml.parse_yaml_for_update)
+    monkeypatch.setattr(_yaml, "_dump", _yaml._dump)
+    assert dvc_cli.patch_lockfile_reader()
+    assert dvc_cli.patch_lockfile_writer()
+    assert dvc_cli.patch_lockfile_writer()  # twice: still one layer
+
+
+def _update(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
+    with _yaml.modify_yaml(path) as data:
+        change(data)
+
+
+def _dvc_dump(data: dict[str, Any]) -> str:
+    """What DVC's own dumper writes for ``data`` (the whole lock through ruamel)."""
+    out = io.StringIO()
+    getattr(_yaml._dump, "__wrapped__", _yaml._dump)(data, out)
+    return out.getvalue()
+
+
+def _edits(data: dict[str, Any]) -> None:
+    stages = data["stages"]
+    names = list(stages)
+    first = stages[names[0]]
+    first["outs"][0]["md5"] = "0" * 32  # an output changed
+    stages[names[1]]["params"] = {"params.yaml": {"x": 1.0}}  # a float where an int may be
+    del stages[names[2]]  # a stage removed from dvc.yaml
+    stages["brand_new@item"] = copy.deepcopy(first)  # a stage added: appended
+    stages[names[3]] = dict(reversed(list(stages[names[3]].items())))  # same values, new order
+    assert any(_int_to_float(stages[n].get("params", {})) for n in names[4:])  # 3 -> 3.0
+
+
+def _int_to_float(node: Any) -> bool:
+    """The first int under ``node`` made a float (equal, but dumped as ``3.0``)."""
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    for key, value in items:
+        if type(value) is int:
+            node[key] = float(value)
+            return True
+        if isinstance(value, dict | list) and _int_to_float(value):
+            return True
+    return False
+
+
+@pytest.mark.parametrize("edit", ["none", "edits"])
+def test_the_block_writer_writes_dvcs_bytes(writer: None, tmp_path: Path, edit: str) -> None:
+    lock = tmp_path / "dvc.lock"
+    shutil.copy(REPO / "dvc.lock", lock)
+    expected = _yaml.parse_yaml((REPO / "dvc.lock").read_text(), "dvc.lock")
+    if edit == "edits":
+        _edits(expected)
+    _update(lock, _edits if edit == "edits" else lambda data: None)
+    assert lock.read_text() == _dvc_dump(expected)
+    if edit == "none":
+        assert lock.read_bytes() == (REPO / "dvc.lock").read_bytes()
+
+
+def test_a_lock_of_another_layout_is_dumped_whole(writer: None, tmp_path: Path) -> None:
+    lock = tmp_path / "dvc.lock"
+    text = "schema: '2.0'\nstages:\n  a:\n    cmd: echo 1\ndatasets:\n- name: d\n"
+    lock.write_text(text)
+    assert dvc_cli._cut(text, _yaml.parse_yaml(text, "dvc.lock")) is None
+    _update(lock, lambda data: data["stages"]["a"].update(cmd="echo 2"))
+    assert lock.read_text() == text.replace("echo 1", "echo 2")
+
+
+def test_equal_but_differently_dumped_values_are_not_the_same() -> None:
+    assert not dvc_cli._same({"n": 1}, {"n": 1.0})
+    assert not dvc_cli._same({"a": 1, "b": 2}, {"b": 2, "a": 1})
+    assert not dvc_cli._same([True], [1])
+    assert dvc_cli._same({"a": [1, {"b": "c"}]}, {"a": [1, {"b": "c"}]})
