@@ -1,4 +1,5 @@
-"""``dvc``, with ``dvc.lock`` read by DVC's own fast reader when DVC updates it.
+"""``dvc``, with ``dvc.lock`` read by DVC's own fast reader when DVC updates it, and only its
+changed entries written anew.
 
     python -m flows.dvc_cli repro --single-item <stage>     # what the pipeline flow runs
 
@@ -6,8 +7,8 @@ Each ``dvc repro`` rewrites ``dvc.lock`` after its stage. DVC reads the file for
 ruamel's round-trip parser, which keeps comments and layout but is pure Python: on this
 project's 12,500-line lock, half of the update. DVC writes the lock itself and puts no comment
 in it, so nothing is there to keep: this entry point reads it for the update with DVC's
-``parse_yaml`` (the C parser DVC already uses whenever it only reads the lock). DVC's own writer
-still writes it, so the file is byte-for-byte what ``dvc`` writes (``tests/flows/test_dvc_cli.py``
+``parse_yaml`` (the C parser DVC already uses whenever it only reads the lock); the values are
+the same, and the file written is byte-for-byte what ``dvc`` writes (``tests/flows/test_dvc_cli.py``
 checks both on the committed lock and through a real ``dvc repro``). Measured side by side
 (``benchmarks/dvc_overhead.py``, median of 5 on 2 quiet cores): the update 1.97 s -> 0.96 s, and
 DVC's whole overhead around a stage 2.9 s -> 1.8 s, about 2 minutes over `make run`'s 119 stages.
@@ -16,10 +17,14 @@ Any other YAML file (``dvc.yaml``, ``params.yaml``) keeps the round trip.
 It writes the lock by re-emitting only what changed (:func:`patch_lockfile_writer`). After a
 stage DVC dumps the whole lock again with ruamel's pure-Python emitter (about 1 s for 14,000
 lines) to change one entry. The shim keeps the text it read for the update, cut into one block
-per stage, and writes each entry that is the same (same types, same key order) as its old text
-and only the changed or new ones through DVC's own dumper; a text it cannot cut (another
-top-level key, a quoted stage name) is dumped whole, as DVC does. The bytes are DVC's
-(``tests/flows/test_dvc_cli.py`` compares them with DVC's full dump on the committed lock).
+per stage, keeps the text of each entry that is the same as before (same types, key order and
+scalar ``repr``) and writes only the changed or new ones through DVC's own dumper; a text it
+cannot cut (another top-level key, a quoted stage name, a comment before the stages) or entries
+sharing an object (which the full dump would write with an anchor) are dumped whole, as DVC
+does. For a lock DVC wrote, the bytes are DVC's (``tests/flows/test_dvc_cli.py`` compares them
+with DVC's full dump on the committed lock). One difference remains: a block of an unchanged
+entry whose text is not in DVC's layout (a hand edit, a merge resolution, ``cmd: "x"`` for
+``cmd: x``) is kept as it is, where DVC would reformat it; the values are the same.
 
 It also parses each YAML text once per process (:func:`patch_yaml_cache`). DVC's status check
 reads ``params.yaml`` anew for every stage that declares params (123 parses of the same file in
@@ -67,7 +72,7 @@ def patch_lockfile_reader() -> bool:
     def parse_for_update(text: str, path: Any) -> Any:
         if os.path.basename(os.fspath(path)) == LOCKFILE:
             data = _yaml.parse_yaml(text, path)  # the cached reader when patch_yaml_cache ran
-            _remember(path, text, data)  # for patch_lockfile_writer
+            _remember(text, data)  # for patch_lockfile_writer
             return data
         return round_trip(text, path)
 
@@ -87,7 +92,10 @@ class _LockText:
 
 
 _STAGE_LINE = re.compile(r"(?m)^  ([A-Za-z0-9_][A-Za-z0-9_@.+\-/]*):\n")
-_read_for_update: dict[str, _LockText] = {}
+_last_read: tuple[Any, _LockText] | None = None
+"""The data DVC got from the last read of a lock for an update, and its text: the writer
+splices only when it is asked to dump that very object (an update whose body raised leaves
+nothing another dump could pick up)."""
 
 
 def _cut(text: str, data: Any) -> _LockText | None:
@@ -108,25 +116,40 @@ def _cut(text: str, data: Any) -> _LockText | None:
     return _LockText(head + sep, blocks, copy.deepcopy(stages))
 
 
-def _remember(path: Any, text: str, data: Any) -> None:
+def _remember(text: str, data: Any) -> None:
+    global _last_read
     cut = _cut(text, data)
-    key = os.path.abspath(os.fspath(path))
-    if cut is None:
-        _read_for_update.pop(key, None)
-    else:
-        _read_for_update[key] = cut
+    _last_read = None if cut is None else (data, cut)
 
 
 def _same(a: Any, b: Any) -> bool:
-    """Equal and dumped alike: the same types all the way down and dict keys in the same order
-    (``1 == 1.0`` and ``{a, b} == {b, a}``, but their YAML differs)."""
+    """Equal and dumped alike: the same types all the way down, dict keys in the same order and
+    scalars with the same ``repr`` (``1 == 1.0``, ``0.0 == -0.0`` and ``{a, b} == {b, a}``, but
+    their YAML differs)."""
     if type(a) is not type(b):
         return False
     if isinstance(a, dict):
-        return list(a) == list(b) and all(_same(v, b[k]) for k, v in a.items())
+        return len(a) == len(b) and all(
+            _same(ka, kb) and _same(a[ka], b[kb]) for ka, kb in zip(a, b, strict=True)
+        )
     if isinstance(a, list):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
+    return repr(a) == repr(b)
+
+
+def _shares_objects(stages: dict[str, Any]) -> bool:
+    """Whether a dict or list appears twice among the entries (the full dump would write it
+    once with an anchor, ``&id001``, and then an alias)."""
+    seen: set[int] = set()
+    todo: list[Any] = list(stages.values())
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict | list):
+            if id(node) in seen:
+                return True
+            seen.add(id(node))
+            todo.extend(node.values() if isinstance(node, dict) else node)
+    return False
 
 
 def patch_lockfile_writer() -> bool:
@@ -145,20 +168,25 @@ def patch_lockfile_writer() -> bool:
         return True
 
     def dump(data: Any, stream: Any) -> Any:
+        global _last_read
+        read, _last_read = _last_read, None
         name = getattr(stream, "name", None)
-        read = _read_for_update.pop(os.path.abspath(name), None) if isinstance(name, str) else None
         if (
             read is None
-            or not isinstance(data, dict)
+            or read[0] is not data
+            or not isinstance(name, str)
+            or os.path.basename(name) != LOCKFILE
             or list(data) != ["schema", "stages"]
             or not isinstance(data["stages"], dict)
-            or not read.header.startswith(_header_of(full, data["schema"]))
+            or read[1].header != _header_of(full, data["schema"]) + "stages:\n"
+            or _shares_objects(data["stages"])
         ):
             return full(data, stream)
-        parts = [read.header]
+        old = read[1]
+        parts = [old.header]
         for stage, entry in data["stages"].items():
-            block = read.blocks.get(stage)
-            if block is None or not _same(entry, read.entries[stage]):
+            block = old.blocks.get(stage)
+            if block is None or not _same(entry, old.entries[stage]):
                 one = io.StringIO()
                 full({"stages": {stage: entry}}, one)
                 block = one.getvalue().partition("\n")[2]
@@ -272,16 +300,17 @@ class _FastDpath:
 
 
 def patch_reads() -> None:
-    """Every speed-up of this module (DVC's results and the bytes it writes unchanged)."""
+    """Every read-side speed-up of this module (DVC's results unchanged)."""
     patch_yaml_cache()
     patch_param_lookup()
     patch_lockfile_reader()
-    patch_lockfile_writer()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``dvc <argv>`` with :func:`patch_reads` applied; DVC's exit code."""
+    """``dvc <argv>`` with :func:`patch_reads` and :func:`patch_lockfile_writer` applied; DVC's
+    exit code."""
     patch_reads()
+    patch_lockfile_writer()
     from dvc.cli import main as dvc_main
 
     return int(dvc_main(list(sys.argv[1:] if argv is None else argv)) or 0)

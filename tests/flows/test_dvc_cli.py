@@ -55,13 +55,23 @@ def test_unknown_dvc_layout_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_the_entry_point_patches_before_dvc_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_yaml, "parse_yaml_for_update", _yaml.parse_yaml_for_update)
+    monkeypatch.setattr(_yaml, "_dump", _yaml._dump)
     seen = []
     monkeypatch.setattr(
         "dvc.cli.main",
-        lambda argv: seen.append((argv, _yaml.parse_yaml_for_update.glassworks_patched)) or 0,
+        lambda argv: (
+            seen.append(
+                (
+                    argv,
+                    _yaml.parse_yaml_for_update.glassworks_patched,
+                    getattr(_yaml._dump, "glassworks_patched", False),
+                )
+            )
+            or 0
+        ),
     )
     assert dvc_cli.main(["status"]) == 0
-    assert seen == [(["status"], True)]
+    assert seen == [(["status"], True, True)]
 
 
 def test_repro_through_the_shim_writes_what_dvc_writes(project: Path, tmp_path: Path) -> None:
@@ -256,13 +266,23 @@ def test_the_patched_status_of_this_repo_is_dvcs(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def writer(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The lock reader and the block writer patched (undone after the test)."""
+def writer(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bool, int]]:
+    """The lock reader and the block writer patched (undone after the test), over DVC's dumper
+    wrapped to record what it is asked to dump: per call, whether the document has the schema
+    line (a whole lock, or the writer's header check) and how many stages it holds."""
     monkeypatch.setattr(_yaml, "parse_yaml_for_update", _yaml.parse_yaml_for_update)
-    monkeypatch.setattr(_yaml, "_dump", _yaml._dump)
+    plain = getattr(_yaml._dump, "__wrapped__", _yaml._dump)
+    calls: list[tuple[bool, int]] = []
+
+    def counting(data: Any, stream: Any) -> Any:
+        calls.append(("schema" in data, len(data.get("stages", {}))))
+        return plain(data, stream)
+
+    monkeypatch.setattr(_yaml, "_dump", counting)
     assert dvc_cli.patch_lockfile_reader()
     assert dvc_cli.patch_lockfile_writer()
     assert dvc_cli.patch_lockfile_writer()  # twice: still one layer
+    return calls
 
 
 def _update(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
@@ -302,19 +322,28 @@ def _int_to_float(node: Any) -> bool:
 
 
 @pytest.mark.parametrize("edit", ["none", "edits"])
-def test_the_block_writer_writes_dvcs_bytes(writer: None, tmp_path: Path, edit: str) -> None:
+def test_the_block_writer_writes_dvcs_bytes(
+    writer: list[tuple[bool, int]], tmp_path: Path, edit: str
+) -> None:
     lock = tmp_path / "dvc.lock"
     shutil.copy(REPO / "dvc.lock", lock)
     expected = _yaml.parse_yaml((REPO / "dvc.lock").read_text(), "dvc.lock")
     if edit == "edits":
         _edits(expected)
     _update(lock, _edits if edit == "edits" else lambda data: None)
+    dumped = list(writer)
     assert lock.read_text() == _dvc_dump(expected)
     if edit == "none":
         assert lock.read_bytes() == (REPO / "dvc.lock").read_bytes()
+    # spliced: only the schema line and single changed stages went through DVC's dumper
+    assert (True, 0) in dumped
+    assert all(call in {(True, 0), (False, 1)} for call in dumped), dumped
+    assert dumped.count((False, 1)) == (5 if edit == "edits" else 0)  # new, changed x2, ...
 
 
-def test_a_lock_of_another_layout_is_dumped_whole(writer: None, tmp_path: Path) -> None:
+def test_a_lock_of_another_layout_is_dumped_whole(
+    writer: list[tuple[bool, int]], tmp_path: Path
+) -> None:
     lock = tmp_path / "dvc.lock"
     text = "schema: '2.0'\nstages:\n  a:\n    cmd: echo 1\ndatasets:\n- name: d\n"
     lock.write_text(text)
@@ -323,8 +352,61 @@ def test_a_lock_of_another_layout_is_dumped_whole(writer: None, tmp_path: Path) 
     assert lock.read_text() == text.replace("echo 1", "echo 2")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "schema: '2.0'\nstages:\n  'odd: name':\n    cmd: echo 1\n",  # a quoted stage name
+        "# a hand-written comment\nschema: '2.0'\nstages:\n  a:\n    cmd: echo 1\n",
+    ],
+)
+def test_a_lock_the_writer_cannot_vouch_for_is_dumped_whole(
+    writer: list[tuple[bool, int]], tmp_path: Path, text: str
+) -> None:
+    lock = tmp_path / "dvc.lock"
+    lock.write_text(text)
+    expected = _yaml.parse_yaml(text, "dvc.lock")
+    _update(lock, lambda data: None)
+    assert lock.read_text() == _dvc_dump(expected)
+    assert writer[-1] == (True, len(expected["stages"]))  # dumped whole
+
+
+def test_entries_sharing_an_object_are_dumped_whole(
+    writer: list[tuple[bool, int]], tmp_path: Path
+) -> None:
+    lock = tmp_path / "dvc.lock"
+    lock.write_text("schema: '2.0'\nstages:\n  a:\n    cmd: echo 1\n  b:\n    cmd: echo 2\n")
+
+    def share(data: dict[str, Any]) -> None:
+        deps = [{"path": "x", "md5": "0" * 32}]
+        data["stages"]["a"]["deps"] = data["stages"]["b"]["deps"] = deps
+
+    _update(lock, share)
+    assert "&id001" in lock.read_text()  # DVC's anchor, as its full dump writes it
+    assert writer[-1] == (True, 2)  # dumped whole
+
+
+def test_an_update_that_failed_leaves_nothing_for_the_next_dump(
+    writer: list[tuple[bool, int]], tmp_path: Path
+) -> None:
+    lock = tmp_path / "dvc.lock"
+    lock.write_text("schema: '2.0'\nstages:\n  a:\n    cmd: \"echo 1\"\n")  # quoted by hand
+    with pytest.raises(RuntimeError), _yaml.modify_yaml(lock):
+        raise RuntimeError("the update's body failed")
+    same_values = {"schema": "2.0", "stages": {"a": {"cmd": "echo 1"}}}
+    _yaml.dump_yaml(lock, same_values)  # not the update's data: DVC's own layout, not the old text
+    assert (
+        lock.read_text()
+        == _dvc_dump(same_values)
+        == "schema: '2.0'\nstages:\n  a:\n    cmd: echo 1\n"
+    )
+
+
 def test_equal_but_differently_dumped_values_are_not_the_same() -> None:
     assert not dvc_cli._same({"n": 1}, {"n": 1.0})
+    assert not dvc_cli._same({"n": 0.0}, {"n": -0.0})
     assert not dvc_cli._same({"a": 1, "b": 2}, {"b": 2, "a": 1})
+    assert not dvc_cli._same({1: "a"}, {1.0: "a"})
     assert not dvc_cli._same([True], [1])
-    assert dvc_cli._same({"a": [1, {"b": "c"}]}, {"a": [1, {"b": "c"}]})
+    assert dvc_cli._same(
+        {"a": [1, {"b": "c"}], "f": float("nan")}, {"a": [1, {"b": "c"}], "f": float("nan")}
+    )
