@@ -71,9 +71,7 @@ def patch_lockfile_reader() -> bool:
 
     def parse_for_update(text: str, path: Any) -> Any:
         if os.path.basename(os.fspath(path)) == LOCKFILE:
-            data = _yaml.parse_yaml(text, path)  # the cached reader when patch_yaml_cache ran
-            _remember(text, data)  # for patch_lockfile_writer
-            return data
+            return _yaml.parse_yaml(text, path)  # the cached reader when patch_yaml_cache ran
         return round_trip(text, path)
 
     parse_for_update.glassworks_patched = True  # type: ignore[attr-defined]
@@ -155,17 +153,25 @@ def _shares_objects(stages: dict[str, Any]) -> bool:
 def patch_lockfile_writer() -> bool:
     """Write ``dvc.lock`` after an update by re-emitting only the stages whose entries changed
     (the others keep the text read for the update); False when DVC's layout is unknown (nothing
-    patched). Needs :func:`patch_lockfile_reader`, which records that text."""
+    patched). It records that text by wrapping the reader DVC updates with (the fast one when
+    :func:`patch_lockfile_reader` ran first, as :func:`main` does)."""
     try:
         from dvc.utils.serialize import _yaml
     except ImportError:
         return False
     full = getattr(_yaml, "_dump", None)
-    if full is None or not hasattr(_yaml, "modify_yaml"):
+    reader = getattr(_yaml, "parse_yaml_for_update", None)
+    if full is None or reader is None or not hasattr(_yaml, "modify_yaml"):
         log.warning("dvc_cli: DVC's YAML writer moved; dvc.lock is written whole")
         return False
     if getattr(full, "glassworks_patched", False):
         return True
+
+    def read_for_update(text: str, path: Any) -> Any:
+        data = reader(text, path)
+        if os.path.basename(os.fspath(path)) == LOCKFILE:
+            _remember(text, data)
+        return data
 
     def dump(data: Any, stream: Any) -> Any:
         global _last_read
@@ -196,6 +202,8 @@ def patch_lockfile_writer() -> bool:
 
     dump.glassworks_patched = True  # type: ignore[attr-defined]
     dump.__wrapped__ = full  # type: ignore[attr-defined]
+    read_for_update.glassworks_patched = getattr(reader, "glassworks_patched", False)  # type: ignore[attr-defined]
+    _yaml.parse_yaml_for_update = read_for_update
     _yaml._dump = dump
     return True
 

@@ -410,3 +410,23 @@ def test_equal_but_differently_dumped_values_are_not_the_same() -> None:
     assert dvc_cli._same(
         {"a": [1, {"b": "c"}], "f": float("nan")}, {"a": [1, {"b": "c"}], "f": float("nan")}
     )
+
+
+def test_the_writer_over_dvcs_own_reader_writes_dvcs_bytes(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Without the fast reader the writer still records the text (ruamel's round-trip maps)."""
+    monkeypatch.setattr(_yaml, "parse_yaml_for_update", _yaml.parse_yaml_for_update)
+    monkeypatch.setattr(_yaml, "_dump", getattr(_yaml._dump, "__wrapped__", _yaml._dump))
+    assert dvc_cli.patch_lockfile_writer()
+    lock = tmp_path / "dvc.lock"
+    shutil.copy(REPO / "dvc.lock", lock)
+    expected = _yaml.parse_yaml((REPO / "dvc.lock").read_text(), "dvc.lock")
+
+    def rehash(data: dict[str, Any]) -> None:  # an output changed (rt maps: no type edits)
+        data["stages"][list(data["stages"])[5]]["outs"][0]["md5"] = "0" * 32
+        data["stages"]["brand_new@item"] = {"cmd": "echo"}
+
+    rehash(expected)
+    _update(lock, rehash)
+    assert lock.read_text() == _dvc_dump(expected)
